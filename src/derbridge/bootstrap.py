@@ -1,0 +1,133 @@
+"""The composition root: builds each system's app from settings and serves one or several of them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+
+from derbridge.config import SYSTEMS, Settings
+from derbridge.web.auth import load_or_create_credentials
+
+
+def configure_logging(settings: Settings) -> None:
+    level = getattr(logging, settings.log_level.upper(), logging.INFO)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(message)s")
+    renderer = structlog.processors.JSONRenderer() if settings.log_json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso", utc=True),
+                    structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
+def build_app(system: str, settings: Settings) -> FastAPI:
+    if system == "hub":
+        from derbridge.hub.api import create_app as create_hub
+
+        return create_hub(settings)
+    if system == "dacs":
+        from derbridge.dacs.api import create_app as create_dacs
+
+        return create_dacs(settings)
+    if system == "derms":
+        from derbridge.derms.api import create_app as create_derms
+
+        return create_derms(settings)
+    raise ValueError(f"unknown system {system!r}; expected one of {SYSTEMS}")
+
+
+def servers(systems: Iterable[str], settings: Settings) -> list[uvicorn.Server]:
+    load_or_create_credentials(settings)  # first start: generate every secret before any system reads them
+    found = []
+    for system in systems:
+        config = uvicorn.Config(build_app(system, settings), host=settings.host, port=settings.port(system),
+                                log_level="warning", access_log=False, lifespan="on")
+        found.append(uvicorn.Server(config))
+    return found
+
+
+async def serve(systems: Iterable[str], settings: Settings) -> None:
+    """Run the given systems in this process until SIGINT/SIGTERM; DERMS and DACS first, the hub last."""
+    running = servers(sorted(systems, key=lambda s: s == "hub"), settings)
+    for server in running:
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(server.serve()) for server in running]
+    waiter = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    for server in running:
+        server.should_exit = True
+    await asyncio.gather(*tasks, return_exceptions=True)
+    failed = [task for task in tasks if task in done and task.exception() is not None]
+    if failed:
+        raise failed[0].exception()  # type: ignore[misc]
+
+
+class BackgroundSystems:
+    """Systems served from a background thread of this process (the demo, benchmarks, tests)."""
+
+    def __init__(self, systems: Iterable[str], settings: Settings) -> None:
+        self.settings = settings
+        self.running = servers(sorted(systems, key=lambda s: s == "hub"), settings)
+        self._thread = threading.Thread(target=self._run, name="derbridge-systems", daemon=True)
+        self._error: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported by start()
+            self._error = exc
+
+    async def _serve(self) -> None:
+        for server in self.running:
+            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        await asyncio.gather(*(server.serve() for server in self.running))
+
+    def start(self, timeout_s: float = 60.0) -> BackgroundSystems:
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not all(server.started for server in self.running):
+            if self._error is not None or not self._thread.is_alive():
+                raise RuntimeError(f"a system failed to start: {self._error!r}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("systems did not start in time")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        for server in self.running:
+            server.should_exit = True
+        self._thread.join(timeout=30)
+
+    def __enter__(self) -> BackgroundSystems:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def local_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings for a private stack on free loopback ports under `data_dir`."""
+    ports = {f"{system}_port": free_port() for system in SYSTEMS}
+    return Settings(data_dir=data_dir, **ports).with_overrides(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The reference program system (the DACS/CPMCS role): customers, programs, aggregators, enrollments."""

@@ -1,0 +1,141 @@
+"""The program system's HTTP API: the agent-facing API under /api and the vendor cross-system API under
+/rest/apis/cross, which the hub calls."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from derbridge.config import Settings
+from derbridge.dacs import aggregators, syncrequests
+from derbridge.dacs.schema import rejected_requests, sync_requests
+from derbridge.store.db import make_engine
+from derbridge.store.migrations import upgrade
+from derbridge.store.outbox import OutboxSender
+from derbridge.store.rejections import rejection_keeper
+from derbridge.store.runtime import Runtime
+from derbridge.web.apps import health_and_metrics, new_app
+from derbridge.web.auth import outbound_credential, require
+from derbridge.web.problems import Problem
+
+
+def create_app(settings: Settings) -> FastAPI:
+    runtime = Runtime("dacs")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(start, settings, runtime)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runtime.close)
+
+    app, authenticator = new_app("dacs", settings, lifespan, rejection_keeper(rejected_requests, lambda: runtime.db),
+                                 "Reference program system (DACS/CPMCS role).")
+    app.include_router(agent_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
+    app.include_router(cross_router(runtime), dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
+    app.include_router(health_and_metrics(authenticator, "dacs", None,
+                                          lambda: {"syncRequests": syncrequests.counts_by_status(runtime.db)}))
+    return app
+
+
+def start(settings: Settings, runtime: Runtime) -> None:
+    db = make_engine(settings.database_url("dacs"))
+    upgrade("dacs", db)
+    sender = OutboxSender(db, sync_requests, settings.url("hub"), outbound_credential(settings, "dacs", "hub"),
+                          key_of=lambda row: row.sync_request_id, poll_s=settings.sender_poll_s,
+                          retry_initial_s=settings.retry_initial_s,
+                          retry_max_interval_s=settings.retry_max_interval_s, timeout_s=settings.http_timeout_s)
+    runtime.open(db, [sender])
+
+
+def agent_router(runtime: Runtime) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["aggregators"])
+
+    @router.post("/aggregators", status_code=201, summary="Create an aggregator (syncs to DERMS)")
+    def create_aggregator(body: aggregators.AggregatorIn) -> dict[str, str]:
+        created = aggregators.create(runtime.db, body)
+        runtime.wake_senders()
+        return created
+
+    @router.put("/aggregators/{aggregator_id}", summary="Update an aggregator (syncs to DERMS)")
+    def update_aggregator(aggregator_id: str, body: aggregators.AggregatorIn) -> dict[str, str]:
+        updated = aggregators.update(runtime.db, aggregator_id, body)
+        if updated is None:
+            raise _missing("aggregator", aggregator_id)
+        runtime.wake_senders()
+        return updated
+
+    @router.delete("/aggregators/{aggregator_id}", status_code=204, summary="Delete an aggregator (no sync)")
+    def delete_aggregator(aggregator_id: str) -> None:
+        if not aggregators.delete(runtime.db, aggregator_id):
+            raise _missing("aggregator", aggregator_id)
+
+    @router.get("/aggregators", summary="List aggregators")
+    def list_aggregators() -> list[dict[str, Any]]:
+        return aggregators.list_all(runtime.db)
+
+    @router.get("/aggregators/{aggregator_id}", summary="One aggregator")
+    def get_aggregator(aggregator_id: str) -> dict[str, Any]:
+        found = aggregators.get(runtime.db, aggregator_id)
+        if found is None:
+            raise _missing("aggregator", aggregator_id)
+        return found
+
+    @router.get("/sync-requests", tags=["sync requests"], summary="Sync requests, newest first")
+    def list_sync_requests(status: str | None = None, objectId: str | None = None,
+                           limit: int = 200) -> list[dict[str, Any]]:
+        return syncrequests.list_sync_requests(runtime.db, status, objectId, min(limit, 5000))
+
+    @router.get("/sync-requests/{sync_request_id}", tags=["sync requests"], summary="One sync request")
+    def get_sync_request(sync_request_id: str) -> dict[str, Any]:
+        found = syncrequests.get_sync_request(runtime.db, sync_request_id)
+        if found is None:
+            raise _missing("sync request", sync_request_id)
+        return found
+
+    return router
+
+
+class ExceptionInfo(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    messageCategory: str | None = Field(default=None, max_length=30)
+    messageNumber: str | None = Field(default=None, max_length=30)
+    comments: str | None = Field(default=None, max_length=254)
+    messageParameters: list[str] = Field(default_factory=list)
+
+
+class SyncAcknowledgement(BaseModel):
+    """The acknowledgement the hub posts for a sync request."""
+
+    model_config = ConfigDict(extra="ignore")
+    syncRequestId: str = Field(min_length=1, max_length=14)
+    hasError: bool
+    exceptionInfo: list[ExceptionInfo] = Field(default_factory=list)
+
+
+def cross_router(runtime: Runtime) -> APIRouter:
+    router = APIRouter(prefix="/rest/apis/cross/digitalAssets", tags=["cross-system"])
+
+    @router.post("/energyAggregators/postAcknowledgement", summary="DERMS's ack of an aggregator sync (F3)")
+    def aggregator_ack(body: SyncAcknowledgement) -> JSONResponse:
+        return _apply_ack(runtime, body)
+
+    return router
+
+
+def _apply_ack(runtime: Runtime, body: SyncAcknowledgement) -> JSONResponse:
+    result = syncrequests.acknowledge(runtime.db, body.syncRequestId, body.hasError, body.model_dump())
+    if result == "unknown":
+        raise _missing("sync request", body.syncRequestId)
+    return JSONResponse({"syncRequestId": body.syncRequestId, "result": result})
+
+
+def _missing(what: str, key: str) -> Problem:
+    return Problem(404, f"Unknown {what}", f"no {what} {key!r}")

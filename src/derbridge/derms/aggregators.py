@@ -1,0 +1,93 @@
+"""DERMS's copy of the program system's energy aggregators (F3 receiver).
+
+Each message is applied once (keyed by its dacsMessageId) and answered with an ack through the outbox.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from derbridge.derms.schema import aggregators, outbound_messages, received_messages
+from derbridge.store.db import as_utc, utcnow
+from derbridge.store.outbox import new_outbox_values
+
+ACK_PATH = "/hub/from-derms/aggregatorAck"
+
+
+class AggregatorMessage(BaseModel):
+    """The aggregator message DERMS accepts at /aggregator."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    dacsMessageId: str = Field(min_length=1, max_length=14)
+    aggregatorId: str = Field(min_length=1, max_length=14)
+    aggregatorName: str = Field(min_length=1, max_length=100)
+    status: Literal["Active", "Inactive"]
+    effectiveStartDateTimeISO: datetime
+    effectiveEndDateTimeISO: datetime | None = None
+    contactName: str = Field(min_length=1, max_length=100)
+    contactEmail: str | None = Field(default=None, max_length=254)
+    contactPhone: str | None = Field(default=None, max_length=30)
+    externalReferenceId: str | None = Field(default=None, max_length=50)
+    externalSystem: str | None = Field(default=None, max_length=50)
+    programCodes: list[str] = Field(default_factory=list)
+
+
+def apply(engine: Engine, message: AggregatorMessage) -> bool:
+    """Create or update the aggregator and queue the ack, atomically; False if already applied."""
+    now = utcnow()
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.insert(received_messages).values(
+                message_id=message.dacsMessageId, kind="aggregator", received_at=now))
+            _upsert(connection, message, now)
+            connection.execute(sa.insert(outbound_messages).values(
+                message_key=f"aggregator-ack:{message.dacsMessageId}", kind="aggregator-ack",
+                **new_outbox_values(ACK_PATH, ack_payload(message.dacsMessageId, now))))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _upsert(connection: Connection, message: AggregatorMessage, now: datetime) -> None:
+    values = {
+        "name": message.aggregatorName, "active": message.status == "Active",
+        "effective_start": message.effectiveStartDateTimeISO, "effective_end": message.effectiveEndDateTimeISO,
+        "contact_name": message.contactName, "contact_email": message.contactEmail,
+        "contact_phone": message.contactPhone, "external_reference_id": message.externalReferenceId,
+        "external_system": message.externalSystem, "program_codes": json.dumps(message.programCodes),
+        "last_message_id": message.dacsMessageId, "updated_at": now,
+    }
+    updated = connection.execute(sa.update(aggregators)
+                                 .where(aggregators.c.aggregator_id == message.aggregatorId).values(**values))
+    if not updated.rowcount:
+        connection.execute(sa.insert(aggregators).values(aggregator_id=message.aggregatorId, **values))
+
+
+def ack_payload(dacs_message_id: str, when: datetime) -> dict[str, Any]:
+    return {"dacsMessageId": dacs_message_id, "ackType": "SUCCESS",
+            "whenISO": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "errors": []}
+
+
+def list_all(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(aggregators).order_by(aggregators.c.name)).all()
+    return [describe(row) for row in rows]
+
+
+def describe(row: Any) -> dict[str, Any]:
+    end = as_utc(row.effective_end)
+    return {
+        "aggregatorId": row.aggregator_id, "name": row.name, "active": row.active,
+        "effectiveStart": as_utc(row.effective_start).isoformat(),  # type: ignore[union-attr]
+        "effectiveEnd": end.isoformat() if end else None,
+        "contact": {"name": row.contact_name, "email": row.contact_email, "phone": row.contact_phone},
+        "externalReferenceId": row.external_reference_id, "externalSystem": row.external_system,
+        "programCodes": json.loads(row.program_codes), "lastMessageId": row.last_message_id,
+    }

@@ -1,0 +1,1 @@
+"""The integration hub: durable, observable, idempotent message flows between the program system and DERMS."""

@@ -1,0 +1,34 @@
+"""What the hub's workflows need at run time: its database, its clients, its retry policy.
+
+DBOS is a process singleton, so the hub is too: `bind()` at start-up, `current()` inside steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx2
+from sqlalchemy.engine import Engine
+
+from derbridge.config import Settings
+
+
+@dataclass
+class HubContext:
+    settings: Settings
+    db: Engine
+    clients: dict[str, httpx2.Client]
+
+
+_current: HubContext | None = None
+
+
+def bind(context: HubContext | None) -> None:
+    global _current
+    _current = context
+
+
+def current() -> HubContext:
+    if _current is None:
+        raise RuntimeError("the hub is not running in this process")
+    return _current

@@ -1,0 +1,1 @@
+"""One module per flow; registry.py is the table of contents."""

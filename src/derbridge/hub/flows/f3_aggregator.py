@@ -1,0 +1,121 @@
+"""F3 — energy aggregator details, program system → DERMS, and DERMS's acknowledgement back.
+
+The program system writes a sync request when an aggregator (a service provider of type DER aggregator)
+is created or updated; deletion does not sync. The hub maps it to DERMS's aggregator message. DERMS
+answers later with an ack naming the same sync request, which the hub maps to the program system's
+acknowledgement. Idempotency key: the sync request id.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from derbridge.hub.flows.relay import Relay, iso_now
+
+SYNC_REQUEST_ID = Field(min_length=1, max_length=14, pattern=r"^[0-9A-Za-z-]+$")
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+# ---- program system → hub -------------------------------------------------------------------------------
+
+class DacsContact(Wire):
+    name: str = Field(min_length=1, max_length=100)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=30)
+
+
+class DacsProgramOffering(Wire):
+    programCode: str = Field(min_length=1, max_length=30)
+
+
+class DacsAggregatorSync(Wire):
+    syncRequestId: str = SYNC_REQUEST_ID
+    serviceProviderId: str = Field(min_length=1, max_length=14)
+    serviceProviderType: Literal["DER_AGGREGATOR"] = "DER_AGGREGATOR"
+    name: str = Field(min_length=1, max_length=100)
+    status: Literal["ACTIVE", "INACTIVE"]
+    startDate: date
+    endDate: date | None = None
+    contact: DacsContact
+    externalReferenceId: str | None = Field(default=None, max_length=50)
+    externalSystem: str | None = Field(default=None, max_length=50)
+    programOfferings: list[DacsProgramOffering] = Field(default_factory=list, max_length=500)
+
+
+# ---- DERMS → hub ----------------------------------------------------------------------------------------
+
+class DermsError(Wire):
+    code: str = Field(max_length=30)
+    message: str = Field(max_length=2000)
+
+
+class DermsAggregatorAck(Wire):
+    dacsMessageId: str = SYNC_REQUEST_ID
+    ackType: Literal["SUCCESS", "ERROR"]
+    whenISO: str | None = None
+    errors: list[DermsError] = Field(default_factory=list, max_length=100)
+
+
+# ---- mapping --------------------------------------------------------------------------------------------
+
+DERMS_STATUS = {"ACTIVE": "Active", "INACTIVE": "Inactive"}
+
+
+def to_derms(sync: DacsAggregatorSync) -> dict[str, Any]:
+    """The program system's sync request as DERMS's aggregator message."""
+    return {
+        "dacsMessageId": sync.syncRequestId,
+        "aggregatorId": sync.serviceProviderId,
+        "aggregatorName": sync.name,
+        "status": DERMS_STATUS[sync.status],
+        "effectiveStartDateTimeISO": f"{sync.startDate.isoformat()}T00:00:00Z",
+        "effectiveEndDateTimeISO": f"{sync.endDate.isoformat()}T00:00:00Z" if sync.endDate else None,
+        "contactName": sync.contact.name,
+        "contactEmail": sync.contact.email,
+        "contactPhone": sync.contact.phone,
+        "externalReferenceId": sync.externalReferenceId,
+        "externalSystem": sync.externalSystem,
+        "programCodes": [offering.programCode for offering in sync.programOfferings],
+    }
+
+
+def to_dacs_ack(ack: DermsAggregatorAck) -> dict[str, Any]:
+    """DERMS's ack as the program system's acknowledgement (same shape as the enrollment-sync ack)."""
+    return {
+        "syncRequestId": ack.dacsMessageId,
+        "hasError": ack.ackType == "ERROR",
+        "exceptionInfo": [
+            {"messageCategory": "DERMS", "messageNumber": error.code, "comments": error.message[:254],
+             "messageParameters": []}
+            for error in ack.errors
+        ],
+        "receivedDateTimeISO": ack.whenISO or iso_now(),
+    }
+
+
+RELAYS = [
+    Relay(
+        flow="F3", kind="aggregator-sync", source="dacs", target="derms",
+        inbound_path="/hub/from-dacs/energyAggregatorSync", model=DacsAggregatorSync,
+        target_path="/aggregator",
+        business_key=lambda m: m.syncRequestId,
+        keys=lambda m: {"syncRequestId": m.syncRequestId, "aggregatorId": m.serviceProviderId},
+        to_target=to_derms,
+        summary="Aggregator created or updated in the program system",
+    ),
+    Relay(
+        flow="F3", kind="aggregator-ack", source="derms", target="dacs",
+        inbound_path="/hub/from-derms/aggregatorAck", model=DermsAggregatorAck,
+        target_path="/rest/apis/cross/digitalAssets/energyAggregators/postAcknowledgement",
+        business_key=lambda m: m.dacsMessageId,
+        keys=lambda m: {"syncRequestId": m.dacsMessageId},
+        to_target=to_dacs_ack,
+        summary="DERMS acknowledges an aggregator sync",
+    ),
+]

@@ -1,0 +1,36 @@
+"""The table of contents of the hub's flows: what each one is, and the relays it contributes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from derbridge.hub.flows import f3_aggregator
+from derbridge.hub.flows.relay import Relay
+
+
+@dataclass(frozen=True)
+class Flow:
+    code: str
+    name: str
+    direction: str
+    status: str
+
+
+FLOWS = [
+    Flow("F1", "Service-point network location", "DERMS → program system", "planned"),
+    Flow("F2", "Program rules and constraints (+ ack)", "program system → DERMS", "planned"),
+    Flow("F3", "Energy aggregator details (+ ack)", "program system → DERMS", "working"),
+    Flow("F4", "Enrollment request", "DERMS → program system", "planned"),
+    Flow("F5", "Enrollment sync (+ ack)", "program system → DERMS", "planned"),
+    Flow("F6", "Device status check (async result)", "both", "planned"),
+    Flow("F7", "Device score and eligibility file", "program system → DERMS", "planned"),
+    Flow("F8", "Event, stages and status", "DERMS → program system", "planned"),
+    Flow("F9", "Device reservation", "DERMS → program system", "planned"),
+    Flow("F10", "Pre-event cancellation", "DERMS → program system", "planned"),
+    Flow("F11", "Per-device event outcome", "DERMS → program system", "planned"),
+    Flow("F12", "Customer event opt-out", "program system → DERMS", "planned"),
+    Flow("F13", "Customer unavailability", "program system → DERMS", "planned"),
+    Flow("F14", "Common error handling", "hub", "working: retries, dead letter, resubmit"),
+]
+
+RELAYS: list[Relay] = [*f3_aggregator.RELAYS]

@@ -1,0 +1,4 @@
+from derbridge.hub.schema import metadata
+from derbridge.store.migrations import run_env
+
+run_env(metadata)

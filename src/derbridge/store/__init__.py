@@ -1,0 +1,1 @@
+"""Shared database plumbing: engine factory, migrations runner, outbox sender. No domain code."""

@@ -1,0 +1,135 @@
+"""The outbox pattern both reference systems use (the vendor's "sync request"): a change that must reach
+another system writes an outbound row in the same transaction; this sender delivers due rows.
+
+A row is PENDING until the receiver accepts it (SENT), or FAILED when the receiver refuses it for good.
+What happens after SENT (an acknowledgement, COMPLETE) belongs to the owning system.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+
+from derbridge.store.db import utcnow
+from derbridge.web.client import Outcome, make_client, post_json
+
+log = structlog.get_logger()
+
+PENDING, SENT, FAILED = "PENDING", "SENT", "FAILED"
+
+
+def outbox_columns() -> list[sa.Column[Any]]:
+    """The columns every outbox table carries, beside its own."""
+    return [
+        sa.Column("status", sa.String(12), nullable=False, index=True),
+        sa.Column("path", sa.String(200), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, default=0),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.Text, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    ]
+
+
+def new_outbox_values(path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    now = utcnow()
+    return {"status": PENDING, "path": path, "payload": json.dumps(payload), "attempts": 0,
+            "next_attempt_at": now, "created_at": now}
+
+
+def backoff_seconds(attempts: int, initial: float, cap: float) -> float:
+    return float(min(cap, initial * (2 ** max(0, attempts - 1))))
+
+
+class OutboxSender:
+    """Delivers due outbox rows to one target, a batch at a time, with several requests in flight."""
+
+    def __init__(self, engine: Engine, table: sa.Table, base_url: str, credential: str, key_of: Callable[[Any], str],
+                 *, poll_s: float = 0.5, retry_initial_s: float = 1.0, retry_max_interval_s: float = 300.0,
+                 timeout_s: float = 300.0, batch: int = 200, workers: int = 8) -> None:
+        self.engine = engine
+        self.table = table
+        self.key_of = key_of
+        self.poll_s = poll_s
+        self.retry_initial_s = retry_initial_s
+        self.retry_max_interval_s = retry_max_interval_s
+        self.batch = batch
+        self.client = make_client(base_url, credential, timeout_s)
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix=f"outbox-{table.name}")
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name=f"sender-{self.table.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.client.close()
+
+    def wake(self) -> None:
+        """Called after a commit that added rows, so they leave now rather than at the next poll."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sent = self.send_due()
+            except Exception:  # keep the sender alive through database hiccups; the rows stay PENDING
+                log.exception("outbox.sender_error", table=self.table.name)
+                sent = 0
+            if sent == 0:
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+
+    def send_due(self, now: datetime | None = None) -> int:
+        """Send one batch of due rows; returns how many were tried."""
+        now = now or utcnow()
+        t = self.table
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(t).where(t.c.status == PENDING, t.c.next_attempt_at <= now)
+                .order_by(t.c.id).limit(self.batch)
+            ).all()
+        if not rows:
+            return 0
+        outcomes = list(self.pool.map(self._deliver, rows))
+        self._record(rows, outcomes)
+        return len(rows)
+
+    def _deliver(self, row: Any) -> Outcome:
+        return post_json(self.client, row.path, json.loads(row.payload), self.key_of(row))
+
+    def _record(self, rows: list[Any], outcomes: list[Outcome]) -> None:
+        t = self.table
+        now = utcnow()
+        with self.engine.begin() as connection:
+            for row, outcome in zip(rows, outcomes, strict=True):
+                attempts = row.attempts + 1
+                values: dict[str, Any] = {"attempts": attempts, "last_error": outcome.error or None}
+                if outcome.delivered:
+                    values.update(status=SENT, sent_at=now)
+                elif outcome.verdict == "permanent":
+                    values.update(status=FAILED)
+                else:
+                    delay = backoff_seconds(attempts, self.retry_initial_s, self.retry_max_interval_s)
+                    values.update(next_attempt_at=now + timedelta(seconds=delay))
+                # Only a row still PENDING moves on: an ack may already have completed it.
+                connection.execute(sa.update(t).where(t.c.id == row.id, t.c.status == PENDING).values(**values))
+                if not outcome.delivered:
+                    log.warning("outbox.not_delivered", table=t.name, id=row.id, verdict=outcome.verdict,
+                                error=outcome.error, attempts=attempts)

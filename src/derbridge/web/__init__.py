@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the three systems: outbound client, auth, problem+json, serving."""

@@ -1,0 +1,48 @@
+"""What every system's FastAPI app shares: problem+json, body limit, auth, health and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from derbridge.config import Settings
+from derbridge.web.auth import Authenticator, load_or_create_credentials, require
+from derbridge.web.problems import BodyLimit, RejectionKeeper, install_problem_handlers
+
+
+def authenticator_for(settings: Settings, system: str) -> Authenticator:
+    return Authenticator(load_or_create_credentials(settings)[system])
+
+
+def new_app(system: str, settings: Settings, lifespan: Any, keep_rejected: RejectionKeeper | None = None,
+            description: str = "") -> tuple[FastAPI, Authenticator]:
+    app = FastAPI(title=f"derbridge {system}", version=_version(), lifespan=lifespan, description=description)
+    authenticator = authenticator_for(settings, system)
+    install_problem_handlers(app, authenticator, keep_rejected)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app, authenticator
+
+
+def health_and_metrics(authenticator: Authenticator, system: str, registry: CollectorRegistry | None,
+                       checks: Callable[[], dict[str, Any]] | None = None) -> APIRouter:
+    router = APIRouter(dependencies=[Depends(require(authenticator))], tags=["operations"])
+
+    @router.get("/health", summary="Liveness and readiness")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "system": system, **(checks() if checks else {})}
+
+    @router.get("/metrics", summary="Prometheus metrics")
+    def metrics() -> Response:
+        payload = generate_latest(registry) if registry is not None else b""
+        return Response(payload, media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def _version() -> str:
+    import derbridge
+
+    return derbridge.__version__

@@ -1,0 +1,130 @@
+"""problem+json (RFC 9457) for every error, naming each bad field; oversized bodies refused with the limit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from derbridge.web.auth import AuthError, Authenticator
+
+PROBLEM = "application/problem+json"
+RejectionKeeper = Callable[[Request, bytes, list[dict[str, Any]]], Awaitable[None]]
+
+
+class Problem(Exception):
+    """Raise from an endpoint to answer with problem+json."""
+
+    def __init__(self, status: int, title: str, detail: str = "", errors: list[dict[str, Any]] | None = None):
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = errors or []
+
+
+def problem_response(status: int, title: str, detail: str = "", errors: list[dict[str, Any]] | None = None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """One entry per bad field, with a dotted path such as `contact.email` or `programOfferings.0`."""
+    errors = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        errors.append({"field": ".".join(location) or "body", "message": error.get("msg", ""),
+                       "type": error.get("type", "")})
+    return errors
+
+
+def install_problem_handlers(app: FastAPI, authenticator: Authenticator,
+                             keep_rejected: RejectionKeeper | None = None) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI parses JSON before it checks credentials; a stranger must still get 401, and nothing kept.
+        try:
+            authenticator.principal(request.headers.get("authorization"))
+        except AuthError as auth_error:
+            return await unauthorised(request, auth_error)
+        errors = field_errors(exc)
+        malformed = any(e["type"] == "json_invalid" for e in errors)
+        if keep_rejected is not None:
+            await keep_rejected(request, request.scope.get("derbridge.body", b""), errors)
+        if malformed:
+            return problem_response(400, "Malformed JSON", "the request body is not valid JSON", errors)
+        names = ", ".join(e["field"] for e in errors)
+        return problem_response(422, "Invalid request", f"bad fields: {names}", errors)
+
+    @app.exception_handler(Problem)
+    async def explicit(_request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, exc.errors)
+
+    @app.exception_handler(AuthError)
+    async def unauthorised(_request: Request, exc: AuthError) -> JSONResponse:
+        headers = {"WWW-Authenticate": 'Basic realm="derbridge", Bearer'} if exc.status == 401 else None
+        title = "Unauthorized" if exc.status == 401 else "Forbidden"
+        return problem_response(exc.status, title, exc.detail, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(exc.status_code, str(exc.detail))
+
+
+class BodyLimit:
+    """ASGI middleware: refuses bodies over the limit (413) and keeps the raw body for rejection records."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"}:
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        scope["derbridge.body"] = body
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = problem_response(413, "Request body too large", f"the limit is {self.max_bytes} bytes")
+        await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
