@@ -58,6 +58,16 @@ def servers(systems: Iterable[str], settings: Settings) -> list[uvicorn.Server]:
     return found
 
 
+def run_forever(systems: Iterable[str], settings: Settings) -> None:
+    """Serve until a signal, on uvloop when it is installed (it is, with derbridge's dependencies)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - plain asyncio is fine, only slower
+        asyncio.run(serve(systems, settings))
+        return
+    uvloop.run(serve(systems, settings))
+
+
 async def serve(systems: Iterable[str], settings: Settings) -> None:
     """Run the given systems in this process until SIGINT/SIGTERM; DERMS and DACS first, the hub last."""
     running = servers(sorted(systems, key=lambda s: s == "hub"), settings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -71,14 +70,14 @@ def _check_system(system: str) -> None:
 
 
 def _serve(systems: tuple[str, ...], config: Path | None) -> None:
-    from derbridge.bootstrap import configure_logging, serve
+    from derbridge.bootstrap import configure_logging, run_forever
 
     settings = settings_from(config)
     configure_logging(settings)
     for system in systems:
         console.print(f"{system:5} listening on {settings.url(system)}", highlight=False)
     console.print(f"data directory {settings.data_dir.resolve()}; Ctrl-C stops", highlight=False)
-    asyncio.run(serve(systems, settings))
+    run_forever(systems, settings)
 
 
 @app.command()

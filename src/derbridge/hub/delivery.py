@@ -101,7 +101,7 @@ def resubmit(ids: list[int]) -> list[int]:
 class Dispatcher:
     """Gathers message ids for up to `window_s` (or `max_batch` ids) and starts one batch for them."""
 
-    def __init__(self, window_s: float = 0.01, max_batch: int = 200) -> None:
+    def __init__(self, window_s: float = 0.1, max_batch: int = 500) -> None:
         self.window_s = window_s
         self.max_batch = max_batch
         self._ids: list[int] = []

@@ -55,12 +55,12 @@ class Outcome:
 
 def record(engine: Engine, message: NewMessage) -> Recorded:
     """Record an inbound message once per idempotency key; a repeat only counts as a duplicate."""
-    existing = _count_duplicate(engine, message.idempotency_key)
-    if existing is not None:
-        return Recorded(existing, False)
     now = utcnow()
     try:
         with engine.begin() as connection:
+            existing = _count_duplicate(connection, message.idempotency_key, now)
+            if existing is not None:
+                return Recorded(existing, False)
             message_id = _insert(connection, {
                 "flow": message.flow, "kind": message.kind, "source": message.source, "target": message.target,
                 "business_key": message.business_key, "idempotency_key": message.idempotency_key,
@@ -68,8 +68,9 @@ def record(engine: Engine, message: NewMessage) -> Recorded:
                 "outbound_path": message.outbound_path, "outbound_payload": json.dumps(message.outbound_payload),
                 "received_at": now, "updated_at": now,
             }, message.keys)
-    except IntegrityError:
-        existing = _count_duplicate(engine, message.idempotency_key)
+    except IntegrityError:  # the same message arrived twice at once (PostgreSQL): the other one won
+        with engine.begin() as connection:
+            existing = _count_duplicate(connection, message.idempotency_key, now)
         if existing is None:
             raise
         return Recorded(existing, False)
@@ -90,7 +91,7 @@ def record_rejected(engine: Engine, flow: str, kind: str, source: str, target: s
 
 
 def _insert(connection: Connection, values: dict[str, Any], keys: dict[str, str]) -> int:
-    message_id = int(connection.execute(sa.insert(messages).values(**values)).inserted_primary_key[0])
+    message_id = int(connection.execute(sa.insert(messages), values).inserted_primary_key[0])
     if keys:
         connection.execute(sa.insert(message_keys), [
             {"message_id": message_id, "name": name, "value": str(value)[:200]} for name, value in keys.items()
@@ -98,15 +99,14 @@ def _insert(connection: Connection, values: dict[str, Any], keys: dict[str, str]
     return message_id
 
 
-def _count_duplicate(engine: Engine, idempotency_key: str) -> int | None:
-    with engine.begin() as connection:
-        found = connection.execute(
-            sa.select(messages.c.id).where(messages.c.idempotency_key == idempotency_key)
-        ).scalar_one_or_none()
-        if found is not None:
-            connection.execute(sa.update(messages).where(messages.c.id == found)
-                               .values(duplicates=messages.c.duplicates + 1, updated_at=utcnow()))
-    return found
+def _count_duplicate(connection: Connection, idempotency_key: str, now: datetime) -> int | None:
+    found = connection.execute(
+        sa.select(messages.c.id).where(messages.c.idempotency_key == idempotency_key)
+    ).scalar_one_or_none()
+    if found is not None:
+        connection.execute(sa.update(messages).where(messages.c.id == found)
+                           .values(duplicates=messages.c.duplicates + 1, updated_at=now))
+    return int(found) if found is not None else None
 
 
 def assign_workflow(engine: Engine, ids: list[int], workflow_id: str) -> None:
@@ -124,17 +124,22 @@ def deliverable(engine: Engine, ids: list[int]) -> list[Any]:
 
 
 def apply_outcomes(engine: Engine, outcomes: list[Outcome]) -> None:
+    """Record one delivery attempt per message, in one statement executed for all of them."""
+    if not outcomes:
+        return
     now = utcnow()
+    statement = (
+        sa.update(messages)
+        .where(messages.c.id == sa.bindparam("message_id"), messages.c.status.in_(UNDELIVERED))
+        .values(status=sa.bindparam("new_status"), attempts=messages.c.attempts + 1, updated_at=now,
+                last_error=sa.bindparam("error"), response=sa.bindparam("answer"),
+                delivered_at=sa.bindparam("delivered"))
+    )
+    rows = [{"message_id": o.id, "new_status": o.status, "error": o.error or None,
+             "answer": json.dumps(o.response) if o.response is not None else None,
+             "delivered": now if o.status == DELIVERED else None} for o in outcomes]
     with engine.begin() as connection:
-        for outcome in outcomes:
-            values: dict[str, Any] = {"status": outcome.status, "attempts": messages.c.attempts + 1,
-                                      "updated_at": now, "last_error": outcome.error or None}
-            if outcome.response is not None:
-                values["response"] = json.dumps(outcome.response)
-            if outcome.status == DELIVERED:
-                values["delivered_at"] = now
-            connection.execute(sa.update(messages).where(messages.c.id == outcome.id,
-                                                         messages.c.status.in_(UNDELIVERED)).values(**values))
+        connection.execute(statement, rows)
 
 
 def dead_letter(engine: Engine, ids: list[int], reason: str) -> None:

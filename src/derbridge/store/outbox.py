@@ -115,21 +115,31 @@ class OutboxSender:
         return post_json(self.client, row.path, json.loads(row.payload), self.key_of(row))
 
     def _record(self, rows: list[Any], outcomes: list[Outcome]) -> None:
+        """One executemany for the whole batch; only rows still PENDING move (an ack may have come first)."""
         t = self.table
         now = utcnow()
+        statement = (
+            sa.update(t).where(t.c.id == sa.bindparam("row_id"), t.c.status == PENDING)
+            .values(status=sa.bindparam("new_status"), attempts=sa.bindparam("new_attempts"),
+                    last_error=sa.bindparam("error"), sent_at=sa.bindparam("sent"),
+                    next_attempt_at=sa.bindparam("next_attempt"))
+        )
+        updates = []
+        for row, outcome in zip(rows, outcomes, strict=True):
+            attempts = row.attempts + 1
+            status, next_attempt = PENDING, row.next_attempt_at
+            if outcome.delivered:
+                status = SENT
+            elif outcome.verdict == "permanent":
+                status = FAILED
+            else:
+                delay = backoff_seconds(attempts, self.retry_initial_s, self.retry_max_interval_s)
+                next_attempt = now + timedelta(seconds=delay)
+            if not outcome.delivered:
+                log.warning("outbox.not_delivered", table=t.name, id=row.id, verdict=outcome.verdict,
+                            error=outcome.error, attempts=attempts)
+            updates.append({"row_id": row.id, "new_status": status, "new_attempts": attempts,
+                            "error": outcome.error or None, "sent": now if outcome.delivered else None,
+                            "next_attempt": next_attempt})
         with self.engine.begin() as connection:
-            for row, outcome in zip(rows, outcomes, strict=True):
-                attempts = row.attempts + 1
-                values: dict[str, Any] = {"attempts": attempts, "last_error": outcome.error or None}
-                if outcome.delivered:
-                    values.update(status=SENT, sent_at=now)
-                elif outcome.verdict == "permanent":
-                    values.update(status=FAILED)
-                else:
-                    delay = backoff_seconds(attempts, self.retry_initial_s, self.retry_max_interval_s)
-                    values.update(next_attempt_at=now + timedelta(seconds=delay))
-                # Only a row still PENDING moves on: an ack may already have completed it.
-                connection.execute(sa.update(t).where(t.c.id == row.id, t.c.status == PENDING).values(**values))
-                if not outcome.delivered:
-                    log.warning("outbox.not_delivered", table=t.name, id=row.id, verdict=outcome.verdict,
-                                error=outcome.error, attempts=attempts)
+            connection.execute(statement, updates)

@@ -1,0 +1,85 @@
+"""Systems as separate OS processes on loopback (end-to-end tests, benchmarks, crash drills)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import httpx2
+
+from derbridge.config import Settings
+from derbridge.web.auth import load_or_create_credentials, outbound_credential
+from derbridge.web.client import make_client
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The DERBRIDGE_* variables that reproduce `settings` in another process."""
+    env = {}
+    values = asdict(settings)
+    for item in fields(Settings):
+        value = values[item.name]
+        if item.name == "extra" or value in ("", None):
+            continue
+        env[f"DERBRIDGE_{item.name.upper()}"] = str(value)
+    return env
+
+
+class SystemProcess:
+    """One system (`derbridge hub|dacs|derms`) in its own process; its output goes to a log file."""
+
+    def __init__(self, system: str, settings: Settings, log_dir: Path | None = None) -> None:
+        self.system = system
+        self.settings = settings
+        self.log_path = (log_dir or settings.data_dir) / f"{system}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 60.0) -> SystemProcess:
+        load_or_create_credentials(self.settings)
+        env = {**os.environ, **settings_env(self.settings)}
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "derbridge.cli", self.system], env=env,
+                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.wait_healthy(timeout_s)
+        return self
+
+    def wait_healthy(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        credential = outbound_credential(self.settings, "operator", self.system)
+        with make_client(self.settings.url(self.system), credential, 2.0) as client:
+            while True:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(f"{self.system} exited with {self.process.returncode}; see {self.log_path}:\n"
+                                       f"{self.log_path.read_text()[-3000:]}")
+                try:
+                    if client.get("/health").status_code == 200:
+                        return
+                except httpx2.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{self.system} not healthy after {timeout_s} s; see {self.log_path}")
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        """kill -9: no shutdown code runs."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
