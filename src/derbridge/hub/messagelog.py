@@ -130,7 +130,8 @@ def apply_outcomes(engine: Engine, outcomes: list[Outcome]) -> None:
     now = utcnow()
     statement = (
         sa.update(messages)
-        .where(messages.c.id == sa.bindparam("message_id"), messages.c.status.in_(UNDELIVERED))
+        .where(messages.c.id == sa.bindparam("message_id"),
+               sa.or_(*(messages.c.status == status for status in UNDELIVERED)))  # no IN with executemany
         .values(status=sa.bindparam("new_status"), attempts=messages.c.attempts + 1, updated_at=now,
                 last_error=sa.bindparam("error"), response=sa.bindparam("answer"),
                 delivered_at=sa.bindparam("delivered"))

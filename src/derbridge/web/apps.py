@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from derbridge.config import Settings
@@ -19,11 +21,28 @@ def authenticator_for(settings: Settings, system: str) -> Authenticator:
 
 def new_app(system: str, settings: Settings, lifespan: Any, keep_rejected: RejectionKeeper | None = None,
             description: str = "") -> tuple[FastAPI, Authenticator]:
-    app = FastAPI(title=f"derbridge {system}", version=_version(), lifespan=lifespan, description=description)
+    app = FastAPI(title=f"derbridge {system}", version=_version(), lifespan=lifespan, description=description,
+                  openapi_url=None, docs_url=None, redoc_url=None)
     authenticator = authenticator_for(settings, system)
+    app.include_router(documentation(app, authenticator))
     install_problem_handlers(app, authenticator, keep_rejected)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app, authenticator
+
+
+def documentation(app: FastAPI, authenticator: Authenticator) -> APIRouter:
+    """OpenAPI and its browsable page, behind the same credentials as everything else."""
+    router = APIRouter(dependencies=[Depends(require(authenticator))], include_in_schema=False)
+
+    @router.get("/openapi.json")
+    def openapi() -> dict[str, Any]:
+        return app.openapi()
+
+    @router.get("/docs")
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} API")
+
+    return router
 
 
 def health_and_metrics(authenticator: Authenticator, system: str, registry: CollectorRegistry | None,

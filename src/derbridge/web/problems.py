@@ -42,9 +42,11 @@ def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     """One entry per bad field, with a dotted path such as `contact.email` or `programOfferings.0`."""
     errors = []
     for error in exc.errors():
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
-        errors.append({"field": ".".join(location) or "body", "message": error.get("msg", ""),
-                       "type": error.get("type", "")})
+        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        message = str(error.get("msg", ""))
+        if error.get("type") == "json_invalid":  # its location is a character position, not a field
+            message, location = f"{message} at character {'.'.join(location)}", []
+        errors.append({"field": ".".join(location) or "body", "message": message, "type": error.get("type", "")})
     return errors
 
 

@@ -1,0 +1,60 @@
+"""Shared fixtures: the two storage back ends, fresh settings per test, PostgreSQL skipped with a reason."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from derbridge.bootstrap import local_settings
+from derbridge.config import Settings
+from derbridge.store.testing import drop_postgres_database, fresh_postgres_database, server_reachable
+
+# The machine's PostgreSQL by default; DERBRIDGE_TEST_POSTGRES_URL names another, or "" to skip those tests.
+POSTGRES_URL = os.environ.get("DERBRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["sqlite", "postgresql"]
+FAST_RETRIES = {"retry_initial_s": 0.2, "retry_max_interval_s": 1.0, "sender_poll_s": 0.1, "log_level": "warning"}
+
+
+def postgres_or_skip() -> str:
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests are off: DERBRIDGE_TEST_POSTGRES_URL is empty")
+    reason = server_reachable(POSTGRES_URL)
+    if reason:
+        pytest.skip(f"PostgreSQL at DERBRIDGE_TEST_POSTGRES_URL is unreachable: {reason}")
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql":
+        postgres_or_skip()
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """One empty database on the back end under test."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite'}"
+        return
+    url = fresh_postgres_database(POSTGRES_URL, "derbridge_test")
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture
+def stack_settings(backend: str, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for a private three-system stack on free ports, on the back end under test."""
+    settings = local_settings(tmp_path / "data", **FAST_RETRIES)
+    created: list[str] = []
+    if backend == "postgresql":
+        urls = {f"{s}_database_url": fresh_postgres_database(POSTGRES_URL, f"derbridge_{s}")
+                for s in ("hub", "dacs", "derms", "engine")}
+        created = list(urls.values())
+        settings = settings.with_overrides(**urls)
+    yield settings
+    for url in created:
+        drop_postgres_database(url)

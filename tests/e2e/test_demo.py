@@ -1,0 +1,16 @@
+"""The README's first command: `derbridge demo` runs the whole system and succeeds."""
+
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_demo_runs_every_step_and_exits_zero() -> None:
+    finished = subprocess.run([sys.executable, "-m", "derbridge.cli", "demo"], capture_output=True, text=True,
+                              timeout=120)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "every step succeeded" in finished.stdout
+    assert finished.stdout.count("DELIVERED") == 4
