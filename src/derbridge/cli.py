@@ -20,7 +20,8 @@ aggregator_app = typer.Typer(help="Energy aggregators in the program system (cre
 app.add_typer(aggregator_app, name="aggregator")
 console = Console(width=None if sys.stdout.isatty() else 160)
 
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML file (default: DERBRIDGE_CONFIG or ./derbridge.toml)")]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML file (default: DERBRIDGE_CONFIG or ./derbridge.toml)")]
 
 
 def settings_from(config: Path | None) -> Settings:

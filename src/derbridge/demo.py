@@ -61,7 +61,8 @@ def run_scenario(settings: Settings, console: Console) -> Scenario:
         return check
 
     def create() -> str:
-        created = checked(dacs.post("/api/aggregators", json=aggregator_body("EcoCloud Thermostats", ["SMARTSTAT"])))
+        body = aggregator_body("EcoCloud Thermostats", ["SMARTSTAT"])
+        created = checked(dacs.post("/api/aggregators", json=body))
         scenario.facts.update(created)
         return f"aggregator {created['aggregatorId']}, sync request {created['syncRequestId']}"
 
@@ -75,7 +76,8 @@ def run_scenario(settings: Settings, console: Console) -> Scenario:
 
     def in_derms(name: str) -> Callable[[], str]:
         def check() -> str:
-            found = [a for a in checked(derms.get("/api/aggregators")) if a["aggregatorId"] == scenario.facts["aggregatorId"]]
+            held = checked(derms.get("/api/aggregators"))
+            found = [a for a in held if a["aggregatorId"] == scenario.facts["aggregatorId"]]
             if len(found) != 1 or found[0]["name"] != name:
                 raise RuntimeError(f"DERMS holds {found!r}")
             return f"DERMS holds {name!r} with programs {found[0]['programCodes']}"
@@ -98,11 +100,13 @@ def run_scenario(settings: Settings, console: Console) -> Scenario:
 
     def trail() -> str:
         messages = checked(hub.get("/hub/api/messages", params={"key": scenario.facts["aggregatorId"]}))
-        acks = [m for m in checked(hub.get("/hub/api/messages", params={"flow": "F3"})) if m["kind"] == "aggregator-ack"]
+        f3 = checked(hub.get("/hub/api/messages", params={"flow": "F3"}))
+        acks = [m for m in f3 if m["kind"] == "aggregator-ack"]
         scenario.facts["trail"] = sorted(messages + acks, key=lambda m: m["id"])
-        bad = [m for m in scenario.facts["trail"] if m["status"] != "DELIVERED"]
-        if len(scenario.facts["trail"]) != 4 or bad:
-            raise RuntimeError(f"expected 4 delivered messages, found {len(scenario.facts['trail'])} ({len(bad)} not delivered)")
+        found = scenario.facts["trail"]
+        bad = [m for m in found if m["status"] != "DELIVERED"]
+        if len(found) != 4 or bad:
+            raise RuntimeError(f"expected 4 delivered messages, found {len(found)} ({len(bad)} not delivered)")
         return "4 messages, all delivered"
 
     scenario.step("Create an aggregator in the program system", create)

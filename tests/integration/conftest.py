@@ -14,7 +14,8 @@ from tests.conftest import BACKENDS, FAST_RETRIES, postgres_or_skip
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def running_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundSystems]:
+def running_stack(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundSystems]:
     settings: Settings = local_settings(Path(tmp_path_factory.mktemp("stack")), **FAST_RETRIES)
     urls: dict[str, str] = {}
     if request.param == "postgresql":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from derbridge.bootstrap import BackgroundSystems
 from derbridge.config import SYSTEMS, Settings
 from derbridge.operator import checked, operator_client

@@ -100,7 +100,8 @@ def test_an_oversized_body_is_refused_with_the_limit(running_stack: BackgroundSy
 def test_the_same_sync_twice_is_recorded_once(running_stack: BackgroundSystems) -> None:
     hub = operator_client(running_stack.settings, "hub")
     sync = changed(GOOD_SYNC, syncRequestId="77777777777777")
-    first, second = post(hub, "/hub/from-dacs/energyAggregatorSync", sync), post(hub, "/hub/from-dacs/energyAggregatorSync", sync)
+    first = post(hub, "/hub/from-dacs/energyAggregatorSync", sync)
+    second = post(hub, "/hub/from-dacs/energyAggregatorSync", sync)
     assert (first.status_code, second.status_code) == (202, 200)
     assert second.json()["responses"]["response"][0]["responseCode"] == "DUPLICATE"
     [message] = checked(hub.get("/hub/api/messages", params={"key": "77777777777777"}))

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from derbridge.web.auth import AuthError, Authenticator
+from derbridge.web.auth import Authenticator, AuthError
 
 
 def basic(user: str, password: str) -> str:

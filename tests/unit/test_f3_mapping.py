@@ -34,8 +34,9 @@ def test_sync_maps_field_by_field_to_the_derms_aggregator_message() -> None:
 
 
 def test_an_error_ack_becomes_has_error_with_exception_info() -> None:
-    ack = DermsAggregatorAck.model_validate({"dacsMessageId": "1", "ackType": "ERROR", "whenISO": "2026-01-01T00:00:00Z",
-                                             "errors": [{"code": "AGG-7", "message": "x" * 400}]})
+    ack = DermsAggregatorAck.model_validate({
+        "dacsMessageId": "1", "ackType": "ERROR", "whenISO": "2026-01-01T00:00:00Z",
+        "errors": [{"code": "AGG-7", "message": "x" * 400}]})
     mapped = to_dacs_ack(ack)
     assert mapped["syncRequestId"] == "1" and mapped["hasError"] is True
     assert mapped["exceptionInfo"][0]["messageNumber"] == "AGG-7"

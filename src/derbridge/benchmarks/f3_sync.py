@@ -47,8 +47,7 @@ def f3_rate(tmp: Path, size: int, database: str | None) -> tuple[float, dict[str
         dacs = operator_client(settings, "dacs")
         started = time.perf_counter()
         with ThreadPoolExecutor(CLIENTS) as pool:
-            list(pool.map(lambda i: checked(dacs.post("/api/aggregators", json=aggregator_body(f"Agg {i}", ["P1"]))),
-                          range(size)))
+            list(pool.map(lambda i: create_aggregator(dacs, i), range(size)))
         submitted = time.perf_counter() - started
         wait_for(lambda: all_complete(dacs, size), 600, f"{size} COMPLETE sync requests", interval_s=0.1)
         elapsed = time.perf_counter() - started
@@ -58,7 +57,12 @@ def f3_rate(tmp: Path, size: int, database: str | None) -> tuple[float, dict[str
     finally:
         for system in systems:
             system.stop()
-    return size / elapsed, {"elapsed_s": round(elapsed, 2), "submit_s": round(submitted, 2), "rss_mb": rss, "cpu_s": cpu}
+    details = {"elapsed_s": round(elapsed, 2), "submit_s": round(submitted, 2), "rss_mb": rss, "cpu_s": cpu}
+    return size / elapsed, details
+
+
+def create_aggregator(dacs: Any, index: int) -> dict[str, str]:
+    return dict(checked(dacs.post("/api/aggregators", json=aggregator_body(f"Agg {index}", ["P1"]))))
 
 
 def all_complete(dacs: Any, size: int) -> bool:

@@ -1,1 +1,1 @@
-"""Synthetic but realistic utility data (CIS extract, network model, aggregator fleets) for demos and benchmarks."""
+"""Realistic synthetic utility data (CIS extract, network, aggregator fleets) for demos and benchmarks."""

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
+from dbos._queue import QueueRateLimit
 
 import derbridge
 from derbridge.store.db import normalise_url
 
-F = TypeVar("F", bound=Callable[..., Any])
 APP_NAME = "derbridge-hub"
 
-workflow: Callable[..., Callable[[F], F]] = DBOS.workflow
-step: Callable[..., Callable[[F], F]] = DBOS.step
+workflow = DBOS.workflow
+step = DBOS.step
 
 
 def launch(system_database_url: str, executor_id: str = "local", polling_interval_s: float = 0.02) -> None:
@@ -58,7 +58,7 @@ def run(key: str, function: Callable[..., Any], *args: Any) -> Any:
 
 
 def result(key: str, timeout_s: float | None = None) -> Any:
-    handle = DBOS.retrieve_workflow(key)
+    handle: Any = DBOS.retrieve_workflow(key)
     return handle.get_result(polling_interval_sec=0.05) if timeout_s is None else _wait(handle, timeout_s)
 
 
@@ -95,7 +95,9 @@ def deliver_reply(workflow_key: str, topic: str, message: Any) -> None:
 def register_queue(name: str, concurrency: int | None = None, per_worker: int | None = None,
                    limit_per_period: tuple[int, float] | None = None) -> None:
     """Queues are registered after launch; enqueueing to an unregistered one would wait forever."""
-    limiter = {"limit": limit_per_period[0], "period": limit_per_period[1]} if limit_per_period else None
+    limiter: QueueRateLimit | None = None
+    if limit_per_period:
+        limiter = {"limit": limit_per_period[0], "period": limit_per_period[1]}
     DBOS.register_queue(name, global_concurrency=concurrency, worker_concurrency=per_worker, limiter=limiter)
 
 

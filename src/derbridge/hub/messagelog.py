@@ -91,7 +91,9 @@ def record_rejected(engine: Engine, flow: str, kind: str, source: str, target: s
 
 
 def _insert(connection: Connection, values: dict[str, Any], keys: dict[str, str]) -> int:
-    message_id = int(connection.execute(sa.insert(messages), values).inserted_primary_key[0])
+    inserted = connection.execute(sa.insert(messages), values).inserted_primary_key
+    assert inserted is not None
+    message_id = int(inserted[0])
     if keys:
         connection.execute(sa.insert(message_keys), [
             {"message_id": message_id, "name": name, "value": str(value)[:200]} for name, value in keys.items()

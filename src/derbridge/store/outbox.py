@@ -101,10 +101,10 @@ class OutboxSender:
         now = now or utcnow()
         t = self.table
         with self.engine.connect() as connection:
-            rows = connection.execute(
+            rows = list(connection.execute(
                 sa.select(t).where(t.c.status == PENDING, t.c.next_attempt_at <= now)
                 .order_by(t.c.id).limit(self.batch)
-            ).all()
+            ).all())
         if not rows:
             return 0
         outcomes = list(self.pool.map(self._deliver, rows))

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from derbridge.web.auth import AuthError, Authenticator
+from derbridge.web.auth import Authenticator, AuthError
 
 PROBLEM = "application/problem+json"
 RejectionKeeper = Callable[[Request, bytes, list[dict[str, Any]]], Awaitable[None]]
