@@ -12,12 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from derbridge.config import SYSTEMS, ConfigError, Settings, effective_config, load_settings
+from derbridge.dataset.cli import app as dataset_app
 
 app = typer.Typer(help="derbridge: connects a utility's program system (DACS role) with its DERMS.",
                   no_args_is_help=True, add_completion=False)
 aggregator_app = typer.Typer(help="Energy aggregators in the program system (create and update sync to DERMS).",
                              no_args_is_help=True)
 app.add_typer(aggregator_app, name="aggregator")
+app.add_typer(dataset_app, name="dataset")
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 ConfigOption = Annotated[
