@@ -3,56 +3,32 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.config import Settings
 from derbridge.dacs import aggregators, syncrequests
 from derbridge.dacs.schema import rejected_requests, sync_requests
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
-from derbridge.store.outbox import OutboxSender
 from derbridge.store.rejections import rejection_keeper
 from derbridge.store.runtime import Runtime
 from derbridge.web.apps import health_and_metrics, new_app
-from derbridge.web.auth import outbound_credential, require
+from derbridge.web.auth import require
 from derbridge.web.problems import Problem
 
 
 def create_app(settings: Settings) -> FastAPI:
-    runtime = Runtime("dacs")
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(start, settings, runtime)
-        try:
-            yield
-        finally:
-            await run_in_threadpool(runtime.close)
-
-    app, authenticator = new_app("dacs", settings, lifespan, rejection_keeper(rejected_requests, lambda: runtime.db),
+    runtime = Runtime("dacs", sync_requests, lambda row: row.sync_request_id)
+    app, authenticator = new_app("dacs", settings, runtime.lifespan(settings),
+                                 rejection_keeper(rejected_requests, lambda: runtime.db),
                                  "Reference program system (DACS/CPMCS role).")
     app.include_router(agent_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
     app.include_router(cross_router(runtime), dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
     app.include_router(health_and_metrics(authenticator, "dacs", None,
                                           lambda: {"syncRequests": syncrequests.counts_by_status(runtime.db)}))
     return app
-
-
-def start(settings: Settings, runtime: Runtime) -> None:
-    db = make_engine(settings.database_url("dacs"))
-    upgrade("dacs", db)
-    sender = OutboxSender(db, sync_requests, settings.url("hub"), outbound_credential(settings, "dacs", "hub"),
-                          key_of=lambda row: row.sync_request_id, poll_s=settings.sender_poll_s,
-                          retry_initial_s=settings.retry_initial_s,
-                          retry_max_interval_s=settings.retry_max_interval_s, timeout_s=settings.http_timeout_s)
-    runtime.open(db, [sender])
 
 
 def agent_router(runtime: Runtime) -> APIRouter:

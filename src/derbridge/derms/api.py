@@ -3,54 +3,30 @@ and the operator API under /api."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from derbridge.config import Settings
 from derbridge.derms import aggregators
 from derbridge.derms.schema import outbound_messages, rejected_requests
-from derbridge.store.db import make_engine, utcnow
-from derbridge.store.migrations import upgrade
-from derbridge.store.outbox import OutboxSender
+from derbridge.store.db import utcnow
 from derbridge.store.rejections import rejection_keeper
 from derbridge.store.runtime import Runtime
 from derbridge.web.apps import health_and_metrics, new_app
-from derbridge.web.auth import outbound_credential, require
+from derbridge.web.auth import require
 
 
 def create_app(settings: Settings) -> FastAPI:
-    runtime = Runtime("derms")
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(start, settings, runtime)
-        try:
-            yield
-        finally:
-            await run_in_threadpool(runtime.close)
-
-    app, authenticator = new_app("derms", settings, lifespan,
+    runtime = Runtime("derms", outbound_messages, lambda row: row.message_key)
+    app, authenticator = new_app("derms", settings, runtime.lifespan(settings),
                                  rejection_keeper(rejected_requests, lambda: runtime.db),
                                  "Reference DERMS (Edge DERMS role).")
     app.include_router(integration_router(runtime), dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
     app.include_router(operator_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
     app.include_router(health_and_metrics(authenticator, "derms", None))
     return app
-
-
-def start(settings: Settings, runtime: Runtime) -> None:
-    db = make_engine(settings.database_url("derms"))
-    upgrade("derms", db)
-    sender = OutboxSender(db, outbound_messages, settings.url("hub"), outbound_credential(settings, "derms", "hub"),
-                          key_of=lambda row: row.message_key, poll_s=settings.sender_poll_s,
-                          retry_initial_s=settings.retry_initial_s,
-                          retry_max_interval_s=settings.retry_max_interval_s, timeout_s=settings.http_timeout_s)
-    runtime.open(db, [sender])
 
 
 def msg_ack(message_id: str, code: str) -> dict[str, Any]:

@@ -1,17 +1,30 @@
-"""A system's live resources, filled in at start-up and emptied at shutdown (nothing at import)."""
+"""A reference system's live resources, filled in at start-up and emptied at shutdown (nothing at import):
+its migrated database and its outbox sender to the hub."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
+from derbridge.config import Settings
+from derbridge.store.db import make_engine
+from derbridge.store.migrations import upgrade
 from derbridge.store.outbox import OutboxSender
+from derbridge.web.auth import outbound_credential
 
 
 @dataclass
 class Runtime:
     system: str
+    outbox: sa.Table
+    outbox_key: Callable[[Any], str]
     _db: Engine | None = None
     senders: list[OutboxSender] = field(default_factory=list)
 
@@ -21,11 +34,16 @@ class Runtime:
             raise RuntimeError(f"{self.system} is not started")
         return self._db
 
-    def open(self, db: Engine, senders: list[OutboxSender]) -> None:
-        self._db = db
-        self.senders = senders
-        for sender in senders:
-            sender.start()
+    def open(self, settings: Settings) -> None:
+        """Migrate the system's database and start delivering its outbox to the hub."""
+        self._db = make_engine(settings.database_url(self.system))
+        upgrade(self.system, self._db)
+        sender = OutboxSender(
+            self._db, self.outbox, settings.url("hub"), outbound_credential(settings, self.system, "hub"),
+            key_of=self.outbox_key, poll_s=settings.sender_poll_s, retry_initial_s=settings.retry_initial_s,
+            retry_max_interval_s=settings.retry_max_interval_s, timeout_s=settings.http_timeout_s)
+        self.senders = [sender]
+        sender.start()
 
     def close(self) -> None:
         for sender in self.senders:
@@ -38,3 +56,14 @@ class Runtime:
     def wake_senders(self) -> None:
         for sender in self.senders:
             sender.wake()
+
+    def lifespan(self, settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+        @asynccontextmanager
+        async def run(_app: FastAPI) -> AsyncIterator[None]:
+            await run_in_threadpool(self.open, settings)
+            try:
+                yield
+            finally:
+                await run_in_threadpool(self.close)
+
+        return run
