@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -90,6 +91,14 @@ def test_delivery_outcomes_move_only_undelivered_messages(hub_db: Engine) -> Non
     assert delivered is not None and delivered["status"] == messagelog.DELIVERED
     assert delivered["response"] == {"ackType": "SUCCESS"} and delivered["attempts"] == 1
     assert messagelog.undelivered(hub_db) == [(ids[1], None)]
+
+
+def test_orphans_are_old_undelivered_messages_without_a_workflow(hub_db: Engine) -> None:
+    orphan = messagelog.record(hub_db, new_message("SR1")).id
+    taken = messagelog.record(hub_db, new_message("SR2")).id
+    messagelog.assign_workflow(hub_db, [taken], "wf-1")
+    assert messagelog.orphans(hub_db, utcnow() + timedelta(seconds=1)) == [orphan]
+    assert messagelog.orphans(hub_db, utcnow() - timedelta(minutes=1)) == []
 
 
 def test_only_dead_messages_reopen_for_resubmit(hub_db: Engine) -> None:

@@ -58,6 +58,7 @@ def start_hub(settings: Settings, dispatcher: delivery.Dispatcher) -> None:
     bind(HubContext(settings, db, clients))
     engine.launch(settings.engine_url(), settings.executor_id, settings.engine_polling_interval_s)
     delivery.recover_undelivered()
+    engine.schedule("hub-sweep", "0 * * * * *", delivery.sweep)
     dispatcher.start()
 
 

@@ -15,12 +15,14 @@ import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import structlog
 
 from derbridge.hub import engine, messagelog
 from derbridge.hub.context import current
+from derbridge.store.db import utcnow
 from derbridge.store.outbox import backoff_seconds
 from derbridge.web.client import post_json
 
@@ -88,6 +90,21 @@ def recover_undelivered() -> int:
         else:
             engine.start(workflow_id, deliver_batch, ids)  # no-op when DBOS already recovered it
     return sum(len(ids) for ids in by_workflow.values())
+
+
+@engine.step()
+def start_orphans() -> int:
+    """Messages recorded a minute ago but never handed to a batch (the dispatcher failed) get one now."""
+    orphans = messagelog.orphans(current().db, utcnow() - timedelta(minutes=1))
+    if orphans:
+        start_batch(orphans)
+    return len(orphans)
+
+
+@engine.workflow()
+def sweep(_scheduled: object, _actual: object) -> int:
+    """Run every minute by the hub, so nothing recorded waits for the next restart."""
+    return start_orphans()
 
 
 def resubmit(ids: list[int]) -> list[int]:

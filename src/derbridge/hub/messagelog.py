@@ -159,6 +159,15 @@ def undelivered(engine: Engine) -> list[tuple[int, str | None]]:
     return [(int(row.id), row.workflow_id) for row in rows]
 
 
+def orphans(engine: Engine, received_before: datetime) -> list[int]:
+    """Undelivered messages never tied to a delivery workflow, received before the given time."""
+    with engine.connect() as connection:
+        return [int(i) for i in connection.execute(
+            sa.select(messages.c.id).where(messages.c.status.in_(UNDELIVERED), messages.c.workflow_id.is_(None),
+                                           messages.c.received_at < received_before).order_by(messages.c.id)
+        ).scalars()]
+
+
 def reopen(engine: Engine, ids: list[int]) -> list[int]:
     """Put dead-lettered messages back to RECEIVED for a resubmit; returns those that were dead."""
     with engine.begin() as connection:
