@@ -16,6 +16,8 @@ from datetime import date
 
 import polars as pl
 
+from derbridge.frames import require_columns
+
 Location = tuple[str, str, str]  # (transformer_id, feeder_id, substation_id)
 
 
@@ -140,8 +142,8 @@ def diff_export(export: pl.DataFrame, open_records: pl.DataFrame) -> BulkChanges
     the open record of each known service point (at most one each): service_point_id, transformer_id,
     feeder_id, substation_id, effective_start. Gives the same result as `apply_change` row by row.
     """
-    _require_columns(export, EXPORT_COLUMNS, "export")
-    _require_columns(open_records, OPEN_RECORD_COLUMNS, "open records")
+    require_columns(export, EXPORT_COLUMNS, "export")
+    require_columns(open_records, OPEN_RECORD_COLUMNS, "open records")
     current = open_records.select(
         "service_point_id", *(pl.col(c).alias(f"open_{c}") for c in _LOCATION_COLUMNS), "effective_start")
     joined = export.select(EXPORT_COLUMNS).join(current, on="service_point_id", how="left", validate="m:1",
@@ -164,12 +166,3 @@ def diff_export(export: pl.DataFrame, open_records: pl.DataFrame) -> BulkChanges
         needs_history=flagged.filter(pl.col("needs_history")).select(EXPORT_COLUMNS),
     )
 
-
-def _require_columns(frame: pl.DataFrame, columns: tuple[str, ...], name: str) -> None:
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} frame lacks columns {missing}")
-    nulls = frame.select(pl.col(columns).null_count()).row(0, named=True)
-    with_nulls = [column for column, count in nulls.items() if count]
-    if with_nulls:
-        raise ValueError(f"{name} frame has nulls in {with_nulls}")

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from derbridge.errors import PermanentError
+from derbridge.frames import require_columns
 
 CycleFrequency = Literal["WEEK", "MONTH", "SEASON"]
 WEEKDAYS = frozenset(range(7))  # 0 = Monday … 6 = Sunday, as datetime.weekday()
@@ -329,8 +330,8 @@ def fleet_availability(fleet: pl.DataFrame, unavailability: pl.DataFrame, rules:
     Each device's broken device-level rules are packed into one integer, a bit per rule; the few distinct
     integers become reason lists in Python and are mapped back, rather than building a list per row.
     """
-    _require_columns(fleet, FLEET_COLUMNS, "fleet")
-    _require_columns(unavailability, UNAVAILABILITY_COLUMNS, "unavailability")
+    require_columns(fleet, FLEET_COLUMNS, "fleet")
+    require_columns(unavailability, UNAVAILABILITY_COLUMNS, "unavailability")
     device_rules = _device_rule_expressions(fleet, unavailability, rules, window)
     broken = fleet.select("device_id", broken=pl.sum_horizontal(
         [is_broken.cast(pl.UInt16) * (1 << bit) for bit, (_, is_broken) in enumerate(device_rules)]))
@@ -349,15 +350,6 @@ def _reasons_in(bitset: int, reasons: list[Reason]) -> list[Reason]:
     """The reasons whose bits are set; bit n stands for reasons[n]."""
     return [reason for bit, reason in enumerate(reasons) if bitset >> bit & 1]
 
-
-def _require_columns(frame: pl.DataFrame, columns: tuple[str, ...], name: str) -> None:
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} frame lacks columns {missing}")
-    nulls = frame.select(pl.col(columns).null_count()).row(0, named=True)
-    with_nulls = [column for column, count in nulls.items() if count]
-    if with_nulls:
-        raise ValueError(f"{name} frame has nulls in {with_nulls}")
 
 
 def _device_rule_expressions(fleet: pl.DataFrame, unavailability: pl.DataFrame, rules: ProgramRules,
