@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from derbridge.benchmarks import dataset_generate
 from derbridge.dataset.cli import app as dataset_app
-from derbridge.dataset.generate import AS_OF, FORMAT_VERSION, MAX_CUSTOMERS, TABLES, Manifest, generate
+from derbridge.dataset.generate import AS_OF, FORMAT_VERSION, Manifest, generate
+from derbridge.dataset.spec import MAX_CUSTOMERS, TABLES
 
 SMALL = 2_000
 LARGE = 100_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,14 +13,10 @@ from rich.filesize import decimal
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from derbridge.dataset.generate import (
-    DEFAULT_THERMOSTAT_SHARE,
-    MAX_CUSTOMERS,
-    TABLES,
-    FileFormat,
-    Manifest,
-    generate,
-)
+from derbridge.dataset.spec import DEFAULT_THERMOSTAT_SHARE, MAX_CUSTOMERS, TABLES, FileFormat
+
+if TYPE_CHECKING:
+    from derbridge.dataset.generate import Manifest
 
 app = typer.Typer(help="Synthetic utility datasets: CIS extract, electrical network, aggregator thermostats.",
                   no_args_is_help=True)
@@ -39,6 +35,8 @@ def generate_command(
     = DEFAULT_THERMOSTAT_SHARE,
 ) -> None:
     """Write one file per table and manifest.json (row counts, seed, sha256 per file) into OUT."""
+    from derbridge.dataset.generate import generate  # polars loads only when a dataset is made
+
     started = time.perf_counter()
     with Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
                   console=console) as progress:

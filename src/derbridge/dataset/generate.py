@@ -21,25 +21,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import accumulate
 from pathlib import Path
-from typing import Literal
 
 import polars as pl
+
+from derbridge.dataset.spec import DEFAULT_THERMOSTAT_SHARE, MAX_CUSTOMERS, FileFormat
 
 FORMAT_VERSION = 1
 AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
 """The extract's "now": dates end and last-seen times count back from here, never from the clock."""
 
-FileFormat = Literal["parquet", "csv"]
 Progress = Callable[[str, int, int], None]
 """Called as (table, rows written, rows in the table): with 0 once the table is built, again once written."""
 
-TABLES = ("persons", "accounts", "premises", "service_points", "service_agreements", "contacts",
-          "substations", "feeders", "transformers", "service_point_locations", "devices", "make_model")
-"""Every table, in the order it is written; make_model is always CSV (an editable lookup, not bulk data)."""
-
-MAX_CUSTOMERS = 10_000_000
-"""Beyond this the smallest id space (HOMEGRID's three random NIC bytes) could run out of unique values."""
-DEFAULT_THERMOSTAT_SHARE = 0.30
 SECOND_THERMOSTAT_SHARE = 0.12
 """Of thermostat owners: a second thermostat (upstairs/downstairs) on the same service point and cloud."""
 SECOND_PREMISE_SHARE = 0.02
