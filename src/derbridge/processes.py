@@ -30,12 +30,16 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 class SystemProcess:
-    """One system (`derbridge hub|dacs|derms`) in its own process; its output goes to a log file."""
+    """One system (`derbridge hub|dacs|derms`) in its own process; its output goes to a log file.
 
-    def __init__(self, system: str, settings: Settings, log_dir: Path | None = None) -> None:
+    `command` runs another subcommand (e.g. `up`), still judged healthy by `system`'s /health.
+    """
+
+    def __init__(self, system: str, settings: Settings, log_dir: Path | None = None, command: str = "") -> None:
         self.system = system
+        self.command = command or system
         self.settings = settings
-        self.log_path = (log_dir or settings.data_dir) / f"{system}.log"
+        self.log_path = (log_dir or settings.data_dir) / f"{self.command}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 60.0) -> SystemProcess:
@@ -43,7 +47,7 @@ class SystemProcess:
         env = {**os.environ, **settings_env(self.settings)}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "derbridge.cli", self.system], env=env,
+            self.process = subprocess.Popen([sys.executable, "-m", "derbridge.cli", self.command], env=env,
                                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.wait_healthy(timeout_s)
         return self

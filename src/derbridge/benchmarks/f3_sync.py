@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import psutil
 import uvicorn
 from fastapi import FastAPI, Request
 
@@ -94,8 +96,6 @@ def baseline_rate(tmp: Path, size: int) -> float:
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    import threading
-
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -114,13 +114,9 @@ def baseline_rate(tmp: Path, size: int) -> float:
 
 
 def _rss_mb(pid: int) -> float:
-    import psutil
-
     return float(psutil.Process(pid).memory_info().rss) / 1e6
 
 
 def _cpu_s(pid: int) -> float:
-    import psutil
-
     times = psutil.Process(pid).cpu_times()
     return float(times.user + times.system)
