@@ -1,0 +1,77 @@
+"""Bulk writes: rows written from a polars frame read back through SQLAlchemy as if it had written them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from derbridge.store.bulk import bulk_insert
+from derbridge.store.db import as_utc, make_engine
+
+metadata = sa.MetaData()
+sample = sa.Table(
+    "bulk_sample",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(40), nullable=True),
+    sa.Column("day", sa.Date, nullable=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("flag", sa.Boolean, nullable=True),
+    sa.Column("amount", sa.Float, nullable=True),
+)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_values_nulls_and_empty_strings_survive_a_bulk_insert(db: Engine) -> None:
+    frame = pl.DataFrame({
+        "id": [1, 2, 3],
+        "name": ["Ashgrove, \"North\"", "", None],
+        "day": [date(2026, 1, 2), None, date(1999, 12, 31)],
+        "at": [datetime(2026, 1, 1, 12, 30, 5, 123456, tzinfo=UTC), None, datetime(2020, 2, 29, tzinfo=UTC)],
+        "flag": [True, False, None],
+        "amount": [1.5, None, -2.25],
+    })
+    with db.begin() as connection:
+        assert bulk_insert(connection, sample, frame) == 3
+    with db.connect() as connection:
+        rows = connection.execute(sa.select(sample).order_by(sample.c.id)).all()
+    assert [(r.id, r.name, r.day, as_utc(r.at), r.flag, r.amount) for r in rows] == [
+        (1, 'Ashgrove, "North"', date(2026, 1, 2), datetime(2026, 1, 1, 12, 30, 5, 123456, tzinfo=UTC), True, 1.5),
+        (2, "", None, None, False, None),
+        (3, None, date(1999, 12, 31), datetime(2020, 2, 29, tzinfo=UTC), None, -2.25),
+    ]
+
+
+def test_a_date_time_in_another_zone_is_stored_as_the_same_instant(db: Engine) -> None:
+    local = pl.DataFrame({"id": [1], "at": [datetime(2026, 7, 1, 9, 0)]}).with_columns(
+        pl.col("at").dt.replace_time_zone("America/Chicago"))
+    with db.begin() as connection:
+        bulk_insert(connection, sample, local)
+    with db.connect() as connection:
+        stored = connection.execute(sa.select(sample.c.at)).scalar_one()
+    assert as_utc(stored) == datetime(2026, 7, 1, 14, 0, tzinfo=UTC)
+
+
+def test_a_failed_bulk_insert_leaves_nothing_behind(db: Engine) -> None:
+    duplicate_ids = pl.DataFrame({"id": [7, 7], "name": ["first", "second"]})
+    with pytest.raises(Exception), db.begin() as connection:  # noqa: B017 - driver-specific integrity errors
+        bulk_insert(connection, sample, duplicate_ids)
+    with db.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(sample)).scalar_one() == 0
+
+
+def test_columns_the_table_lacks_are_refused_by_name(db: Engine) -> None:
+    with pytest.raises(ValueError, match="colour"), db.begin() as connection:
+        bulk_insert(connection, sample, pl.DataFrame({"id": [1], "colour": ["red"]}))
