@@ -1,8 +1,8 @@
 """Bulk writes of polars frames into a system's tables: COPY on PostgreSQL, one executemany on SQLite.
 
 Row-by-row inserts through SQLAlchemy cost tens of microseconds a row; a million-row import must not.
-The frame's columns are the table's column names (a subset is fine: the rest take their server defaults or NULL; SQLAlchemy's Python-side defaults do not
-apply here).
+The frame's columns are the table's column names; a subset is fine: the rest take their server defaults
+or NULL (SQLAlchemy's Python-side defaults do not apply here).
 Values are converted once per column, the way SQLAlchemy would store them, so rows written here read back
 through SQLAlchemy exactly like rows it wrote itself (SQLite keeps UTC date-times as naive text).
 """
