@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
 from derbridge.dacs import aggregators as dacs_aggregators
@@ -52,6 +55,16 @@ def new_message(key: str = "SR1", **keys: str) -> messagelog.NewMessage:
         flow="F3", kind="aggregator-sync", source="dacs", target="derms", business_key=key,
         idempotency_key=f"F3:aggregator-sync:{key}", inbound_payload='{"raw": true}', outbound_path="/aggregator",
         outbound_payload={"dacsMessageId": key}, keys={"syncRequestId": key, **keys})
+
+
+@pytest.mark.parametrize("system", ["hub", "dacs", "derms"])
+def test_the_migrated_database_matches_the_schema_module(system: str, database_url: str) -> None:
+    engine = migrated(system, database_url)
+    metadata = importlib.import_module(f"derbridge.{system}.schema").metadata
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": f"{system}_alembic_version"})
+        assert compare_metadata(context, metadata) == []
+    engine.dispose()
 
 
 @pytest.mark.parametrize("system", ["hub", "dacs", "derms"])

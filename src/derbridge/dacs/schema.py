@@ -42,3 +42,127 @@ sync_requests = sa.Table(
 )
 
 rejected_requests = rejected_requests_table(metadata)
+
+# ---- customers, as the CIS masters them (bulk-imported; the CIS owns these keys) ----------------------------
+
+persons = sa.Table(
+    "persons",
+    metadata,
+    sa.Column("cis_person_id", sa.String(30), primary_key=True),
+    sa.Column("name", sa.String(254), nullable=False),
+    sa.Column("home_phone", sa.String(24), nullable=True),
+    sa.Column("business_phone", sa.String(24), nullable=True),
+    sa.Column("email", sa.String(254), nullable=True),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("cis_account_id", sa.String(30), primary_key=True),
+    sa.Column("cis_person_id", sa.String(30), nullable=False, index=True),
+    sa.Column("division", sa.String(30), nullable=False),
+    sa.Column("rate_code", sa.String(30), nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+premises = sa.Table(
+    "premises",
+    metadata,
+    sa.Column("cis_premise_id", sa.String(30), primary_key=True),
+    sa.Column("address1", sa.String(254), nullable=False),
+    sa.Column("city", sa.String(90), nullable=False),
+    sa.Column("county", sa.String(90), nullable=True),
+    sa.Column("state", sa.String(6), nullable=False),
+    sa.Column("postal", sa.String(12), nullable=False),
+    sa.Column("country", sa.String(3), nullable=False),
+    sa.Column("time_zone", sa.String(40), nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+service_points = sa.Table(
+    "service_points",
+    metadata,
+    sa.Column("cis_service_point_id", sa.String(30), primary_key=True),
+    sa.Column("cis_premise_id", sa.String(30), nullable=False, index=True),
+    sa.Column("cis_account_id", sa.String(30), nullable=False, index=True),
+    sa.Column("location_id", sa.String(30), nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+service_agreements = sa.Table(
+    "service_agreements",
+    metadata,
+    sa.Column("cis_service_agreement_id", sa.String(30), primary_key=True),
+    sa.Column("cis_account_id", sa.String(30), nullable=False, index=True),
+    sa.Column("cis_service_point_id", sa.String(30), nullable=False, index=True),
+    sa.Column("rate_code", sa.String(30), nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("end_date", sa.Date, nullable=True),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("contact_id", sa.String(30), primary_key=True),
+    sa.Column("cis_person_id", sa.String(30), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # HOME_PHONE, BUSINESS_PHONE, EMAIL
+    sa.Column("value", sa.String(254), nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+rates = sa.Table(
+    "rates",
+    metadata,
+    sa.Column("rate_code", sa.String(30), primary_key=True),
+    sa.Column("description", sa.String(254), nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# ---- programs: what customers enroll in ---------------------------------------------------------------------
+
+program_types = sa.Table(
+    "program_types",
+    metadata,
+    sa.Column("program_type_code", sa.String(30), primary_key=True),
+    sa.Column("description", sa.String(254), nullable=False),
+    sa.Column("category", sa.String(30), nullable=False),
+    sa.Column("device_required", sa.Boolean, nullable=False),
+    sa.Column("preemptive_optout_allowed", sa.Boolean, nullable=False),
+    sa.Column("optout_cutoff_minutes", sa.Integer, nullable=True),  # before event start; None: no cut-off
+    sa.Column("unavailability_allowed", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+programs = sa.Table(
+    "programs",
+    metadata,
+    sa.Column("program_id", sa.String(12), primary_key=True),
+    sa.Column("program_code", sa.String(30), nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("program_type_code", sa.String(30), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),  # DRAFT, PENDING_APPROVAL, ACTIVE, INACTIVE
+    sa.Column("approved_by", sa.String(100), nullable=True),
+    sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("end_date", sa.Date, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+program_specifications = sa.Table(
+    "program_specifications",
+    metadata,
+    sa.Column("program_id", sa.String(12), primary_key=True),
+    sa.Column("specification", sa.String(60), primary_key=True),  # an eligible device specification
+)
+
+program_rates = sa.Table(
+    "program_rates",
+    metadata,
+    sa.Column("program_id", sa.String(12), primary_key=True),
+    sa.Column("rate_code", sa.String(30), primary_key=True),  # an eligible rate
+)

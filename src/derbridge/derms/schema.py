@@ -47,3 +47,100 @@ outbound_messages = sa.Table(
 )
 
 rejected_requests = rejected_requests_table(metadata)
+
+# ---- customer contact and location, from the CIS (bulk-imported before any enrollment sync) ----------------
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("cis_person_id", sa.String(30), primary_key=True),
+    sa.Column("name", sa.String(254), nullable=False),
+    sa.Column("home_phone", sa.String(24), nullable=True),
+    sa.Column("business_phone", sa.String(24), nullable=True),
+    sa.Column("email", sa.String(254), nullable=True),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+customer_contacts = sa.Table(
+    "customer_contacts",
+    metadata,
+    sa.Column("contact_id", sa.String(30), primary_key=True),
+    sa.Column("cis_person_id", sa.String(30), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # HOME_PHONE, BUSINESS_PHONE, EMAIL
+    sa.Column("value", sa.String(254), nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+customer_accounts = sa.Table(
+    "customer_accounts",
+    metadata,
+    sa.Column("cis_account_id", sa.String(30), primary_key=True),
+    sa.Column("cis_person_id", sa.String(30), nullable=False, index=True),
+    sa.Column("division", sa.String(30), nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# One row per service point with its premise's address: where a customer's devices are.
+service_locations = sa.Table(
+    "service_locations",
+    metadata,
+    sa.Column("cis_service_point_id", sa.String(30), primary_key=True),
+    sa.Column("cis_premise_id", sa.String(30), nullable=False, index=True),
+    sa.Column("cis_account_id", sa.String(30), nullable=False, index=True),
+    sa.Column("location_id", sa.String(30), nullable=False),
+    sa.Column("address1", sa.String(254), nullable=False),
+    sa.Column("city", sa.String(90), nullable=False),
+    sa.Column("county", sa.String(90), nullable=True),
+    sa.Column("state", sa.String(6), nullable=False),
+    sa.Column("postal", sa.String(12), nullable=False),
+    sa.Column("country", sa.String(3), nullable=False),
+    sa.Column("time_zone", sa.String(40), nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# ---- the device registry: program subscriptions and controllable devices, from enrollment syncs (F5) ------
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("subscription_id", sa.String(14), primary_key=True),
+    sa.Column("subscription_type", sa.String(30), nullable=True),
+    sa.Column("status", sa.String(10), nullable=False),  # ACTIVE, INACTIVE
+    sa.Column("program_id", sa.String(12), nullable=True),
+    sa.Column("program_code", sa.String(30), nullable=False, index=True),
+    sa.Column("cis_person_id", sa.String(30), nullable=False),
+    sa.Column("contact_id", sa.String(30), nullable=True),
+    sa.Column("cis_account_id", sa.String(30), nullable=False, index=True),
+    sa.Column("division", sa.String(30), nullable=True),
+    sa.Column("service_point_id", sa.String(30), nullable=True),  # the program system's own key
+    sa.Column("cis_premise_id", sa.String(30), nullable=True),
+    sa.Column("cis_service_point_id", sa.String(30), nullable=False, index=True),
+    sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_message_id", sa.String(14), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# A device is identified across systems by (head_end_system, nic_id); device_id is the program system's key.
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("head_end_system", sa.String(50), primary_key=True),
+    sa.Column("nic_id", sa.String(100), primary_key=True),
+    sa.Column("device_id", sa.String(12), nullable=False, index=True),
+    sa.Column("subscription_id", sa.String(14), nullable=True, index=True),
+    sa.Column("specification", sa.String(60), nullable=True),
+    sa.Column("device_type", sa.String(30), nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("installed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("nameplate_kw", sa.Float, nullable=True),
+    sa.Column("nameplate_kwh", sa.Float, nullable=True),
+    sa.Column("network_address", sa.String(100), nullable=True),
+    # PENDING, REGISTERED, DEREGISTERED, NOT_REGISTERED: the device's registration with its head end
+    sa.Column("registration_status", sa.String(20), nullable=False),
+    sa.Column("registration_message", sa.Text, nullable=True),
+    sa.Column("registration_changed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_message_id", sa.String(14), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
