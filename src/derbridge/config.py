@@ -49,6 +49,7 @@ class Settings:
     http_timeout_s: float = 300.0
     sender_poll_s: float = 0.5
     max_body_bytes: int = 10 * 1024 * 1024
+    max_upload_bytes: int = 4 * 1024 * 1024 * 1024
     log_level: str = "info"
     log_json: bool = True
     extra: dict[str, Any] = field(default_factory=dict)

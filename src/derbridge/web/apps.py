@@ -20,13 +20,14 @@ def authenticator_for(settings: Settings, system: str) -> Authenticator:
 
 
 def new_app(system: str, settings: Settings, lifespan: Any, keep_rejected: RejectionKeeper | None = None,
-            description: str = "") -> tuple[FastAPI, Authenticator]:
+            description: str = "", file_paths: tuple[str, ...] = ()) -> tuple[FastAPI, Authenticator]:
+    """A system's app; endpoints under `file_paths` take uploaded files (web/uploads.py), not JSON."""
     app = FastAPI(title=f"derbridge {system}", version=_version(), lifespan=lifespan, description=description,
                   openapi_url=None, docs_url=None, redoc_url=None)
     authenticator = authenticator_for(settings, system)
     app.include_router(documentation(app, authenticator))
     install_problem_handlers(app, authenticator, keep_rejected)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, streamed_prefixes=file_paths)
     return app, authenticator
 
 

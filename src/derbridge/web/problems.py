@@ -84,14 +84,20 @@ def install_problem_handlers(app: FastAPI, authenticator: Authenticator,
 
 
 class BodyLimit:
-    """ASGI middleware: refuses bodies over the limit (413) and keeps the raw body for rejection records."""
+    """ASGI middleware: refuses bodies over the limit (413) and keeps the raw body for rejection records.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Paths under `streamed_prefixes` take files: their endpoints stream the body to disk under a limit of
+    their own (web/uploads.py), so they pass through untouched.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed_prefixes = streamed_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"}:
+        if (scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"}
+                or str(scope["path"]).startswith(self.streamed_prefixes)):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")

@@ -1,0 +1,54 @@
+"""Files sent as a request body (CIS extracts, network exports, bulk syncs): streamed to disk, never held
+in memory, refused past a size limit, checked against the sender's SHA-256 when it gives one."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Request
+
+from derbridge.web.problems import Problem
+
+CHECKSUM_HEADER = "x-content-sha256"
+
+
+@dataclass(frozen=True)
+class Upload:
+    path: Path
+    size: int
+    sha256: str
+    content_type: str
+
+
+async def receive_upload(request: Request, directory: Path, max_bytes: int) -> Upload:
+    """Write the body to a new file in `directory`; 413 past `max_bytes`, 422 if the checksum differs."""
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=directory, prefix="upload-", suffix=".part")
+    path = Path(name)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(handle, "wb") as file:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise Problem(413, "File too large", f"the limit is {max_bytes} bytes")
+                digest.update(chunk)
+                file.write(chunk)
+        _check_checksum(request, digest.hexdigest())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return Upload(path, size, digest.hexdigest(), request.headers.get("content-type", ""))
+
+
+def _check_checksum(request: Request, actual: str) -> None:
+    expected = request.headers.get(CHECKSUM_HEADER)
+    if expected is not None and expected.strip().lower() != actual:
+        raise Problem(422, "Checksum mismatch", f"the body's SHA-256 is {actual}",
+                      [{"field": f"header.{CHECKSUM_HEADER}", "message": f"expected {expected}, got {actual}",
+                        "type": "checksum_mismatch"}])
