@@ -47,6 +47,9 @@ class Settings:
     retry_max_interval_s: float = 300.0
     retry_max_attempts: int = 50
     http_timeout_s: float = 300.0
+    # Most messages one request carries where the receiver takes batches (`<path>/batch`); 1 sends each
+    # message on its own, as the vendor systems' documented endpoints expect.
+    batch_size: int = 200
     sender_poll_s: float = 0.5
     max_body_bytes: int = 10 * 1024 * 1024
     max_upload_bytes: int = 4 * 1024 * 1024 * 1024

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import JSONResponse
 
 from derbridge.config import Settings
 from derbridge.derms import aggregators
@@ -16,14 +15,17 @@ from derbridge.store.rejections import rejection_keeper
 from derbridge.store.runtime import Runtime
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
+from derbridge.web.batch import Answer, add_single_and_batch
+from derbridge.web.problems import RejectionKeeper
 
 
 def create_app(settings: Settings) -> FastAPI:
     runtime = Runtime("derms", outbound_messages, lambda row: row.message_key)
-    app, authenticator = new_app("derms", settings, runtime.lifespan(settings),
-                                 rejection_keeper(rejected_requests, lambda: runtime.db),
+    keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
+    app, authenticator = new_app("derms", settings, runtime.lifespan(settings), keep_rejected,
                                  "Reference DERMS (Edge DERMS role).")
-    app.include_router(integration_router(runtime), dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
+    app.include_router(integration_router(runtime, keep_rejected),
+                       dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
     app.include_router(operator_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
     app.include_router(health_and_metrics(authenticator, "derms", None))
     return app
@@ -36,17 +38,17 @@ def msg_ack(message_id: str, code: str) -> dict[str, Any]:
                                         "responseTimeISO": now, "dacsMessageId": message_id}]}}
 
 
-def integration_router(runtime: Runtime) -> APIRouter:
+def integration_router(runtime: Runtime, keep_rejected: RejectionKeeper) -> APIRouter:
     router = APIRouter(tags=["integration"])
 
-    @router.post("/aggregator", status_code=202, summary="Create or update an energy aggregator (F3)")
-    def receive_aggregator(body: aggregators.AggregatorMessage) -> JSONResponse:
+    def receive_aggregator(body: aggregators.AggregatorMessage) -> Answer:
         applied = aggregators.apply(runtime.db, body)
         if applied:
             runtime.wake_senders()
-        return JSONResponse(msg_ack(body.dacsMessageId, "ACCEPTED" if applied else "DUPLICATE"),
-                            status_code=202 if applied else 200)
+        return Answer(202 if applied else 200, msg_ack(body.dacsMessageId, "ACCEPTED" if applied else "DUPLICATE"))
 
+    add_single_and_batch(router, "/aggregator", aggregators.AggregatorMessage, receive_aggregator, keep_rejected,
+                         summary="Create or update an energy aggregator (F3)")
     return router
 
 

@@ -6,6 +6,7 @@ DBOS is a process singleton, so the hub is too: `bind()` at start-up, `current()
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx2
 from sqlalchemy.engine import Engine
@@ -13,11 +14,18 @@ from sqlalchemy.engine import Engine
 from derbridge.config import Settings
 
 
+class Dispatch(Protocol):
+    def submit(self, message_ids: tuple[int, ...] | list[int]) -> None: ...
+
+    def first_attempt_done(self, workflow_id: str) -> None: ...
+
+
 @dataclass
 class HubContext:
     settings: Settings
     db: Engine
     clients: dict[str, httpx2.Client]
+    dispatcher: Dispatch
 
 
 _current: HubContext | None = None

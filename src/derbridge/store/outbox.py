@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy.engine import Engine
 
 from derbridge.store.db import utcnow
-from derbridge.web.client import Outcome, make_client, post_json
+from derbridge.web.client import Outcome, make_client, post_batch, post_json
 
 log = structlog.get_logger()
 
@@ -51,11 +51,12 @@ def backoff_seconds(attempts: int, initial: float, cap: float) -> float:
 
 
 class OutboxSender:
-    """Delivers due outbox rows to one target, a batch at a time, with several requests in flight."""
+    """Delivers due outbox rows to one target, a batch at a time: up to `per_request` rows with the same path
+    in one request (`<path>/batch`, web/batch.py; 1 sends each on its own), several requests in flight."""
 
     def __init__(self, engine: Engine, table: sa.Table, base_url: str, credential: str, key_of: Callable[[Any], str],
                  *, poll_s: float = 0.5, retry_initial_s: float = 1.0, retry_max_interval_s: float = 300.0,
-                 timeout_s: float = 300.0, batch: int = 200, workers: int = 8) -> None:
+                 timeout_s: float = 300.0, batch: int = 1000, per_request: int = 200, workers: int = 8) -> None:
         self.engine = engine
         self.table = table
         self.key_of = key_of
@@ -63,6 +64,7 @@ class OutboxSender:
         self.retry_initial_s = retry_initial_s
         self.retry_max_interval_s = retry_max_interval_s
         self.batch = batch
+        self.per_request = per_request
         self.client = make_client(base_url, credential, timeout_s)
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix=f"outbox-{table.name}")
         self._wake = threading.Event()
@@ -97,7 +99,7 @@ class OutboxSender:
                 self._wake.clear()
 
     def send_due(self, now: datetime | None = None) -> int:
-        """Send one batch of due rows; returns how many were tried."""
+        """Send one batch of due rows, several per request to the same path; returns how many were tried."""
         now = now or utcnow()
         t = self.table
         with self.engine.connect() as connection:
@@ -107,12 +109,27 @@ class OutboxSender:
             ).all())
         if not rows:
             return 0
-        outcomes = list(self.pool.map(self._deliver, rows))
-        self._record(rows, outcomes)
+        chunks = self._chunks(rows)
+        sent: list[Any] = []
+        outcomes: list[Outcome] = []
+        for chunk, answers in zip(chunks, self.pool.map(self._deliver, chunks), strict=True):
+            sent += chunk
+            outcomes += answers
+        self._record(sent, outcomes)
         return len(rows)
 
-    def _deliver(self, row: Any) -> Outcome:
-        return post_json(self.client, row.path, json.loads(row.payload), self.key_of(row))
+    def _chunks(self, rows: list[Any]) -> list[list[Any]]:
+        by_path: dict[str, list[Any]] = {}
+        for row in rows:
+            by_path.setdefault(row.path, []).append(row)
+        size = max(1, self.per_request)
+        return [same[start:start + size] for same in by_path.values() for start in range(0, len(same), size)]
+
+    def _deliver(self, chunk: list[Any]) -> list[Outcome]:
+        if len(chunk) == 1:
+            row = chunk[0]
+            return [post_json(self.client, row.path, json.loads(row.payload), self.key_of(row))]
+        return post_batch(self.client, chunk[0].path, [json.loads(row.payload) for row in chunk])
 
     def _record(self, rows: list[Any], outcomes: list[Outcome]) -> None:
         """One executemany for the whole batch; only rows still PENDING move (an ack may have come first)."""

@@ -41,7 +41,8 @@ class Runtime:
         sender = OutboxSender(
             self._db, self.outbox, settings.url("hub"), outbound_credential(settings, self.system, "hub"),
             key_of=self.outbox_key, poll_s=settings.sender_poll_s, retry_initial_s=settings.retry_initial_s,
-            retry_max_interval_s=settings.retry_max_interval_s, timeout_s=settings.http_timeout_s)
+            retry_max_interval_s=settings.retry_max_interval_s, timeout_s=settings.http_timeout_s,
+            per_request=settings.batch_size)
         self.senders = [sender]
         sender.start()
 
