@@ -56,7 +56,7 @@ def send_all(rows: list[Any], batch_size: int) -> list[messagelog.Outcome]:
     """Post the rows, several requests in flight; one outcome per row."""
     sends = plan_requests(rows, batch_size)
     outcomes: list[messagelog.Outcome] = []
-    for (leg, chunk), answers in zip(sends, _pool.map(lambda send: _post(send[1]), sends), strict=True):
+    for (leg, chunk), answers in zip(sends, _pool.map(lambda send: _post(*send), sends), strict=True):
         outcomes += [_outcome(leg, row, answer) for row, answer in zip(chunk, answers, strict=True)]
     return outcomes
 
@@ -69,13 +69,15 @@ def plan_requests(rows: list[Any], batch_size: int) -> list[tuple[Leg, list[Any]
     for (kind, _target, _path), same in groupby(by_destination, key=lambda r: (r.kind, r.target, r.outbound_path)):
         leg = LEGS[kind]
         group = list(same)
-        size = batch_size if leg.batchable and batch_size > 1 else 1
+        size = batch_size if leg.batchable and leg.send is None and batch_size > 1 else 1
         sends += [(leg, group[start:start + size]) for start in range(0, len(group), size)]
     return sends
 
 
-def _post(chunk: list[Any]) -> list[Outcome]:
+def _post(leg: Leg, chunk: list[Any]) -> list[Outcome]:
     first = chunk[0]
+    if leg.send is not None:
+        return [leg.send(first)]
     client = current().clients[first.target]
     if len(chunk) == 1:
         return [post_json(client, first.outbound_path, json.loads(first.outbound_payload), first.idempotency_key)]

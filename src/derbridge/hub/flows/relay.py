@@ -40,6 +40,8 @@ class Leg:
     """For a message made of parts: (the message row, its part rows) → its outbound payload."""
     stop_when_a_part_dies: bool = False
     """A part dead-lettered stops the run: parts not yet delivered are HELD, the results composed."""
+    send: Callable[[Any], Outcome] | None = None
+    """How to deliver one message row of this kind when it is not a JSON POST (e.g. a file); one per request."""
 
 
 class Inbound(Protocol):
