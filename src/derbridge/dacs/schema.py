@@ -166,3 +166,13 @@ program_rates = sa.Table(
     sa.Column("program_id", sa.String(12), primary_key=True),
     sa.Column("rate_code", sa.String(30), primary_key=True),  # an eligible rate
 )
+
+# Files on their way to the hub (bulk exports and syncs), streamed by store/outbox.py's FileOutboxSender.
+outbound_files = sa.Table(
+    "outbound_files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_key", sa.String(120), nullable=False, unique=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    *outbox_columns(),
+)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from derbridge.config import Settings
 from derbridge.derms import aggregators
-from derbridge.derms.schema import outbound_messages, rejected_requests
+from derbridge.derms.schema import outbound_files, outbound_messages, rejected_requests
 from derbridge.store.db import utcnow
 from derbridge.store.rejections import rejection_keeper
 from derbridge.store.runtime import Runtime
@@ -20,7 +20,7 @@ from derbridge.web.problems import RejectionKeeper
 
 
 def create_app(settings: Settings) -> FastAPI:
-    runtime = Runtime("derms", outbound_messages, lambda row: row.message_key)
+    runtime = Runtime("derms", outbound_messages, lambda row: row.message_key, outbound_files)
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
     app, authenticator = new_app("derms", settings, runtime.lifespan(settings), keep_rejected,
                                  "Reference DERMS (Edge DERMS role).")

@@ -144,3 +144,13 @@ devices = sa.Table(
     sa.Column("last_message_id", sa.String(14), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Files on their way to the hub (bulk exports and syncs), streamed by store/outbox.py's FileOutboxSender.
+outbound_files = sa.Table(
+    "outbound_files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_key", sa.String(120), nullable=False, unique=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    *outbox_columns(),
+)

@@ -2,24 +2,28 @@
 another system writes an outbound row in the same transaction; this sender delivers due rows.
 
 A row is PENDING until the receiver accepts it (SENT), or FAILED when the receiver refuses it for good.
-What happens after SENT (an acknowledgement, COMPLETE) belongs to the owning system.
+What happens after SENT (an acknowledgement, COMPLETE) belongs to the owning system. Files (bulk exports,
+bulk syncs) go the same way through an outbox of their own: the row names the file, the sender streams it.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx2
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
 from derbridge.store.db import utcnow
-from derbridge.web.client import Outcome, make_client, post_batch, post_json
+from derbridge.web.client import Outcome, classify, make_client, post_batch, post_json
+from derbridge.web.uploads import CHECKSUM_HEADER
 
 log = structlog.get_logger()
 
@@ -44,6 +48,13 @@ def new_outbox_values(path: str, payload: dict[str, Any]) -> dict[str, Any]:
     now = utcnow()
     return {"status": PENDING, "path": path, "payload": json.dumps(payload), "attempts": 0,
             "next_attempt_at": now, "created_at": now}
+
+
+def new_file_values(path: str, file: Path, sha256: str, content_type: str,
+                    headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An outbound file: PUT to `path` (query string allowed) with its checksum and any extra headers."""
+    return new_outbox_values(path, {"file": str(file), "sha256": sha256, "contentType": content_type,
+                                    "headers": headers or {}})
 
 
 def backoff_seconds(attempts: int, initial: float, cap: float) -> float:
@@ -160,3 +171,29 @@ class OutboxSender:
                             "next_attempt": next_attempt})
         with self.engine.begin() as connection:
             connection.execute(statement, updates)
+
+
+class FileOutboxSender(OutboxSender):
+    """Delivers due outbound files, each streamed in its own PUT request with its SHA-256."""
+
+    def _chunks(self, rows: list[Any]) -> list[list[Any]]:
+        return [[row] for row in rows]
+
+    def _deliver(self, chunk: list[Any]) -> list[Outcome]:
+        [row] = chunk
+        described = json.loads(row.payload)
+        headers = {"Content-Type": described["contentType"], CHECKSUM_HEADER: described["sha256"],
+                   "Idempotency-Key": self.key_of(row), **described["headers"]}
+        try:
+            with open(described["file"], "rb") as file:
+                response = self.client.put(row.path, content=_stream(file), headers=headers)
+        except FileNotFoundError:
+            return [Outcome("permanent", None, None, f"the file {described['file']} is gone")]
+        except httpx2.TransportError as exc:
+            return [Outcome("transient", None, None, f"{type(exc).__name__}: {exc}")]
+        return [classify(response)]
+
+
+def _stream(file: Any, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+    while chunk := file.read(chunk_bytes):
+        yield chunk

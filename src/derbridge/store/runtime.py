@@ -1,5 +1,5 @@
 """A reference system's live resources, filled in at start-up and emptied at shutdown (nothing at import):
-its migrated database and its outbox sender to the hub."""
+its migrated database and its outbox senders to the hub (messages, and files when it sends any)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from derbridge.config import Settings
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
-from derbridge.store.outbox import OutboxSender
+from derbridge.store.outbox import FileOutboxSender, OutboxSender
 from derbridge.web.auth import outbound_credential
 
 
@@ -25,6 +25,8 @@ class Runtime:
     system: str
     outbox: sa.Table
     outbox_key: Callable[[Any], str]
+    files: sa.Table | None = None
+    """The outbound files table, keyed by `message_key` like the outbox."""
     _db: Engine | None = None
     senders: list[OutboxSender] = field(default_factory=list)
 
@@ -38,13 +40,17 @@ class Runtime:
         """Migrate the system's database and start delivering its outbox to the hub."""
         self._db = make_engine(settings.database_url(self.system))
         upgrade(self.system, self._db)
-        sender = OutboxSender(
-            self._db, self.outbox, settings.url("hub"), outbound_credential(settings, self.system, "hub"),
-            key_of=self.outbox_key, poll_s=settings.sender_poll_s, retry_initial_s=settings.retry_initial_s,
-            retry_max_interval_s=settings.retry_max_interval_s, timeout_s=settings.http_timeout_s,
-            per_request=settings.batch_size)
-        self.senders = [sender]
-        sender.start()
+        credential = outbound_credential(settings, self.system, "hub")
+        common: dict[str, Any] = {
+            "poll_s": settings.sender_poll_s, "retry_initial_s": settings.retry_initial_s,
+            "retry_max_interval_s": settings.retry_max_interval_s, "timeout_s": settings.http_timeout_s}
+        self.senders = [OutboxSender(self._db, self.outbox, settings.url("hub"), credential, key_of=self.outbox_key,
+                                     per_request=settings.batch_size, **common)]
+        if self.files is not None:
+            self.senders.append(FileOutboxSender(self._db, self.files, settings.url("hub"), credential,
+                                                 key_of=lambda row: row.message_key, workers=2, **common))
+        for sender in self.senders:
+            sender.start()
 
     def close(self) -> None:
         for sender in self.senders:
