@@ -12,7 +12,7 @@ from derbridge.config import Settings
 from derbridge.dacs import aggregators, syncrequests
 from derbridge.dacs.schema import outbound_files, rejected_requests, sync_requests
 from derbridge.store.rejections import rejection_keeper
-from derbridge.store.runtime import Runtime
+from derbridge.store.runtime import Outbox, Runtime
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
 from derbridge.web.batch import Answer, add_single_and_batch
@@ -20,7 +20,7 @@ from derbridge.web.problems import Problem, RejectionKeeper
 
 
 def create_app(settings: Settings) -> FastAPI:
-    runtime = Runtime("dacs", sync_requests, lambda row: row.sync_request_id, outbound_files)
+    runtime = Runtime("dacs", [Outbox(sync_requests, lambda row: row.sync_request_id)], files=outbound_files)
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
     app, authenticator = new_app("dacs", settings, runtime.lifespan(settings), keep_rejected,
                                  "Reference program system (DACS/CPMCS role).")

@@ -18,7 +18,8 @@ from derbridge.config import Settings
 from derbridge.hub import delivery, engine, messagelog, metrics
 from derbridge.hub.context import HubContext, bind, current
 from derbridge.hub.flows.registry import FLOWS, INBOUND
-from derbridge.hub.flows.relay import Inbound, msg_ack
+from derbridge.hub.flows.relay import Inbound
+from derbridge.hub.flows.wire import msg_ack
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
 from derbridge.web.apps import health_and_metrics, new_app

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -88,27 +87,3 @@ class Relay:
             business_key=self.business_key(message), idempotency_key=self.idempotency_key(message),
             inbound_payload=raw, outbound_path=self.target_path, outbound_payload=self.to_target(message),
             keys=self.keys(message))
-
-
-def iso_now() -> str:
-    return iso(datetime.now(UTC))
-
-
-def iso(value: datetime) -> str:
-    """Wire format for date-times: ISO 8601 in UTC with a Z."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def msg_ack(business_key: str, message_id: int, duplicate: bool) -> dict[str, Any]:
-    """The synchronous MsgAck the hub answers with once a message is recorded."""
-    now = iso_now()
-    return {
-        "ackType": "SUCCESS",
-        "whenISO": now,
-        "responses": {"response": [{
-            "id": business_key,
-            "value": str(message_id),
-            "responseCode": "DUPLICATE" if duplicate else "RECEIVED",
-            "responseTimeISO": now,
-        }]},
-    }
