@@ -292,6 +292,7 @@ status_checks = sa.Table(
     sa.Column("purpose", sa.String(12), nullable=False),  # DEVICE-SETUP, AGENT
     sa.Column("enrollment_id", sa.String(12), nullable=True, index=True),
     sa.Column("asset_sequence", sa.Integer, nullable=True),
+    sa.Column("setup_round", sa.Integer, nullable=True),  # device setup: 1, and one more on each retry
     sa.Column("device_id", sa.String(12), nullable=True, index=True),
     sa.Column("head_end_system", sa.String(50), nullable=False),
     sa.Column("nic_id", sa.String(100), nullable=False),

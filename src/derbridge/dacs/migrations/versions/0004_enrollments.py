@@ -117,6 +117,7 @@ def upgrade() -> None:
         sa.Column("purpose", sa.String(12), nullable=False),
         sa.Column("enrollment_id", sa.String(12), nullable=True),
         sa.Column("asset_sequence", sa.Integer, nullable=True),
+        sa.Column("setup_round", sa.Integer, nullable=True),
         sa.Column("device_id", sa.String(12), nullable=True),
         sa.Column("head_end_system", sa.String(50), nullable=False),
         sa.Column("nic_id", sa.String(100), nullable=False),
