@@ -20,6 +20,7 @@ from derbridge.hub.context import HubContext, bind, current
 from derbridge.hub.flows.registry import FLOWS, INBOUND
 from derbridge.hub.flows.relay import Inbound
 from derbridge.hub.flows.wire import msg_ack
+from derbridge.hub.lookups_api import lookups_router, start_lookups
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
 from derbridge.web.apps import health_and_metrics, new_app
@@ -51,6 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.post(f"{inbound.inbound_path}/batch", tags=[inbound.flow], summary=f"{inbound.summary} (several at once)",
                  dependencies=[allowed])(batch_endpoint(inbound))
     app.include_router(operator_router(require(authenticator, {"operator"})))
+    app.include_router(lookups_router(require(authenticator, {"operator"})))
     app.include_router(health_and_metrics(authenticator, "hub", metrics.registry,
                                           lambda: {"messages": messagelog.counts_by_status(current().db)}))
     return app
@@ -61,7 +63,7 @@ def start_hub(settings: Settings, dispatcher: delivery.Dispatcher) -> None:
     upgrade("hub", db)
     clients = {target: make_client(settings.url(target), outbound_credential(settings, "hub", target),
                                    settings.http_timeout_s) for target in ("dacs", "derms")}
-    bind(HubContext(settings, db, clients, dispatcher))
+    bind(HubContext(settings, db, clients, dispatcher, start_lookups(db)))
     engine.launch(settings.engine_url(), settings.executor_id, settings.engine_polling_interval_s)
     delivery.recover_undelivered()
     engine.schedule("hub-sweep", "0 * * * * *", delivery.sweep)
