@@ -531,6 +531,22 @@ def last_seen(dice: Dice, online: pl.Expr) -> pl.Expr:
     return pl.lit(AS_OF) - pl.duration(seconds=seconds_ago)
 
 
+def enrolled_devices_table(devices: pl.DataFrame, agreements: pl.DataFrame, accounts: pl.DataFrame,
+                           make_model: pl.DataFrame) -> pl.DataFrame:
+    """The program system's legacy extract: the devices already enrolled before derbridge, one row each, with
+    the customer, agreement and program they are enrolled under (loaded in bulk, then synced to DERMS)."""
+    return (devices.filter(pl.col("enrolled"))
+            .with_columns(makeModel=pl.concat_str("make", pl.lit("!"), "model"))
+            .join(agreements.select("cisServicePointId", "cisServiceAgreementId", "cisAccountId"),
+                  on="cisServicePointId", how="left", maintain_order="left")
+            .join(accounts.select("cisAccountId", "cisPersonId"), on="cisAccountId", how="left",
+                  maintain_order="left")
+            .join(make_model, on="makeModel", how="left", maintain_order="left")
+            .select("cisPersonId", "cisAccountId", "cisServicePointId", "cisServiceAgreementId", "programCode",
+                    enrolledOn="installDate", headEndSystem="headEndSystem", nicId="nicId",
+                    specification="specification", assetType="assetType", serialNo="serialNo"))
+
+
 def make_model_table() -> pl.DataFrame:
     """The F4 vendor lookup: DERMS `MAKE!MODEL` → program-system specification and asset type."""
     return pl.DataFrame({
@@ -631,19 +647,20 @@ def generate(out_dir: Path, customers: int, seed: int, fmt: FileFormat = "parque
     people = customer_frame(dice, customers, thermostat_share)
     sites = site_frame(dice, people)
     persons = writer.write("persons", lambda: persons_table(dice, people))
-    writer.write("accounts", lambda: accounts_table(people))
+    accounts = writer.write("accounts", lambda: accounts_table(people))
     writer.write("premises", lambda: premises_table(dice, sites))
     network = build_network(dice, sites)
     writer.write("service_points",
                  lambda: service_points_table(sites, network.service_point_locations["transformerId"]))
-    writer.write("service_agreements", lambda: service_agreements_table(dice, sites))
+    agreements = writer.write("service_agreements", lambda: service_agreements_table(dice, sites))
     writer.write("contacts", lambda: contacts_table(dice, persons))
     writer.write("substations", lambda: network.substations)
     writer.write("feeders", lambda: network.feeders)
     writer.write("transformers", lambda: network.transformers)
     writer.write("service_point_locations", lambda: network.service_point_locations)
-    writer.write("devices", lambda: devices_table(dice, people, sites))
-    writer.write("make_model", make_model_table)
+    devices = writer.write("devices", lambda: devices_table(dice, people, sites))
+    make_model = writer.write("make_model", make_model_table)
+    writer.write("enrolled_devices", lambda: enrolled_devices_table(devices, agreements, accounts, make_model))
     manifest = Manifest(customers, seed, fmt, thermostat_share, tuple(writer.written))
     (out_dir / "manifest.json").write_text(manifest.to_json())
     return manifest
