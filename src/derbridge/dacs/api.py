@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.config import Settings
 from derbridge.dacs import aggregators, syncrequests
+from derbridge.dacs.programs_api import programs_router
 from derbridge.dacs.schema import rejected_requests, sync_requests
 from derbridge.store.rejections import rejection_keeper
 from derbridge.store.runtime import Runtime
@@ -25,6 +26,7 @@ def create_app(settings: Settings) -> FastAPI:
                                  rejection_keeper(rejected_requests, lambda: runtime.db),
                                  "Reference program system (DACS/CPMCS role).")
     app.include_router(agent_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
+    app.include_router(programs_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
     app.include_router(cross_router(runtime), dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
     app.include_router(health_and_metrics(authenticator, "dacs", None,
                                           lambda: {"syncRequests": syncrequests.counts_by_status(runtime.db)}))
@@ -101,6 +103,10 @@ def cross_router(runtime: Runtime) -> APIRouter:
 
     @router.post("/energyAggregators/postAcknowledgement", summary="DERMS's ack of an aggregator sync (F3)")
     def aggregator_ack(body: SyncAcknowledgement) -> JSONResponse:
+        return _apply_ack(runtime, body)
+
+    @router.post("/programRules/postAcknowledgement", summary="DERMS's ack of a program rules sync (F2)")
+    def program_rules_ack(body: SyncAcknowledgement) -> JSONResponse:
         return _apply_ack(runtime, body)
 
     return router

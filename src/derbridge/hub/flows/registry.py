@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from derbridge.hub.flows import f3_aggregator
+from derbridge.hub.flows import f2_rules, f3_aggregator
 from derbridge.hub.flows.relay import Relay
 
 
@@ -18,7 +18,7 @@ class Flow:
 
 FLOWS = [
     Flow("F1", "Service-point network location", "DERMS → program system", "planned"),
-    Flow("F2", "Program rules and constraints (+ ack)", "program system → DERMS", "planned"),
+    Flow("F2", "Program rules and constraints (+ ack)", "program system → DERMS", "working"),
     Flow("F3", "Energy aggregator details (+ ack)", "program system → DERMS", "working"),
     Flow("F4", "Enrollment request", "DERMS → program system", "planned"),
     Flow("F5", "Enrollment sync (+ ack)", "program system → DERMS", "planned"),
@@ -33,4 +33,4 @@ FLOWS = [
     Flow("F14", "Common error handling", "hub", "working: retries, dead letter, resubmit"),
 ]
 
-RELAYS: list[Relay] = [*f3_aggregator.RELAYS]
+RELAYS: list[Relay] = [*f2_rules.RELAYS, *f3_aggregator.RELAYS]
