@@ -181,7 +181,7 @@ def _window(request: AvailabilityRequest, now: datetime, timezone: str, devices_
 def _judge_group(connection: Connection, request: AvailabilityRequest, group: pl.DataFrame, rules: ProgramRules,
                  window: EventWindow) -> pl.DataFrame:
     """One program and time zone: summarise the group's history in bulk, then one engine call."""
-    members = _members(request, str(group["program_code"][0]), window.timezone)
+    members = fleet_members(request, str(group["program_code"][0]), window.timezone)
     periods = periods_of(window.start, window.timezone)
     history = history_frame(connection, members, periods, rules.cycle_frequency)
     fleet = group.join(history, on=list(KEYS), how="left").with_columns(pl.col(HISTORY_COLUMNS).fill_null(0))
@@ -204,7 +204,7 @@ def _days_or_empty(fleet: pl.DataFrame) -> pl.Expr:
     return pl.col("recent_event_days").fill_null(pl.lit([], dtype=pl.List(pl.Date)))
 
 
-def _members(request: AvailabilityRequest, program_code: str, timezone: str) -> sa.Select[Any]:
+def fleet_members(request: AvailabilityRequest, program_code: str, timezone: str) -> sa.Select[Any]:
     """The keys of the group's devices, as a select the history queries join to."""
     query = (_registry(request.defaultTimeZone).with_only_columns(devices.c.head_end_system, devices.c.nic_id)
              .where(subscriptions.c.program_code == program_code, *_active(),

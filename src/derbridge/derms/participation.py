@@ -126,10 +126,12 @@ def history_frame(connection: Connection, fleet: sa.Select[Any], periods: Period
 
 
 def _hours(connection: Connection, p: sa.Table) -> sa.ColumnElement[float]:
-    """A participation's length in hours, in each back end's own date arithmetic."""
+    """A participation's length in hours, in each back end's own date arithmetic (SQLite's Julian days are
+    rounded to the millisecond, so whole minutes come out exact)."""
     if connection.dialect.name == "postgresql":
         return sa.cast(sa.extract("epoch", p.c.end_at - p.c.start_at) / 3600, sa.Float)
-    return (sa.func.julianday(p.c.end_at) - sa.func.julianday(p.c.start_at)) * 24.0
+    seconds = sa.func.round((sa.func.julianday(p.c.end_at) - sa.func.julianday(p.c.start_at)) * 86400.0, 3)
+    return seconds / 3600.0
 
 
 def recent_days_frame(connection: Connection, fleet: sa.Select[Any], event_days: list[date], reach: int,
