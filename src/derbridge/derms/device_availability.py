@@ -105,8 +105,11 @@ def evaluate(engine: Engine, request: AvailabilityRequest, now: datetime) -> pl.
 
 def _fleet(connection: Connection, request: AvailabilityRequest) -> pl.DataFrame:
     """The devices to judge, with their program, time zone and whether their premise is excluded-sensitive."""
-    query = _registry(request.defaultTimeZone).add_columns(
-        devices.c.active, subscriptions.c.status, sensitive_premises.c.kind.is_not(None).label("life_support"))
+    premise = sa.func.coalesce(subscriptions.c.cis_premise_id, service_locations.c.cis_premise_id)
+    query = (_registry(request.defaultTimeZone)
+             .add_columns(devices.c.active, subscriptions.c.status,
+                          sensitive_premises.c.kind.is_not(None).label("life_support"))
+             .outerjoin(sensitive_premises, sensitive_premises.c.cis_premise_id == premise))
     if request.devices is None:
         query = query.where(subscriptions.c.program_code == request.programCode, *_active())
     else:
@@ -141,13 +144,11 @@ def _requested_in_order(requested: list[DeviceKey], found: pl.DataFrame) -> pl.D
 
 
 def _registry(default_timezone: str) -> sa.Select[Any]:
-    """Devices with their program and time zone: devices → subscriptions → service location → sensitivity."""
-    premise = sa.func.coalesce(subscriptions.c.cis_premise_id, service_locations.c.cis_premise_id)
+    """Devices with their program and time zone: devices → subscriptions → service location."""
     joined = (devices
               .outerjoin(subscriptions, subscriptions.c.subscription_id == devices.c.subscription_id)
               .outerjoin(service_locations,
-                         service_locations.c.cis_service_point_id == subscriptions.c.cis_service_point_id)
-              .outerjoin(sensitive_premises, sensitive_premises.c.cis_premise_id == premise))
+                         service_locations.c.cis_service_point_id == subscriptions.c.cis_service_point_id))
     return sa.select(devices.c.head_end_system, devices.c.nic_id, subscriptions.c.program_code,
                      _time_zone(default_timezone).label("time_zone")).select_from(joined)
 
