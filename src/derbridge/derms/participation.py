@@ -125,7 +125,7 @@ def history_frame(connection: Connection, fleet: sa.Select[Any], periods: Period
                 "event_hours_this_year": pl.Float64, "overrides_this_cycle": pl.Int64})
 
 
-def _hours(connection: Connection, p: sa.Table) -> sa.ColumnElement[float]:
+def _hours(connection: Connection, p: sa.Table) -> sa.ColumnElement[Any]:
     """A participation's length in hours, in each back end's own date arithmetic (SQLite's Julian days are
     rounded to the millisecond, so whole minutes come out exact)."""
     if connection.dialect.name == "postgresql":

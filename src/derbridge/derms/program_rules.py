@@ -213,8 +213,8 @@ def overridable_of(connection: Connection, program_code: str) -> frozenset[str]:
 
 def set_overridable(engine: Engine, program_code: str, reasons: list[str]) -> dict[str, Any]:
     """Replace the program's overridable rules with `reasons` (reason codes); an empty list clears them."""
-    problems = {f"reasons.{index}": _overridable_problem(reason) for index, reason in enumerate(reasons)}
-    problems = {field: problem for field, problem in problems.items() if problem}
+    problems = {f"reasons.{index}": problem for index, reason in enumerate(reasons)
+                if (problem := _overridable_problem(reason))}
     if problems:
         raise InvalidInput(problems)
     with engine.begin() as connection:
