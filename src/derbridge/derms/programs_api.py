@@ -29,10 +29,9 @@ def program_integration_router(runtime: Runtime, msg_ack: MsgAck) -> APIRouter:
     @router.post("/program", status_code=202, summary="A program's whole rule set, versioned (F2)")
     def receive_program(body: program_rules.ProgramMessage) -> JSONResponse:
         rule_set = program_rules.check_rules(body)
-        outcome = program_rules.apply(runtime.db, body, rule_set)
-        if outcome != "duplicate":
+        new = program_rules.apply(runtime.db, body, rule_set) != "duplicate"
+        if new:
             runtime.wake_senders()
-        new = outcome != "duplicate"
         return JSONResponse(msg_ack(body.dacsMessageId, "ACCEPTED" if new else "DUPLICATE"),
                             status_code=202 if new else 200)
 
