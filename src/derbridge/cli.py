@@ -13,6 +13,7 @@ from rich.table import Table
 
 from derbridge.config import SYSTEMS, ConfigError, Settings, effective_config, load_settings
 from derbridge.dataset.cli import app as dataset_app
+from derbridge.lookups_cli import app as lookups_app
 from derbridge.programs_cli import availability_app, programs_app, rules_app
 
 app = typer.Typer(help="derbridge: connects a utility's program system (DACS role) with its DERMS.",
@@ -21,6 +22,7 @@ aggregator_app = typer.Typer(help="Energy aggregators in the program system (cre
                              no_args_is_help=True)
 app.add_typer(aggregator_app, name="aggregator")
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(lookups_app, name="lookups")
 app.add_typer(programs_app, name="programs")
 app.add_typer(rules_app, name="rules")
 app.add_typer(availability_app, name="availability")

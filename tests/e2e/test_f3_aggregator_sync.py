@@ -99,3 +99,18 @@ def test_an_ack_pending_while_the_program_system_is_down_lands_when_it_returns(s
     systems.start("dacs")
     wait_complete(dacs, created["syncRequestId"])
     dacs.close()
+
+
+def test_many_syncs_waiting_for_derms_arrive_together_once_each_when_it_returns(systems: Systems) -> None:
+    systems.start("dacs", "hub")
+    dacs = operator_client(systems.settings, "dacs")
+    created = [checked(dacs.post("/api/aggregators", json=aggregator_body(f"Fleet {i}", ["P1"]))) for i in range(30)]
+    wait_for(lambda: all(sync_request(dacs, c["syncRequestId"])["status"] == "SENT" for c in created), TIMEOUT_S,
+             "the hub to take every sync")
+    systems.start("derms")
+    for each in created:
+        wait_complete(dacs, each["syncRequestId"])
+    with operator_client(systems.settings, "derms") as derms:
+        held = [a["aggregatorId"] for a in checked(derms.get("/api/aggregators"))]
+    assert sorted(held) == sorted(c["aggregatorId"] for c in created)
+    dacs.close()

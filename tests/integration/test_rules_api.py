@@ -300,3 +300,19 @@ def test_the_cli_manages_programs_and_rules_and_checks_availability(
     one = runner.invoke(cli, ["availability", "check", "--device", "ECOCLOUD/CLI-2", "--start", EVENT["eventStart"],
                               "--end", EVENT["eventEnd"], "--now", EVENT["now"]])
     assert "1 devices: 1 available, 0 not" in one.output and "(overridable)" in one.output
+
+
+def test_derms_takes_rule_sets_in_batches_answering_each_on_its_own(derms: httpx2.Client) -> None:
+    good = program_message("BATCHED", 1, "66666666666666")
+    bad = program_message("BATCHED-BAD", 1, "66666666666667", with_changes(DERMS_RULE, allowedOverrides=-1))
+    answer = checked(derms.post("/program/batch", json={"messages": [good, bad, good]}))
+    assert [result["status"] for result in answer["results"]] == [202, 422, 200]
+    assert answer["results"][1]["body"]["errors"][0]["field"] == "rules.0.allowedOverrides"
+    assert checked(derms.get("/api/programs/BATCHED"))["rulesVersion"] == 1
+    assert derms.get("/api/programs/BATCHED-BAD").status_code == 404
+
+
+def test_the_program_system_takes_rules_acks_in_batches(dacs: httpx2.Client) -> None:
+    answer = checked(dacs.post("/rest/apis/cross/digitalAssets/programRules/postAcknowledgement/batch", json={
+        "messages": [{"syncRequestId": "00000000000001", "hasError": False}, {"hasError": False}]}))
+    assert [result["status"] for result in answer["results"]] == [404, 422]

@@ -12,10 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI, Request
 
 from derbridge.bootstrap import local_settings
+from derbridge.derms.schema import outbound_files
+from derbridge.store.db import make_engine
+from derbridge.store.migrations import upgrade
+from derbridge.store.outbox import FileOutboxSender, new_file_values
 from derbridge.web.apps import new_app
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
@@ -50,8 +55,10 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     thread.start()
     while not server.started:
         time.sleep(0.01)
-    with make_client(settings.url("derms"), outbound_credential(settings, "operator", "derms"), 10) as http:
+    credential = outbound_credential(settings, "operator", "derms")
+    with make_client(settings.url("derms"), credential, 10) as http:
         http.incoming = data / "incoming"  # type: ignore[attr-defined]
+        http.credential = credential  # type: ignore[attr-defined]
         yield http
     server.should_exit = True
     thread.join(timeout=10)
@@ -85,3 +92,43 @@ def test_a_file_whose_checksum_differs_is_refused_naming_the_header(client: Any)
 def test_json_bodies_keep_their_own_limit(client: Any) -> None:
     assert client.post("/json", json={"a": "b"}).status_code == 200
     assert client.post("/json", json={"a": "b" * JSON_LIMIT}).status_code == 413
+
+
+def test_a_file_outbox_streams_its_file_whole_and_marks_it_sent(client: Any, tmp_path: Path) -> None:
+    db = make_engine(f"sqlite:///{tmp_path / 'derms.sqlite'}")
+    upgrade("derms", db)
+    body = bytes(range(256)) * 100
+    file = tmp_path / "export.parquet"
+    file.write_bytes(body)
+    with db.begin() as connection:
+        connection.execute(sa.insert(outbound_files).values(
+            message_key="export-1", kind="network-export",
+            **new_file_values("/files/export-1", file, hashlib.sha256(body).hexdigest(), "application/octet-stream")))
+    sender = FileOutboxSender(db, outbound_files, str(client.base_url), client.credential,
+                              key_of=lambda row: row.message_key)
+    assert sender.send_due() == 1
+    sender.stop()
+    with db.connect() as connection:
+        row = connection.execute(sa.select(outbound_files)).one()
+    assert (row.status, row.attempts) == ("SENT", 1)
+    assert any(path.read_bytes() == body for path in client.incoming.iterdir())
+    db.dispose()
+
+
+def test_a_file_refused_for_its_checksum_fails_for_good(client: Any, tmp_path: Path) -> None:
+    db = make_engine(f"sqlite:///{tmp_path / 'derms.sqlite'}")
+    upgrade("derms", db)
+    file = tmp_path / "export.csv"
+    file.write_bytes(b"a,b\n1,2\n")
+    with db.begin() as connection:
+        connection.execute(sa.insert(outbound_files).values(
+            message_key="export-2", kind="network-export",
+            **new_file_values("/files/export-2", file, "0" * 64, "text/csv")))
+    sender = FileOutboxSender(db, outbound_files, str(client.base_url), client.credential,
+                              key_of=lambda row: row.message_key)
+    sender.send_due()
+    sender.stop()
+    with db.connect() as connection:
+        row = connection.execute(sa.select(outbound_files)).one()
+    assert row.status == "FAILED" and "422" in row.last_error
+    db.dispose()

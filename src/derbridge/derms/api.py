@@ -6,27 +6,29 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import JSONResponse
 
 from derbridge.config import Settings
 from derbridge.derms import aggregators
 from derbridge.derms.programs_api import program_integration_router, program_operator_router
-from derbridge.derms.schema import outbound_messages, rejected_requests
+from derbridge.derms.schema import outbound_files, outbound_messages, rejected_requests
 from derbridge.store.db import utcnow
 from derbridge.store.rejections import rejection_keeper
-from derbridge.store.runtime import Runtime
+from derbridge.store.runtime import Outbox, Runtime
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
+from derbridge.web.batch import Answer, add_single_and_batch
+from derbridge.web.problems import RejectionKeeper
 
 
 def create_app(settings: Settings) -> FastAPI:
-    runtime = Runtime("derms", outbound_messages, lambda row: row.message_key)
-    app, authenticator = new_app("derms", settings, runtime.lifespan(settings),
-                                 rejection_keeper(rejected_requests, lambda: runtime.db),
+    runtime = Runtime("derms", [Outbox(outbound_messages, lambda row: row.message_key)], files=outbound_files)
+    keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
+    app, authenticator = new_app("derms", settings, runtime.lifespan(settings), keep_rejected,
                                  "Reference DERMS (Edge DERMS role).")
-    app.include_router(integration_router(runtime), dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
+    app.include_router(integration_router(runtime, keep_rejected),
+                       dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
     app.include_router(operator_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
-    app.include_router(program_integration_router(runtime, msg_ack),
+    app.include_router(program_integration_router(runtime, msg_ack, keep_rejected),
                        dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
     app.include_router(program_operator_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
     app.include_router(health_and_metrics(authenticator, "derms", None))
@@ -40,17 +42,17 @@ def msg_ack(message_id: str, code: str) -> dict[str, Any]:
                                         "responseTimeISO": now, "dacsMessageId": message_id}]}}
 
 
-def integration_router(runtime: Runtime) -> APIRouter:
+def integration_router(runtime: Runtime, keep_rejected: RejectionKeeper) -> APIRouter:
     router = APIRouter(tags=["integration"])
 
-    @router.post("/aggregator", status_code=202, summary="Create or update an energy aggregator (F3)")
-    def receive_aggregator(body: aggregators.AggregatorMessage) -> JSONResponse:
+    def receive_aggregator(body: aggregators.AggregatorMessage) -> Answer:
         applied = aggregators.apply(runtime.db, body)
         if applied:
             runtime.wake_senders()
-        return JSONResponse(msg_ack(body.dacsMessageId, "ACCEPTED" if applied else "DUPLICATE"),
-                            status_code=202 if applied else 200)
+        return Answer(202 if applied else 200, msg_ack(body.dacsMessageId, "ACCEPTED" if applied else "DUPLICATE"))
 
+    add_single_and_batch(router, "/aggregator", aggregators.AggregatorMessage, receive_aggregator, keep_rejected,
+                         summary="Create or update an energy aggregator (F3)")
     return router
 
 

@@ -8,12 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.derms import device_availability, participation, program_rules
+from derbridge.errors import InvalidInput
 from derbridge.store.db import utcnow
 from derbridge.store.runtime import Runtime
+from derbridge.web.batch import Answer, add_single_and_batch
+from derbridge.web.problems import RejectionKeeper, problem_body
 
 MsgAck = Callable[[str, str], dict[str, Any]]
 
@@ -23,18 +25,23 @@ class OverridableRules(BaseModel):
     reasons: list[str] = Field(max_length=20)
 
 
-def program_integration_router(runtime: Runtime, msg_ack: MsgAck) -> APIRouter:
+def program_integration_router(runtime: Runtime, msg_ack: MsgAck, keep_rejected: RejectionKeeper) -> APIRouter:
     router = APIRouter(tags=["integration"])
 
-    @router.post("/program", status_code=202, summary="A program's whole rule set, versioned (F2)")
-    def receive_program(body: program_rules.ProgramMessage) -> JSONResponse:
-        rule_set = program_rules.check_rules(body)
+    def receive_program(body: program_rules.ProgramMessage) -> Answer:
+        try:
+            rule_set = program_rules.check_rules(body)
+        except InvalidInput as exc:
+            errors = [{"field": field, "message": problem, "type": "invalid_input"}
+                      for field, problem in exc.problems.items()]
+            return Answer(422, problem_body(422, "Invalid request", f"bad fields: {', '.join(exc.problems)}", errors))
         new = program_rules.apply(runtime.db, body, rule_set) != "duplicate"
         if new:
             runtime.wake_senders()
-        return JSONResponse(msg_ack(body.dacsMessageId, "ACCEPTED" if new else "DUPLICATE"),
-                            status_code=202 if new else 200)
+        return Answer(202 if new else 200, msg_ack(body.dacsMessageId, "ACCEPTED" if new else "DUPLICATE"))
 
+    add_single_and_batch(router, "/program", program_rules.ProgramMessage, receive_program, keep_rejected,
+                         summary="A program's whole rule set, versioned (F2)")
     return router
 
 

@@ -145,6 +145,16 @@ devices = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Files on their way to the hub (bulk exports and syncs), streamed by store/outbox.py's FileOutboxSender.
+outbound_files = sa.Table(
+    "outbound_files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_key", sa.String(120), nullable=False, unique=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    *outbox_columns(),
+)
+
 # ---- programs and their rules, from the program system (F2) ------------------------------------------------
 
 # One row per program: its whole rule set as last received, and that set's version (an older one never wins).

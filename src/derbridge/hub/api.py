@@ -1,8 +1,10 @@
-"""The hub's HTTP face: one endpoint per relay (both directions, vendor resource names) and the
-operator API (messages by business key, resubmit, flows), all behind credentials."""
+"""The hub's HTTP face: one endpoint per inbound message kind (both directions, vendor resource names),
+each with a `/batch` twin for several messages at once, and the operator API (messages by business key,
+resubmit, flows), all behind credentials."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,16 +17,19 @@ from pydantic import BaseModel
 from derbridge.config import Settings
 from derbridge.hub import delivery, engine, messagelog, metrics
 from derbridge.hub.context import HubContext, bind, current
-from derbridge.hub.flows.registry import FLOWS, RELAYS
-from derbridge.hub.flows.relay import Relay, msg_ack
+from derbridge.hub.flows.registry import FLOWS, INBOUND
+from derbridge.hub.flows.relay import Inbound
+from derbridge.hub.flows.wire import msg_ack
+from derbridge.hub.lookups_api import lookups_router, start_lookups
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import outbound_credential, require
+from derbridge.web.batch import Answer, BatchIn, results, validated
 from derbridge.web.client import make_client
-from derbridge.web.problems import Problem
+from derbridge.web.problems import Problem, RejectionKeeper
 
-RELAYS_BY_PATH = {relay.inbound_path: relay for relay in RELAYS}
+INBOUND_BY_PATH = {inbound.inbound_path: inbound for inbound in INBOUND}
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -40,11 +45,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     app, authenticator = new_app("hub", settings, lifespan, keep_rejected,
                                  "Integration hub between the program system and DERMS.")
-    for relay in RELAYS:
-        app.post(relay.inbound_path, status_code=202, tags=[relay.flow], summary=relay.summary,
-                 dependencies=[Depends(require(authenticator, {relay.source, "operator"}))])(
-            relay_endpoint(relay, dispatcher))
+    for inbound in INBOUND:
+        allowed = Depends(require(authenticator, {inbound.source, "operator"}))
+        app.post(inbound.inbound_path, status_code=202, tags=[inbound.flow], summary=inbound.summary,
+                 dependencies=[allowed])(single_endpoint(inbound))
+        app.post(f"{inbound.inbound_path}/batch", tags=[inbound.flow], summary=f"{inbound.summary} (several at once)",
+                 dependencies=[allowed])(batch_endpoint(inbound))
     app.include_router(operator_router(require(authenticator, {"operator"})))
+    app.include_router(lookups_router(require(authenticator, {"operator"})))
     app.include_router(health_and_metrics(authenticator, "hub", metrics.registry,
                                           lambda: {"messages": messagelog.counts_by_status(current().db)}))
     return app
@@ -55,7 +63,7 @@ def start_hub(settings: Settings, dispatcher: delivery.Dispatcher) -> None:
     upgrade("hub", db)
     clients = {target: make_client(settings.url(target), outbound_credential(settings, "hub", target),
                                    settings.http_timeout_s) for target in ("dacs", "derms")}
-    bind(HubContext(settings, db, clients))
+    bind(HubContext(settings, db, clients, dispatcher, start_lookups(db)))
     engine.launch(settings.engine_url(), settings.executor_id, settings.engine_polling_interval_s)
     delivery.recover_undelivered()
     engine.schedule("hub-sweep", "0 * * * * *", delivery.sweep)
@@ -72,33 +80,60 @@ def stop_hub(dispatcher: delivery.Dispatcher) -> None:
     bind(None)
 
 
-def relay_endpoint(relay: Relay, dispatcher: delivery.Dispatcher) -> Callable[..., JSONResponse]:
-    def receive(message: BaseModel, request: Request) -> JSONResponse:
-        raw = request.scope.get("derbridge.body", b"")
-        key = relay.business_key(message)
-        recorded = messagelog.record(current().db, messagelog.NewMessage(
-            flow=relay.flow, kind=relay.kind, source=relay.source, target=relay.target, business_key=key,
-            idempotency_key=relay.idempotency_key(message), inbound_payload=raw.decode("utf-8", "replace"),
-            outbound_path=relay.target_path, outbound_payload=relay.to_target(message), keys=relay.keys(message),
-        ))
-        if recorded.is_new:
-            dispatcher.submit(recorded.id)
-        metrics.received.labels(relay.flow, relay.kind, "new" if recorded.is_new else "duplicate").inc()
-        return JSONResponse(msg_ack(key, recorded.id, not recorded.is_new), status_code=202 if recorded.is_new else 200)
+def record(inbound: Inbound, accepted: list[tuple[BaseModel, str]]) -> list[Answer]:
+    """Record accepted messages, hand what is ready to the dispatcher, answer each with a MsgAck."""
+    context = current()
+    recorded = messagelog.record_many(context.db, [inbound.new_message(message, raw) for message, raw in accepted])
+    answers = []
+    for (message, _raw), done in zip(accepted, recorded, strict=True):
+        context.dispatcher.submit(done.to_deliver)
+        metrics.received.labels(inbound.flow, inbound.kind, "new" if done.is_new else "duplicate").inc()
+        answers.append(Answer(202 if done.is_new else 200,
+                              msg_ack(inbound.business_key(message), done.id, not done.is_new)))
+    return answers
 
-    receive.__annotations__["message"] = relay.model
-    receive.__name__ = f"receive_{relay.kind.replace('-', '_')}"
+
+def single_endpoint(inbound: Inbound) -> Callable[..., JSONResponse]:
+    def receive(message: BaseModel, request: Request) -> JSONResponse:
+        raw = request.scope.get("derbridge.body", b"").decode("utf-8", "replace")
+        [answer] = record(inbound, [(message, raw)])
+        return JSONResponse(answer.body, status_code=answer.status)
+
+    receive.__annotations__["message"] = inbound.model
+    receive.__name__ = f"receive_{inbound.kind.replace('-', '_')}"
     return receive
 
 
+def batch_endpoint(inbound: Inbound) -> Callable[..., Any]:
+    keeper = rejection_keeper_for(inbound)
+
+    async def receive_batch(body: BatchIn, request: Request) -> JSONResponse:
+        checked = await validated(request, inbound.model, body, keeper)
+        accepted = [(message, json.dumps(item)) for message, item in zip(checked, body.messages, strict=True)
+                    if isinstance(message, BaseModel)]
+        recorded = iter(await run_in_threadpool(record, inbound, accepted) if accepted else [])
+        return results([item if isinstance(item, Answer) else next(recorded) for item in checked])
+
+    receive_batch.__name__ = f"receive_{inbound.kind.replace('-', '_')}_batch"
+    return receive_batch
+
+
+def rejection_keeper_for(inbound: Inbound) -> RejectionKeeper:
+    """Keep a refused message in the log as it came, with the reasons."""
+
+    async def keep(_request: Request, raw: bytes, errors: list[dict[str, Any]]) -> None:
+        metrics.received.labels(inbound.flow, inbound.kind, "rejected").inc()
+        await run_in_threadpool(messagelog.record_rejected, current().db, inbound.flow, inbound.kind,
+                                inbound.source, inbound.target, raw, errors)
+
+    return keep
+
+
 async def keep_rejected(request: Request, raw: bytes, errors: list[dict[str, Any]]) -> None:
-    """A refused inbound message is kept in the log as it came, with the reasons."""
-    relay = RELAYS_BY_PATH.get(request.url.path)
-    if relay is None:
-        return
-    metrics.received.labels(relay.flow, relay.kind, "rejected").inc()
-    await run_in_threadpool(messagelog.record_rejected, current().db, relay.flow, relay.kind, relay.source,
-                            relay.target, raw, errors)
+    """A refused single message is kept like a refused batch item; other refused requests are not messages."""
+    inbound = INBOUND_BY_PATH.get(request.url.path)
+    if inbound is not None:
+        await rejection_keeper_for(inbound)(request, raw, errors)
 
 
 class ResubmitRequest(BaseModel):
@@ -110,8 +145,9 @@ def operator_router(operator_only: Callable[..., str]) -> APIRouter:
 
     @router.get("/messages", summary="Messages, newest first, by business key, status or flow")
     def list_messages(key: str | None = None, status: str | None = None, flow: str | None = None,
-                      limit: int = 200) -> list[dict[str, Any]]:
-        return messagelog.search(current().db, key=key, status=status, flow=flow, limit=min(limit, 5000))
+                      parent: int | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        return messagelog.search(current().db, key=key, status=status, flow=flow, limit=min(limit, 5000),
+                                 parent=parent)
 
     @router.get("/messages/{message_id}", summary="One message with its payloads")
     def one_message(message_id: int) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""What the hub's workflows need at run time: its database, its clients, its retry policy.
+"""What the hub's workflows need at run time: its database, its clients, its lookups, its retry policy.
 
 DBOS is a process singleton, so the hub is too: `bind()` at start-up, `current()` inside steps.
 """
@@ -6,11 +6,19 @@ DBOS is a process singleton, so the hub is too: `bind()` at start-up, `current()
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx2
 from sqlalchemy.engine import Engine
 
 from derbridge.config import Settings
+from derbridge.hub.lookup_store import LiveLookups
+
+
+class Dispatch(Protocol):
+    def submit(self, message_ids: tuple[int, ...] | list[int]) -> None: ...
+
+    def first_attempt_done(self, workflow_id: str) -> None: ...
 
 
 @dataclass
@@ -18,6 +26,9 @@ class HubContext:
     settings: Settings
     db: Engine
     clients: dict[str, httpx2.Client]
+    dispatcher: Dispatch
+    lookups: LiveLookups
+    """`lookups.snapshot()`: the current lookups, for the flows' mapping code."""
 
 
 _current: HubContext | None = None

@@ -1,30 +1,39 @@
 """Delivery of recorded messages to their target, in durable batches, with retry and dead letter.
 
-Inbound endpoints record a message and hand its id to the Dispatcher, which gathers ids for a few
-milliseconds and starts one durable workflow per batch: one workflow per message would cost more than
-the HTTP round trips themselves. Each attempt is one step that posts every due message of the batch
-(several in flight) and records each outcome in the message log; transient faults are retried with
-exponential backoff (durable sleep), permanent ones and exhausted retries are dead-lettered.
-A re-run step skips what is already delivered, and every receiver is idempotent, so a crash anywhere
-delivers each message at least once and applies it once.
+Inbound endpoints record a message and hand its id to the Dispatcher, which starts one durable workflow
+per batch of ids: one workflow per message would cost more than the HTTP round trips themselves. The
+Dispatcher starts a batch at once while few are on their first attempt, and gathers ids while they are,
+so a quiet hub answers in milliseconds and a busy one sends big batches.
+
+Each attempt is one step that posts every due message of the batch (several requests in flight; where the
+target takes batches, many messages per request) and records each outcome in the message log; transient
+faults are retried with exponential backoff (durable sleep), permanent ones and exhausted retries are
+dead-lettered. A re-run step skips what is already delivered, and every receiver is idempotent, so a crash
+anywhere delivers each message at least once and applies it once. When the last part of a message made
+of parts settles, its flow composes the message's own payload, and it is delivered in turn.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from itertools import groupby
 from typing import Any
 
 import structlog
 
-from derbridge.hub import engine, messagelog
+from derbridge.hub import engine, messagelog, metrics
 from derbridge.hub.context import current
+from derbridge.hub.flows.registry import LEGS
+from derbridge.hub.flows.relay import Leg
 from derbridge.store.db import utcnow
 from derbridge.store.outbox import backoff_seconds
-from derbridge.web.client import post_json
+from derbridge.web.client import Outcome, post_batch, post_json
 
 log = structlog.get_logger()
 _pool = ThreadPoolExecutor(16, thread_name_prefix="hub-deliver")
@@ -35,32 +44,88 @@ def attempt_delivery(ids: list[int]) -> list[int]:
     """Post every undelivered message among `ids` once; returns the ids that hit a transient fault."""
     context = current()
     rows = messagelog.deliverable(context.db, ids)
-    outcomes = list(_pool.map(_deliver_one, rows))
+    outcomes = send_all(rows, context.settings.batch_size)
     messagelog.apply_outcomes(context.db, outcomes)
+    settled = [o.id for o in outcomes if o.status in messagelog.SETTLED]
+    if settled:
+        context.dispatcher.submit(settle_parents(messagelog.waiting_parents(context.db, settled)))
     return [o.id for o in outcomes if o.status == messagelog.RETRYING]
 
 
-def _deliver_one(row: Any) -> messagelog.Outcome:
-    client = current().clients[row.target]
-    outcome = post_json(client, row.outbound_path, json.loads(row.outbound_payload), row.idempotency_key)
-    if outcome.delivered:
-        return messagelog.Outcome(row.id, messagelog.DELIVERED, response=outcome.body)
-    if outcome.verdict == "permanent":
-        log.warning("hub.dead_letter", message_id=row.id, kind=row.kind, error=outcome.error)
-        return messagelog.Outcome(row.id, messagelog.DEAD, outcome.error, outcome.body)
-    return messagelog.Outcome(row.id, messagelog.RETRYING, outcome.error)
+def send_all(rows: list[Any], batch_size: int) -> list[messagelog.Outcome]:
+    """Post the rows, several requests in flight; one outcome per row."""
+    sends = plan_requests(rows, batch_size)
+    outcomes: list[messagelog.Outcome] = []
+    for (leg, chunk), answers in zip(sends, _pool.map(lambda send: _post(*send), sends), strict=True):
+        outcomes += [_outcome(leg, row, answer) for row, answer in zip(chunk, answers, strict=True)]
+    return outcomes
+
+
+def plan_requests(rows: list[Any], batch_size: int) -> list[tuple[Leg, list[Any]]]:
+    """Group rows into requests: up to `batch_size` rows for the same target and path where the leg takes
+    batches, one row per request otherwise."""
+    sends: list[tuple[Leg, list[Any]]] = []
+    by_destination = sorted(rows, key=lambda r: (r.kind, r.target, r.outbound_path, r.id))
+    for (kind, _target, _path), same in groupby(by_destination, key=lambda r: (r.kind, r.target, r.outbound_path)):
+        leg = LEGS[kind]
+        group = list(same)
+        size = batch_size if leg.batchable and leg.send is None and batch_size > 1 else 1
+        sends += [(leg, group[start:start + size]) for start in range(0, len(group), size)]
+    return sends
+
+
+def _post(leg: Leg, chunk: list[Any]) -> list[Outcome]:
+    first = chunk[0]
+    if leg.send is not None:
+        return [leg.send(first)]
+    client = current().clients[first.target]
+    if len(chunk) == 1:
+        return [post_json(client, first.outbound_path, json.loads(first.outbound_payload), first.idempotency_key)]
+    return post_batch(client, first.outbound_path, [json.loads(row.outbound_payload) for row in chunk])
+
+
+def _outcome(leg: Leg, row: Any, answer: Outcome) -> messagelog.Outcome:
+    status = leg.status_after(answer)
+    metrics.delivered.labels(row.kind, status).inc()
+    if status == messagelog.DEAD:
+        log.warning("hub.dead_letter", message_id=row.id, kind=row.kind, error=answer.error)
+    body = answer.body if status != messagelog.RETRYING else None
+    error = answer.error if status != messagelog.DELIVERED else ""
+    return messagelog.Outcome(row.id, status, error, body)
+
+
+def settle_parents(parent_ids: Iterable[int]) -> list[int]:
+    """Stop runs that lost a part, compose the payload of parents whose parts are all settled; returns the
+    parents now ready to deliver."""
+    db = current().db
+    ready = []
+    for parent_id in parent_ids:
+        parent = messagelog.message_row(db, parent_id)
+        leg = LEGS[parent.kind]
+        parts = messagelog.parts_of(db, parent_id)
+        stop = leg.stop_when_a_part_dies and any(part.status == messagelog.DEAD for part in parts)
+        if stop and messagelog.hold_unsent_parts(db, parent_id, "not sent: the run stopped at a dead-lettered part"):
+            parts = messagelog.parts_of(db, parent_id)
+        if leg.compose is None or any(part.status not in messagelog.SETTLED for part in parts):
+            continue
+        if messagelog.release_parent(db, parent_id, leg.compose(parent, parts)):
+            ready.append(parent_id)
+    return ready
 
 
 @engine.step()
 def give_up(ids: list[int], attempts: int) -> None:
     messagelog.dead_letter(current().db, ids, f"still failing after {attempts} attempts")
+    current().dispatcher.submit(settle_parents(messagelog.waiting_parents(current().db, ids)))
 
 
 @engine.workflow()
 def deliver_batch(ids: list[int]) -> int:
     """Deliver a batch, retrying transient failures with backoff until done or out of attempts."""
-    settings = current().settings
+    context = current()
+    settings = context.settings
     pending = attempt_delivery(ids)
+    context.dispatcher.first_attempt_done(engine.workflow_id())
     attempts = 1
     while pending:
         if attempts >= settings.retry_max_attempts:
@@ -80,22 +145,30 @@ def start_batch(ids: list[int]) -> str:
 
 
 def recover_undelivered() -> int:
-    """At start-up: restart delivery of every message left RECEIVED or RETRYING by a stop or a crash."""
+    """At start-up: restart delivery of every message left RECEIVED or RETRYING by a stop or a crash, and
+    compose parents whose last part settled just before it."""
+    db = current().db
     by_workflow: dict[str | None, list[int]] = {}
-    for message_id, workflow_id in messagelog.undelivered(current().db):
+    for message_id, workflow_id in messagelog.undelivered(db):
         by_workflow.setdefault(workflow_id, []).append(message_id)
     for workflow_id, ids in by_workflow.items():
         if workflow_id is None:
             start_batch(ids)
         else:
             engine.start(workflow_id, deliver_batch, ids)  # no-op when DBOS already recovered it
-    return sum(len(ids) for ids in by_workflow.values())
+    released = settle_parents(messagelog.settled_waiting_parents(db))
+    if released:
+        start_batch(released)
+    return sum(len(ids) for ids in by_workflow.values()) + len(released)
 
 
 @engine.step()
 def start_orphans() -> int:
-    """Messages recorded a minute ago but never handed to a batch (the dispatcher failed) get one now."""
-    orphans = messagelog.orphans(current().db, utcnow() - timedelta(minutes=1))
+    """Messages recorded a minute ago but never handed to a batch (the dispatcher failed), and parents
+    whose parts all settled without them being composed, get a batch now."""
+    db = current().db
+    orphans = messagelog.orphans(db, utcnow() - timedelta(minutes=1))
+    orphans += settle_parents(messagelog.settled_waiting_parents(db))
     if orphans:
         start_batch(orphans)
     return len(orphans)
@@ -108,7 +181,8 @@ def sweep(_scheduled: object, _actual: object) -> int:
 
 
 def resubmit(ids: list[int]) -> list[int]:
-    """Send dead-lettered messages again, as a new batch; returns the ids resubmitted."""
+    """Send dead-lettered or held messages again (for a parent: its dead and held parts), as a new batch;
+    returns the ids resubmitted."""
     reopened = messagelog.reopen(current().db, ids)
     if reopened:
         start_batch(reopened)
@@ -116,12 +190,17 @@ def resubmit(ids: list[int]) -> list[int]:
 
 
 class Dispatcher:
-    """Gathers message ids for up to `window_s` (or `max_batch` ids) and starts one batch for them."""
+    """Starts delivery batches: at once while fewer than `max_in_flight` batches are on their first attempt;
+    otherwise gathers ids (up to `max_batch`) until one of them is, or `max_wait_s` has passed."""
 
-    def __init__(self, window_s: float = 0.1, max_batch: int = 500) -> None:
-        self.window_s = window_s
+    def __init__(self, max_in_flight: int = 2, max_batch: int = 500, max_wait_s: float = 0.25,
+                 start: Callable[[list[int]], str] = start_batch) -> None:
+        self.max_in_flight = max_in_flight
         self.max_batch = max_batch
+        self.max_wait_s = max_wait_s
+        self._start = start
         self._ids: list[int] = []
+        self._in_flight: dict[str, float] = {}
         self._lock = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="hub-dispatcher", daemon=True)
@@ -129,10 +208,17 @@ class Dispatcher:
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, message_id: int) -> None:
+    def submit(self, message_ids: tuple[int, ...] | list[int]) -> None:
+        if not message_ids:
+            return
         with self._lock:
-            self._ids.append(message_id)
+            self._ids.extend(message_ids)
             self._lock.notify()
+
+    def first_attempt_done(self, workflow_id: str) -> None:
+        with self._lock:
+            if self._in_flight.pop(workflow_id, None) is not None:
+                self._lock.notify()
 
     def stop(self) -> None:
         with self._lock:
@@ -143,14 +229,32 @@ class Dispatcher:
     def _loop(self) -> None:
         while True:
             with self._lock:
-                while not self._ids and not self._stopping:
-                    self._lock.wait()
-                if self._stopping and not self._ids:
+                batch = self._next_batch()
+                if batch is None:
                     return
-                if len(self._ids) < self.max_batch and not self._stopping:
-                    self._lock.wait(self.window_s)
-                batch, self._ids = self._ids[: self.max_batch], self._ids[self.max_batch:]
             try:
-                start_batch(batch)
-            except Exception:  # the ids stay RECEIVED in the log; recovery at the next start takes them
+                workflow_id = self._start(batch)
+            except Exception:  # the ids stay RECEIVED in the log; the sweep or the next start takes them
                 log.exception("hub.dispatch_failed", count=len(batch))
+                continue
+            with self._lock:
+                self._in_flight[workflow_id] = time.monotonic()
+
+    def _next_batch(self) -> list[int] | None:
+        """Under the lock: wait for ids and for room; None when stopping with nothing left."""
+        while not self._ids and not self._stopping:
+            self._lock.wait()
+        if not self._ids:
+            return None
+        waited_from = time.monotonic()
+        while (self._busy() and len(self._ids) < self.max_batch and not self._stopping
+               and time.monotonic() - waited_from < self.max_wait_s):
+            self._lock.wait(self.max_wait_s)
+        batch, self._ids = self._ids[: self.max_batch], self._ids[self.max_batch:]
+        return batch
+
+    def _busy(self) -> bool:
+        stale = time.monotonic() - 30.0  # a batch this old on its first attempt no longer holds the others back
+        for workflow_id in [w for w, started in self._in_flight.items() if started < stale]:
+            del self._in_flight[workflow_id]
+        return len(self._in_flight) >= self.max_in_flight

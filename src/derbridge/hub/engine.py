@@ -77,6 +77,11 @@ def status(key: str) -> str | None:
     return None if found is None else str(found.status)
 
 
+def workflow_id() -> str:
+    """Inside a workflow: its id."""
+    return str(DBOS.workflow_id)
+
+
 def sleep(seconds: float) -> None:
     """Durable sleep inside a workflow: a restart resumes the remaining time."""
     DBOS.sleep(seconds)

@@ -2,7 +2,13 @@
 
 A message is one inbound payload and the outbound payload the hub mapped it to. Its life:
 RECEIVED → DELIVERED, or → RETRYING (transient fault) → … → DELIVERED | DEAD (dead letter);
+DECLINED when the target answered with a business rejection (final, not retried);
 REJECTED when the inbound payload was bad (kept raw, never delivered). Resubmit sends DEAD back to RECEIVED.
+
+Some messages are made of parts (one F4 request from DERMS → one program-system call per enrollment): the
+parts are messages of their own with `parent_id`; the parent WAITs until every part is settled, then its
+flow composes the parent's own outbound payload (the per-record results) and it is delivered like any
+other. A part not yet sent when its run was stopped is HELD; resubmit sends it again.
 """
 
 from __future__ import annotations
@@ -20,7 +26,11 @@ from derbridge.hub.schema import message_keys, messages
 from derbridge.store.db import as_utc, utcnow
 
 RECEIVED, DELIVERED, RETRYING, DEAD, REJECTED = "RECEIVED", "DELIVERED", "RETRYING", "DEAD", "REJECTED"
+DECLINED, WAITING, HELD = "DECLINED", "WAITING", "HELD"
 UNDELIVERED = (RECEIVED, RETRYING)
+SETTLED = (DELIVERED, DECLINED, DEAD, HELD)
+"""A part in one of these states is done with for this round: its parent may compose its results."""
+REOPENABLE = (DEAD, HELD)
 
 
 @dataclass(frozen=True)
@@ -33,14 +43,19 @@ class NewMessage:
     idempotency_key: str
     inbound_payload: str
     outbound_path: str
-    outbound_payload: dict[str, Any]
+    outbound_payload: dict[str, Any] | None
     keys: dict[str, str] = field(default_factory=dict)
+    status: str = RECEIVED
+    last_error: str | None = None
+    parts: tuple[NewMessage, ...] = ()
 
 
 @dataclass(frozen=True)
 class Recorded:
     id: int
     is_new: bool
+    to_deliver: tuple[int, ...] = ()
+    """The ids (this message's or its parts') that are ready to be delivered now."""
 
 
 @dataclass(frozen=True)
@@ -55,60 +70,85 @@ class Outcome:
 
 def record(engine: Engine, message: NewMessage) -> Recorded:
     """Record an inbound message once per idempotency key; a repeat only counts as a duplicate."""
-    now = utcnow()
-    try:
-        with engine.begin() as connection:
-            existing = _count_duplicate(connection, message.idempotency_key, now)
-            if existing is not None:
-                return Recorded(existing, False)
-            message_id = _insert(connection, {
-                "flow": message.flow, "kind": message.kind, "source": message.source, "target": message.target,
-                "business_key": message.business_key, "idempotency_key": message.idempotency_key,
-                "status": RECEIVED, "attempts": 0, "duplicates": 0, "inbound_payload": message.inbound_payload,
-                "outbound_path": message.outbound_path, "outbound_payload": json.dumps(message.outbound_payload),
-                "received_at": now, "updated_at": now,
-            }, message.keys)
-    except IntegrityError:  # the same message arrived twice at once (PostgreSQL): the other one won
-        with engine.begin() as connection:
-            existing = _count_duplicate(connection, message.idempotency_key, now)
-        if existing is None:
-            raise
-        return Recorded(existing, False)
-    return Recorded(message_id, True)
+    return record_many(engine, [message])[0]
+
+
+def record_many(engine: Engine, batch: list[NewMessage]) -> list[Recorded]:
+    """Record several messages (and their parts) in one transaction, each once per idempotency key."""
+    for attempt in range(3):
+        try:
+            with engine.begin() as connection:
+                return _record_all(connection, batch, utcnow())
+        except IntegrityError:  # the same message arrived twice at once (PostgreSQL): the other one won
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _record_all(connection: Connection, batch: list[NewMessage], now: datetime) -> list[Recorded]:
+    existing = _existing_ids(connection, [m.idempotency_key for m in batch])
+    results: list[Recorded] = []
+    for message in batch:
+        known = existing.get(message.idempotency_key)
+        if known is not None:
+            _count_duplicate(connection, known, now)
+            results.append(Recorded(known, False))
+            continue
+        [message_id] = _insert_rows(connection, [message], now)
+        part_ids = _insert_rows(connection, list(message.parts), now, parent_id=message_id)
+        ready = [message_id] if message.status == RECEIVED else []
+        ready += [i for i, part in zip(part_ids, message.parts, strict=True) if part.status == RECEIVED]
+        existing[message.idempotency_key] = message_id
+        results.append(Recorded(message_id, True, tuple(ready)))
+    return results
+
+
+def _existing_ids(connection: Connection, idempotency_keys: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(idempotency_keys), 500):
+        chunk = idempotency_keys[start:start + 500]
+        for key, message_id in connection.execute(
+                sa.select(messages.c.idempotency_key, messages.c.id).where(messages.c.idempotency_key.in_(chunk))):
+            found[key] = int(message_id)
+    return found
+
+
+def _insert_rows(connection: Connection, batch: list[NewMessage], now: datetime,
+                 parent_id: int | None = None) -> list[int]:
+    """Insert messages with one statement, then their keys with another; ids in the batch's order."""
+    if not batch:
+        return []
+    rows = [{
+        "flow": m.flow, "kind": m.kind, "source": m.source, "target": m.target, "business_key": m.business_key,
+        "idempotency_key": m.idempotency_key or None, "status": m.status, "attempts": 0, "duplicates": 0,
+        "last_error": m.last_error, "inbound_payload": m.inbound_payload, "outbound_path": m.outbound_path or None,
+        "outbound_payload": json.dumps(m.outbound_payload) if m.outbound_payload is not None else None,
+        "parent_id": parent_id, "received_at": now, "updated_at": now,
+        "delivered_at": None,
+    } for m in batch]
+    ids = [int(i) for i in connection.execute(
+        sa.insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows).scalars()]
+    keys = [{"message_id": message_id, "name": name, "value": str(value)[:200]}
+            for message_id, message in zip(ids, batch, strict=True) for name, value in message.keys.items()]
+    if keys:
+        connection.execute(sa.insert(message_keys), keys)
+    return ids
 
 
 def record_rejected(engine: Engine, flow: str, kind: str, source: str, target: str, raw: bytes,
                     errors: list[dict[str, Any]]) -> int:
     """Keep a refused inbound message as it arrived, with the reasons, for inspection."""
-    now = utcnow()
+    rejected = NewMessage(flow=flow, kind=kind, source=source, target=target, business_key="",
+                          idempotency_key="", inbound_payload=raw.decode("utf-8", errors="replace"),
+                          outbound_path="", outbound_payload=None, status=REJECTED, last_error=json.dumps(errors))
     with engine.begin() as connection:
-        return _insert(connection, {
-            "flow": flow, "kind": kind, "source": source, "target": target, "business_key": "",
-            "idempotency_key": None, "status": REJECTED, "attempts": 0, "duplicates": 0,
-            "last_error": json.dumps(errors), "inbound_payload": raw.decode("utf-8", errors="replace"),
-            "received_at": now, "updated_at": now,
-        }, {})
-
-
-def _insert(connection: Connection, values: dict[str, Any], keys: dict[str, str]) -> int:
-    inserted = connection.execute(sa.insert(messages), values).inserted_primary_key
-    assert inserted is not None
-    message_id = int(inserted[0])
-    if keys:
-        connection.execute(sa.insert(message_keys), [
-            {"message_id": message_id, "name": name, "value": str(value)[:200]} for name, value in keys.items()
-        ])
+        [message_id] = _insert_rows(connection, [rejected], utcnow())
     return message_id
 
 
-def _count_duplicate(connection: Connection, idempotency_key: str, now: datetime) -> int | None:
-    found = connection.execute(
-        sa.select(messages.c.id).where(messages.c.idempotency_key == idempotency_key)
-    ).scalar_one_or_none()
-    if found is not None:
-        connection.execute(sa.update(messages).where(messages.c.id == found)
-                           .values(duplicates=messages.c.duplicates + 1, updated_at=now))
-    return int(found) if found is not None else None
+def _count_duplicate(connection: Connection, message_id: int, now: datetime) -> None:
+    connection.execute(sa.update(messages).where(messages.c.id == message_id)
+                       .values(duplicates=messages.c.duplicates + 1, updated_at=now))
 
 
 def assign_workflow(engine: Engine, ids: list[int], workflow_id: str) -> None:
@@ -140,7 +180,7 @@ def apply_outcomes(engine: Engine, outcomes: list[Outcome]) -> None:
     )
     rows = [{"message_id": o.id, "new_status": o.status, "error": o.error or None,
              "answer": json.dumps(o.response) if o.response is not None else None,
-             "delivered": now if o.status == DELIVERED else None} for o in outcomes]
+             "delivered": now if o.status in (DELIVERED, DECLINED) else None} for o in outcomes]
     with engine.begin() as connection:
         connection.execute(statement, rows)
 
@@ -169,19 +209,88 @@ def orphans(engine: Engine, received_before: datetime) -> list[int]:
 
 
 def reopen(engine: Engine, ids: list[int]) -> list[int]:
-    """Put dead-lettered messages back to RECEIVED for a resubmit; returns those that were dead."""
+    """Resubmit: DEAD or HELD messages go back to RECEIVED, and so do the DEAD or HELD parts of a parent
+    named here; a parent whose parts reopen waits for them again. Returns the ids to deliver."""
+    now = utcnow()
     with engine.begin() as connection:
-        dead = [int(i) for i in connection.execute(
-            sa.select(messages.c.id).where(messages.c.id.in_(ids), messages.c.status == DEAD)).scalars()]
-        if dead:
-            connection.execute(sa.update(messages).where(messages.c.id.in_(dead))
-                               .values(status=RECEIVED, workflow_id=None, updated_at=utcnow()))
-    return dead
+        reopened = [int(i) for i in connection.execute(
+            sa.select(messages.c.id).where(
+                messages.c.status.in_(REOPENABLE),
+                sa.or_(messages.c.id.in_(ids), messages.c.parent_id.in_(ids)))).scalars()]
+        if not reopened:
+            return []
+        connection.execute(sa.update(messages).where(messages.c.id.in_(reopened))
+                           .values(status=RECEIVED, workflow_id=None, updated_at=now))
+        parents = connection.execute(sa.select(messages.c.parent_id).distinct().where(
+            messages.c.id.in_(reopened), messages.c.parent_id.is_not(None))).scalars().all()
+        if parents:
+            connection.execute(sa.update(messages).where(messages.c.id.in_(parents))
+                               .values(status=WAITING, workflow_id=None, updated_at=now))
+    return reopened
+
+
+# ---- messages made of parts ----
+
+def waiting_parents(engine: Engine, part_ids: list[int]) -> list[int]:
+    """The WAITING parents of the given parts."""
+    with engine.connect() as connection:
+        return [int(i) for i in connection.execute(sa.select(messages.c.parent_id).distinct().where(
+            messages.c.id.in_(part_ids), messages.c.parent_id.is_not(None),
+            messages.c.parent_id.in_(sa.select(messages.c.id).where(messages.c.status == WAITING)))).scalars()]
+
+
+def hold_unsent_parts(engine: Engine, parent_id: int, reason: str) -> int:
+    """Stop a run: the parts not yet delivered are HELD (resubmit sends them)."""
+    with engine.begin() as connection:
+        return int(connection.execute(
+            sa.update(messages).where(messages.c.parent_id == parent_id, messages.c.status.in_(UNDELIVERED))
+            .values(status=HELD, last_error=reason, updated_at=utcnow())).rowcount)
+
+
+def parts_of(engine: Engine, parent_id: int) -> list[Any]:
+    with engine.connect() as connection:
+        return list(connection.execute(
+            sa.select(messages).where(messages.c.parent_id == parent_id).order_by(messages.c.id)).all())
+
+
+def message_row(engine: Engine, message_id: int) -> Any:
+    with engine.connect() as connection:
+        return connection.execute(sa.select(messages).where(messages.c.id == message_id)).one()
+
+
+def release_parent(engine: Engine, parent_id: int, outbound_payload: dict[str, Any]) -> bool:
+    """A WAITING parent whose parts are all settled gets its payload and becomes deliverable, once."""
+    with engine.begin() as connection:
+        unsettled = connection.execute(sa.select(sa.func.count()).select_from(messages).where(
+            messages.c.parent_id == parent_id, messages.c.status.not_in(SETTLED))).scalar_one()
+        if unsettled:
+            return False
+        return bool(connection.execute(
+            sa.update(messages).where(messages.c.id == parent_id, messages.c.status == WAITING)
+            .values(status=RECEIVED, outbound_payload=json.dumps(outbound_payload), workflow_id=None,
+                    updated_at=utcnow())).rowcount)
+
+
+def settled_waiting_parents(engine: Engine) -> list[int]:
+    """WAITING parents none of whose parts is still on its way (a crash came between the two)."""
+    part = messages.alias("part")
+    unsettled = sa.select(part.c.id).where(part.c.parent_id == messages.c.id, part.c.status.not_in(SETTLED))
+    with engine.connect() as connection:
+        return [int(i) for i in connection.execute(
+            sa.select(messages.c.id).where(messages.c.status == WAITING, ~sa.exists(unsettled))).scalars()]
+
+
+def part_counts(engine: Engine, parent_id: int) -> dict[str, int]:
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(messages.c.status, sa.func.count()).where(
+            messages.c.parent_id == parent_id).group_by(messages.c.status)).all()
+    return {str(status): int(count) for status, count in rows}
 
 
 def search(engine: Engine, key: str | None = None, status: str | None = None, flow: str | None = None,
-           limit: int = 200) -> list[dict[str, Any]]:
-    """Messages, newest first, optionally those carrying a business key (any of their keys), status or flow."""
+           limit: int = 200, parent: int | None = None) -> list[dict[str, Any]]:
+    """Messages, newest first, optionally those carrying a business key (any of their keys), status or flow,
+    or the parts of one message."""
     query = sa.select(messages).order_by(messages.c.id.desc()).limit(limit)
     if key:
         query = query.where(sa.or_(
@@ -192,6 +301,8 @@ def search(engine: Engine, key: str | None = None, status: str | None = None, fl
         query = query.where(messages.c.status == status)
     if flow:
         query = query.where(messages.c.flow == flow)
+    if parent is not None:
+        query = query.where(messages.c.parent_id == parent)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
         keys = _keys_of(connection, [row.id for row in rows])
@@ -206,7 +317,7 @@ def get(engine: Engine, message_id: int) -> dict[str, Any] | None:
         keys = _keys_of(connection, [message_id])
     detail = summary(row, keys.get(message_id, {}))
     detail.update(inbound_payload=row.inbound_payload, outbound_payload=_json(row.outbound_payload),
-                  response=_json(row.response))
+                  response=_json(row.response), parts=part_counts(engine, message_id))
     return detail
 
 
@@ -230,8 +341,8 @@ def summary(row: Any, keys: dict[str, str]) -> dict[str, Any]:
         "id": row.id, "flow": row.flow, "kind": row.kind, "source": row.source, "target": row.target,
         "businessKey": row.business_key, "keys": keys, "status": row.status, "attempts": row.attempts,
         "duplicates": row.duplicates, "lastError": row.last_error, "outboundPath": row.outbound_path,
-        "workflowId": row.workflow_id, "receivedAt": _iso(row.received_at), "deliveredAt": _iso(row.delivered_at),
-        "updatedAt": _iso(row.updated_at),
+        "workflowId": row.workflow_id, "parentId": row.parent_id, "receivedAt": _iso(row.received_at),
+        "deliveredAt": _iso(row.delivered_at), "updatedAt": _iso(row.updated_at),
     }
 
 

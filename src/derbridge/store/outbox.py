@@ -2,24 +2,28 @@
 another system writes an outbound row in the same transaction; this sender delivers due rows.
 
 A row is PENDING until the receiver accepts it (SENT), or FAILED when the receiver refuses it for good.
-What happens after SENT (an acknowledgement, COMPLETE) belongs to the owning system.
+What happens after SENT (an acknowledgement, COMPLETE) belongs to the owning system. Files (bulk exports,
+bulk syncs) go the same way through an outbox of their own: the row names the file, the sender streams it.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx2
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
 from derbridge.store.db import utcnow
-from derbridge.web.client import Outcome, make_client, post_json
+from derbridge.web.client import Outcome, classify, make_client, post_batch, post_json
+from derbridge.web.uploads import CHECKSUM_HEADER
 
 log = structlog.get_logger()
 
@@ -46,16 +50,24 @@ def new_outbox_values(path: str, payload: dict[str, Any]) -> dict[str, Any]:
             "next_attempt_at": now, "created_at": now}
 
 
+def new_file_values(path: str, file: Path, sha256: str, content_type: str,
+                    headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An outbound file: PUT to `path` (query string allowed) with its checksum and any extra headers."""
+    return new_outbox_values(path, {"file": str(file), "sha256": sha256, "contentType": content_type,
+                                    "headers": headers or {}})
+
+
 def backoff_seconds(attempts: int, initial: float, cap: float) -> float:
     return float(min(cap, initial * (2 ** max(0, attempts - 1))))
 
 
 class OutboxSender:
-    """Delivers due outbox rows to one target, a batch at a time, with several requests in flight."""
+    """Delivers due outbox rows to one target, a batch at a time: up to `per_request` rows with the same path
+    in one request (`<path>/batch`, web/batch.py; 1 sends each on its own), several requests in flight."""
 
     def __init__(self, engine: Engine, table: sa.Table, base_url: str, credential: str, key_of: Callable[[Any], str],
                  *, poll_s: float = 0.5, retry_initial_s: float = 1.0, retry_max_interval_s: float = 300.0,
-                 timeout_s: float = 300.0, batch: int = 200, workers: int = 8) -> None:
+                 timeout_s: float = 300.0, batch: int = 1000, per_request: int = 200, workers: int = 8) -> None:
         self.engine = engine
         self.table = table
         self.key_of = key_of
@@ -63,6 +75,7 @@ class OutboxSender:
         self.retry_initial_s = retry_initial_s
         self.retry_max_interval_s = retry_max_interval_s
         self.batch = batch
+        self.per_request = per_request
         self.client = make_client(base_url, credential, timeout_s)
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix=f"outbox-{table.name}")
         self._wake = threading.Event()
@@ -97,7 +110,7 @@ class OutboxSender:
                 self._wake.clear()
 
     def send_due(self, now: datetime | None = None) -> int:
-        """Send one batch of due rows; returns how many were tried."""
+        """Send one batch of due rows, several per request to the same path; returns how many were tried."""
         now = now or utcnow()
         t = self.table
         with self.engine.connect() as connection:
@@ -107,12 +120,27 @@ class OutboxSender:
             ).all())
         if not rows:
             return 0
-        outcomes = list(self.pool.map(self._deliver, rows))
-        self._record(rows, outcomes)
+        chunks = self._chunks(rows)
+        sent: list[Any] = []
+        outcomes: list[Outcome] = []
+        for chunk, answers in zip(chunks, self.pool.map(self._deliver, chunks), strict=True):
+            sent += chunk
+            outcomes += answers
+        self._record(sent, outcomes)
         return len(rows)
 
-    def _deliver(self, row: Any) -> Outcome:
-        return post_json(self.client, row.path, json.loads(row.payload), self.key_of(row))
+    def _chunks(self, rows: list[Any]) -> list[list[Any]]:
+        by_path: dict[str, list[Any]] = {}
+        for row in rows:
+            by_path.setdefault(row.path, []).append(row)
+        size = max(1, self.per_request)
+        return [same[start:start + size] for same in by_path.values() for start in range(0, len(same), size)]
+
+    def _deliver(self, chunk: list[Any]) -> list[Outcome]:
+        if len(chunk) == 1:
+            row = chunk[0]
+            return [post_json(self.client, row.path, json.loads(row.payload), self.key_of(row))]
+        return post_batch(self.client, chunk[0].path, [json.loads(row.payload) for row in chunk])
 
     def _record(self, rows: list[Any], outcomes: list[Outcome]) -> None:
         """One executemany for the whole batch; only rows still PENDING move (an ack may have come first)."""
@@ -143,3 +171,29 @@ class OutboxSender:
                             "next_attempt": next_attempt})
         with self.engine.begin() as connection:
             connection.execute(statement, updates)
+
+
+class FileOutboxSender(OutboxSender):
+    """Delivers due outbound files, each streamed in its own PUT request with its SHA-256."""
+
+    def _chunks(self, rows: list[Any]) -> list[list[Any]]:
+        return [[row] for row in rows]
+
+    def _deliver(self, chunk: list[Any]) -> list[Outcome]:
+        [row] = chunk
+        described = json.loads(row.payload)
+        headers = {"Content-Type": described["contentType"], CHECKSUM_HEADER: described["sha256"],
+                   "Idempotency-Key": self.key_of(row), **described["headers"]}
+        try:
+            with open(described["file"], "rb") as file:
+                response = self.client.put(row.path, content=_stream(file), headers=headers)
+        except FileNotFoundError:
+            return [Outcome("permanent", None, None, f"the file {described['file']} is gone")]
+        except httpx2.TransportError as exc:
+            return [Outcome("transient", None, None, f"{type(exc).__name__}: {exc}")]
+        return [classify(response)]
+
+
+def _stream(file: Any, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+    while chunk := file.read(chunk_bytes):
+        yield chunk

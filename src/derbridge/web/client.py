@@ -65,12 +65,38 @@ def post_json(client: httpx2.Client, path: str, payload: Any, idempotency_key: s
     return classify(response)
 
 
+def post_batch(client: httpx2.Client, path: str, payloads: list[Any]) -> list[Outcome]:
+    """POST several messages at once to `<path>/batch` (web/batch.py); one outcome per message, in order.
+
+    A fault of the whole request (network, 5xx, a receiver without batches) is every message's outcome.
+    """
+    try:
+        response = client.post(f"{path}/batch", json={"messages": payloads})
+    except httpx2.TransportError as exc:
+        return [Outcome("transient", None, None, f"{type(exc).__name__}: {exc}")] * len(payloads)
+    whole = classify(response)
+    if not whole.delivered:
+        if response.status_code in (404, 405):
+            whole = Outcome("permanent", response.status_code, whole.body,
+                            f"{whole.error} (the receiver takes no batches at {path}/batch: set batch_size to 1)")
+        return [whole] * len(payloads)
+    results = whole.body.get("results") if isinstance(whole.body, dict) else None
+    if not isinstance(results, list) or len(results) != len(payloads):
+        error = f"a batch answer must hold one result per message ({len(payloads)}): {_short(whole.body)}"
+        return [Outcome("permanent", response.status_code, whole.body, error)] * len(payloads)
+    return [classify_status(int(item.get("status", 0)), item.get("body")) for item in results]
+
+
 def classify(response: httpx2.Response) -> Outcome:
-    body = _body(response)
-    if response.is_success:
-        return Outcome("delivered", response.status_code, body)
-    verdict: Verdict = "transient" if response.status_code in TRANSIENT_STATUS else "permanent"
-    return Outcome(verdict, response.status_code, body, f"HTTP {response.status_code}: {_short(body)}")
+    return classify_status(response.status_code, _body(response))
+
+
+def classify_status(status: int, body: Any) -> Outcome:
+    """2xx is delivered; 408, 425, 429 and 5xx are worth retrying; any other answer will not change."""
+    if 200 <= status < 300:
+        return Outcome("delivered", status, body)
+    verdict: Verdict = "transient" if status in TRANSIENT_STATUS else "permanent"
+    return Outcome(verdict, status, body, f"HTTP {status}: {_short(body)}")
 
 
 def _body(response: httpx2.Response) -> Any:

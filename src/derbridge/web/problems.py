@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,17 +30,23 @@ class Problem(Exception):
         self.errors = errors or []
 
 
-def problem_response(status: int, title: str, detail: str = "", errors: list[dict[str, Any]] | None = None,
-                     headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_body(status: int, title: str, detail: str = "", errors: list[dict[str, Any]] | None = None
+                 ) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    return body
 
 
-def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def problem_response(status: int, title: str, detail: str = "", errors: list[dict[str, Any]] | None = None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(problem_body(status, title, detail, errors), status_code=status, media_type=PROBLEM,
+                        headers=headers)
+
+
+def field_errors(exc: RequestValidationError | ValidationError) -> list[dict[str, Any]]:
     """One entry per bad field, with a dotted path such as `contact.email` or `programOfferings.0`."""
     errors = []
     for error in exc.errors():

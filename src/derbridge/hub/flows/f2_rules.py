@@ -16,9 +16,10 @@ from __future__ import annotations
 from datetime import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from derbridge.hub.flows.relay import Relay, iso_now
+from derbridge.hub.flows.relay import Relay
+from derbridge.hub.flows.wire import Wire, iso_now
 
 SYNC_REQUEST_ID = Field(min_length=1, max_length=14, pattern=r"^[0-9A-Za-z-]+$")
 CAP = Field(default=None, ge=0, le=100_000)
@@ -28,10 +29,6 @@ CAP = Field(default=None, ge=0, le=100_000)
 ALLOW_EVENT_DAYS = {"MON": "MONDAY", "TUE": "TUESDAY", "WED": "WEDNESDAY", "THU": "THURSDAY", "FRI": "FRIDAY",
                     "SAT": "SATURDAY", "SUN": "SUNDAY"}
 CYCLE_FREQUENCY = {"WEEKLY": "WEEK", "MONTHLY": "MONTH", "SEASONAL": "SEASON"}
-
-
-class Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
 # ---- program system → hub -------------------------------------------------------------------------------

@@ -11,15 +11,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import EmailStr, Field
 
-from derbridge.hub.flows.relay import Relay, iso_now
+from derbridge.hub.flows.relay import Relay
+from derbridge.hub.flows.wire import Wire, iso_now
 
 SYNC_REQUEST_ID = Field(min_length=1, max_length=14, pattern=r"^[0-9A-Za-z-]+$")
-
-
-class Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
 # ---- program system → hub -------------------------------------------------------------------------------

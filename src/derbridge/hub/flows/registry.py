@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from derbridge.hub.flows import f2_rules, f3_aggregator
-from derbridge.hub.flows.relay import Relay
+from derbridge.hub.flows.relay import Inbound, Leg, Relay
 
 
 @dataclass(frozen=True)
@@ -34,3 +34,5 @@ FLOWS = [
 ]
 
 RELAYS: list[Relay] = [*f2_rules.RELAYS, *f3_aggregator.RELAYS]
+INBOUND: list[Inbound] = [*RELAYS]
+LEGS: dict[str, Leg] = {leg.kind: leg for leg in [relay.leg for relay in RELAYS]}

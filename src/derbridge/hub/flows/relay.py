@@ -1,17 +1,61 @@
-"""A relay: one inbound message, checked and mapped to one outbound message for the other system.
+"""Relays and legs: what the hub accepts, and how it delivers what it recorded.
 
-Most flow legs are relays (a sync and its ack). A relay names its wire model, its business keys and its
-mapping; the hub's API turns each relay into an endpoint and its delivery into a durable batch.
+Most flow legs are relays: one inbound message, checked and mapped to one outbound message for the other
+system (a sync, its ack). A relay names its wire model, its business keys and its mapping; the hub's API
+turns each relay into an endpoint (and a `/batch` endpoint for several at once) and its delivery into a
+durable batch. A leg says how one kind of recorded message is delivered: whether the target takes it in
+batches, which answers are business refusals rather than faults, and, for a message made of parts, how
+its own payload is composed once every part is settled.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
+
+from derbridge.hub import messagelog
+from derbridge.web.client import Outcome
+
+
+def status_after(outcome: Outcome) -> str:
+    """The usual reading of an answer: delivered, worth retrying, or dead."""
+    if outcome.delivered:
+        return messagelog.DELIVERED
+    return messagelog.RETRYING if outcome.verdict == "transient" else messagelog.DEAD
+
+
+@dataclass(frozen=True)
+class Leg:
+    """How the hub delivers one kind of recorded message."""
+
+    kind: str
+    batchable: bool = True
+    """The target also takes these messages several at once at `<path>/batch` (web/batch.py)."""
+    status_after: Callable[[Outcome], str] = status_after
+    compose: Callable[[Any, list[Any]], dict[str, Any]] | None = None
+    """For a message made of parts: (the message row, its part rows) → its outbound payload."""
+    stop_when_a_part_dies: bool = False
+    """A part dead-lettered stops the run: parts not yet delivered are HELD, the results composed."""
+    send: Callable[[Any], Outcome] | None = None
+    """How to deliver one message row of this kind when it is not a JSON POST (e.g. a file); one per request."""
+
+
+class Inbound(Protocol):
+    """What the hub accepts at one path: a Relay, or a flow's own intake (F4: one request, many parts)."""
+
+    flow: str
+    kind: str
+    source: str
+    target: str
+    inbound_path: str
+    model: type[BaseModel]
+    summary: str
+    business_key: Callable[[Any], str]
+
+    def new_message(self, message: Any, raw: str) -> messagelog.NewMessage: ...
 
 
 @dataclass(frozen=True)
@@ -27,30 +71,19 @@ class Relay:
     keys: Callable[[Any], dict[str, str]]
     to_target: Callable[[Any], dict[str, Any]]
     summary: str = ""
+    batchable: bool = True
 
     def idempotency_key(self, message: Any) -> str:
         return f"{self.flow}:{self.kind}:{self.business_key(message)}"
 
+    @property
+    def leg(self) -> Leg:
+        return Leg(self.kind, self.batchable)
 
-def iso_now() -> str:
-    return iso(datetime.now(UTC))
-
-
-def iso(value: datetime) -> str:
-    """Wire format for date-times: ISO 8601 in UTC with a Z."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def msg_ack(business_key: str, message_id: int, duplicate: bool) -> dict[str, Any]:
-    """The synchronous MsgAck the hub answers with once a message is recorded."""
-    now = iso_now()
-    return {
-        "ackType": "SUCCESS",
-        "whenISO": now,
-        "responses": {"response": [{
-            "id": business_key,
-            "value": str(message_id),
-            "responseCode": "DUPLICATE" if duplicate else "RECEIVED",
-            "responseTimeISO": now,
-        }]},
-    }
+    def new_message(self, message: Any, raw: str) -> messagelog.NewMessage:
+        """What the message log records for one accepted inbound message."""
+        return messagelog.NewMessage(
+            flow=self.flow, kind=self.kind, source=self.source, target=self.target,
+            business_key=self.business_key(message), idempotency_key=self.idempotency_key(message),
+            inbound_payload=raw, outbound_path=self.target_path, outbound_payload=self.to_target(message),
+            keys=self.keys(message))

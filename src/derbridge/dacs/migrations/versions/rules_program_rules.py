@@ -1,14 +1,14 @@
 """program rules, their association with programs, and each program's rules version (F2)
 
 Revision ID: rules
-Revises: 0002
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "rules"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """programs and their rules (F2), overridable rules, sensitive premises, event participation
 
 Revision ID: rules
-Revises: 0002
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "rules"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,58 @@
+"""DERMS's head-end gateway: one call per head-end system for a whole list of devices.
+
+DERMS names devices by (head-end system, NIC id); the gateway groups them by head end, asks each head end
+once, and answers per device. An unknown head-end system, or one that cannot be reached, is an answer for
+each of its devices (not registered, no status), never an exception: one bad cloud must not stop the rest.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from derbridge.derms.headend.model import DeviceStatus, HeadEnd, HeadEndUnavailable, Registration
+
+DeviceKey = tuple[str, str]  # (head-end system, NIC id)
+Answer = TypeVar("Answer", DeviceStatus, Registration)
+
+
+class Gateway:
+    def __init__(self, head_ends: Iterable[HeadEnd]) -> None:
+        self.head_ends = {head_end.name: head_end for head_end in head_ends}
+
+    def reporting_lag_s(self, head_end_system: str) -> float:
+        head_end = self.head_ends.get(head_end_system)
+        return head_end.reporting_lag_s if head_end is not None else 0.0
+
+    def latest_status(self, devices: Iterable[DeviceKey]) -> dict[DeviceKey, DeviceStatus]:
+        return self._ask(devices, lambda head_end, nics: head_end.latest_status(nics),
+                         lambda nic, why: DeviceStatus(nic, False, False, None, why))
+
+    def register(self, devices: Iterable[DeviceKey]) -> dict[DeviceKey, Registration]:
+        return self._ask(devices, lambda head_end, nics: head_end.register(nics),
+                         lambda nic, why: Registration(nic, False, False, why))
+
+    def deregister(self, devices: Iterable[DeviceKey]) -> dict[DeviceKey, Registration]:
+        return self._ask(devices, lambda head_end, nics: head_end.deregister(nics),
+                         lambda nic, why: Registration(nic, False, False, why))
+
+    def _ask(self, devices: Iterable[DeviceKey], call: Callable[[HeadEnd, list[str]], list[Answer]],
+             failed: Callable[[str, str], Answer]) -> dict[DeviceKey, Answer]:
+        by_head_end: dict[str, list[str]] = defaultdict(list)
+        for head_end_system, nic_id in devices:
+            by_head_end[head_end_system].append(nic_id)
+        answers: dict[DeviceKey, Answer] = {}
+        for name, nic_ids in by_head_end.items():
+            head_end = self.head_ends.get(name)
+            if head_end is None:
+                why = f"unknown head-end system {name!r}"
+                answers.update({(name, nic): failed(nic, why) for nic in nic_ids})
+                continue
+            try:
+                replies = call(head_end, nic_ids)
+            except HeadEndUnavailable as exc:
+                answers.update({(name, nic): failed(nic, f"{name} unavailable: {exc}") for nic in nic_ids})
+                continue
+            answers.update({(name, reply.nic_id): reply for reply in replies})
+        return answers

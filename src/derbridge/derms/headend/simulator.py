@@ -1,0 +1,203 @@
+"""A simulated aggregator cloud: one head-end system with its thermostat fleet.
+
+It answers what a real cloud answers DERMS's gateway: a device's latest communication status, and whether
+the utility's registration of a device took. Its behaviour is set by a profile: how stale its reports are
+(reporting lag) and how often a status query or a registration fails. Failures are decided by hashing the
+seed, the NIC id and the attempt number, so a run is reproducible and a retry may succeed.
+
+The fleet comes from a dataset's devices table (one row per device, `derbridge dataset generate`) and is
+kept as a polars frame sorted by NIC id (a million devices in tens of megabytes); devices added at run time
+and status changes live in small dictionaries beside it. Dataset times count back from the dataset's
+"as of" date; they are shifted so that "as of" is now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from derbridge.derms.headend.model import DeviceStatus, Registration
+
+FLEET_COLUMNS = ("nicId", "serialNo", "make", "model", "firmware", "online", "lastSeenUtc")
+DATASET_AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
+ONLINE_REPORT_EVERY_S = 900
+"""An online device reports at least this often: its last report is at most this old."""
+
+
+@dataclass(frozen=True)
+class CloudProfile:
+    """How a simulated cloud behaves."""
+
+    name: str
+    reporting_lag_s: float = 0.0
+    """How long the cloud takes to get a device's current status."""
+    status_failure_rate: float = 0.0
+    """Share of status queries for which the device does not answer."""
+    registration_failure_rate: float = 0.0
+    """Share of registrations and deregistrations the cloud refuses."""
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class FleetDevice:
+    nic_id: str
+    serial_no: str
+    make: str
+    model: str
+    firmware: str
+    online: bool
+    last_seen: datetime
+
+
+class SimulatedCloud:
+    """One head-end system's fleet and the utility's registrations in it. Thread-safe."""
+
+    def __init__(self, profile: CloudProfile, fleet: pl.DataFrame | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.profile = profile
+        self.name = profile.name
+        self._clock = clock
+        self._fleet = _sorted_fleet(fleet)
+        self._shift = clock() - DATASET_AS_OF
+        self._added: dict[str, FleetDevice] = {}
+        self._status_changes: dict[str, tuple[bool, datetime]] = {}
+        self._registered: set[str] = set()
+        self._attempts: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def reporting_lag_s(self) -> float:
+        return self.profile.reporting_lag_s
+
+    @property
+    def size(self) -> int:
+        return self._fleet.height + len(self._added)
+
+    # ---- what DERMS's gateway asks ----
+
+    def latest_status(self, nic_ids: list[str]) -> list[DeviceStatus]:
+        devices = self.devices(nic_ids)
+        now = self._clock()
+        answers = []
+        with self._lock:
+            for nic_id in nic_ids:
+                device = devices.get(nic_id)
+                if device is None:
+                    answers.append(DeviceStatus(nic_id, False, False, None, f"{self.name} has no device {nic_id}"))
+                elif self._fails("status", nic_id, self.profile.status_failure_rate):
+                    answers.append(DeviceStatus(nic_id, True, False, device.last_seen,
+                                                "the device did not answer the status query"))
+                else:
+                    answers.append(self._status_of(device, now))
+        return answers
+
+    def register(self, nic_ids: list[str]) -> list[Registration]:
+        return self._change_registration(nic_ids, register=True)
+
+    def deregister(self, nic_ids: list[str]) -> list[Registration]:
+        return self._change_registration(nic_ids, register=False)
+
+    # ---- what an operator or a test does to the fleet ----
+
+    def devices(self, nic_ids: list[str]) -> dict[str, FleetDevice]:
+        """The fleet's devices among `nic_ids` (unknown ones are left out)."""
+        found = {nic: self._added[nic] for nic in nic_ids if nic in self._added}
+        wanted = [nic for nic in nic_ids if nic not in found]
+        if wanted and self._fleet.height:
+            rows = self._fleet.join(pl.DataFrame({"nicId": wanted}, schema={"nicId": pl.String}), on="nicId")
+            for row in rows.iter_rows(named=True):
+                found[row["nicId"]] = FleetDevice(row["nicId"], row["serialNo"], row["make"], row["model"],
+                                                  row["firmware"], row["online"], row["lastSeenUtc"] + self._shift)
+        return found
+
+    def add_device(self, device: FleetDevice) -> None:
+        with self._lock:
+            self._added[device.nic_id] = device
+
+    def set_online(self, nic_id: str, online: bool) -> None:
+        """The device goes on or off line now (a status change the cloud learns of at once)."""
+        if not self.devices([nic_id]):
+            raise KeyError(f"{self.name} has no device {nic_id}")
+        with self._lock:
+            self._status_changes[nic_id] = (online, self._clock())
+
+    def is_registered(self, nic_id: str) -> bool:
+        with self._lock:
+            return nic_id in self._registered
+
+    def registered_count(self) -> int:
+        with self._lock:
+            return len(self._registered)
+
+    # ---- inside ----
+
+    def _status_of(self, device: FleetDevice, now: datetime) -> DeviceStatus:
+        online, last_seen = device.online, device.last_seen
+        changed = self._status_changes.get(device.nic_id)
+        if changed is not None:
+            online, since = changed
+            last_seen = now if online else since
+        elif online:
+            last_seen = now - timedelta(seconds=self._spread("report", device.nic_id) % ONLINE_REPORT_EVERY_S)
+        message = "" if online else f"offline since {last_seen.astimezone(UTC).isoformat()}"
+        return DeviceStatus(device.nic_id, True, online, last_seen, message)
+
+    def _change_registration(self, nic_ids: list[str], register: bool) -> list[Registration]:
+        known = self.devices(nic_ids)
+        verb = "registration" if register else "deregistration"
+        answers = []
+        with self._lock:
+            for nic_id in nic_ids:
+                if nic_id not in known:
+                    answers.append(Registration(nic_id, nic_id in self._registered, False,
+                                                f"{self.name} has no device {nic_id}"))
+                elif self._fails(verb, nic_id, self.profile.registration_failure_rate):
+                    answers.append(Registration(nic_id, nic_id in self._registered, False,
+                                                f"{self.name} refused the {verb} of {nic_id}: temporary failure"))
+                else:
+                    if register:
+                        self._registered.add(nic_id)
+                    else:
+                        self._registered.discard(nic_id)
+                    answers.append(Registration(nic_id, register, True))
+        return answers
+
+    def _fails(self, purpose: str, nic_id: str, rate: float) -> bool:
+        """Under the lock: whether this attempt fails; each attempt draws anew."""
+        if rate <= 0:
+            return False
+        attempt = self._attempts.get((purpose, nic_id), 0) + 1
+        self._attempts[(purpose, nic_id)] = attempt
+        return self._spread(f"{purpose}/{attempt}", nic_id) % 1_000_000 < rate * 1_000_000
+
+    def _spread(self, purpose: str, nic_id: str) -> int:
+        digest = hashlib.blake2b(f"{self.profile.seed}/{self.name}/{purpose}/{nic_id}".encode(), digest_size=8)
+        return int.from_bytes(digest.digest(), "big")
+
+
+def _sorted_fleet(fleet: pl.DataFrame | None) -> pl.DataFrame:
+    if fleet is None:
+        schema = {"nicId": pl.String, "serialNo": pl.String, "make": pl.String, "model": pl.String,
+                  "firmware": pl.String, "online": pl.Boolean, "lastSeenUtc": pl.Datetime("us", "UTC")}
+        return pl.DataFrame(schema=schema)
+    missing = [column for column in FLEET_COLUMNS if column not in fleet.columns]
+    if missing:
+        raise ValueError(f"a fleet needs the columns {missing}")
+    return fleet.select(FLEET_COLUMNS).sort("nicId")
+
+
+def load_fleets(devices_file: Path, profiles: list[CloudProfile],
+                clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, SimulatedCloud]:
+    """One cloud per profile, each with the dataset devices of its head-end system."""
+    scan = pl.scan_parquet(devices_file) if devices_file.suffix == ".parquet" else pl.scan_csv(
+        devices_file, try_parse_dates=True)
+    devices = scan.select("headEndSystem", *FLEET_COLUMNS).collect()
+    return {profile.name: SimulatedCloud(profile, devices.filter(pl.col("headEndSystem") == profile.name)
+                                         .drop("headEndSystem"), clock)
+            for profile in profiles}

@@ -1,0 +1,30 @@
+"""How the hub groups due messages into requests: batches per destination where allowed, else one each."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from derbridge.hub.delivery import plan_requests
+
+
+def row(message_id: int, kind: str = "aggregator-sync", target: str = "derms", path: str = "/aggregator") -> object:
+    return SimpleNamespace(id=message_id, kind=kind, target=target, outbound_path=path)
+
+
+def shape(sends: list) -> list[tuple[str, list[int]]]:
+    return [(leg.kind, [r.id for r in chunk]) for leg, chunk in sends]
+
+
+def test_messages_for_one_destination_go_in_batches_of_the_set_size() -> None:
+    assert shape(plan_requests([row(i) for i in range(1, 6)], batch_size=2)) == [
+        ("aggregator-sync", [1, 2]), ("aggregator-sync", [3, 4]), ("aggregator-sync", [5])]
+
+
+def test_a_batch_size_of_one_sends_each_message_on_its_own() -> None:
+    assert shape(plan_requests([row(2), row(1)], batch_size=1)) == [
+        ("aggregator-sync", [1]), ("aggregator-sync", [2])]
+
+
+def test_different_kinds_and_targets_never_share_a_request() -> None:
+    rows = [row(1), row(2, kind="aggregator-ack", target="dacs", path="/ack"), row(3)]
+    assert shape(plan_requests(rows, batch_size=10)) == [("aggregator-ack", [2]), ("aggregator-sync", [1, 3])]
