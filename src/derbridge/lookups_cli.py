@@ -6,36 +6,26 @@ DERBRIDGE_ACTOR variable, else the login name).
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from derbridge.config import ConfigError, Settings, load_settings
+from derbridge.cli_support import ActorOption, ConfigOption, call, console, errors
 
 app = typer.Typer(help="Lookups in the running hub: list, show, set and delete rows, import, export, history.",
                   no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True)
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="TOML file (default: DERBRIDGE_CONFIG or ./derbridge.toml)")]
-ActorOption = Annotated[str | None, typer.Option(
-    "--actor", help="The person making the change, for the audit trail (default: DERBRIDGE_ACTOR, else your "
-                    "login name)")]
 KeyOption = Annotated[str, typer.Option("--key", help="The row, by a key column: COLUMN=VALUE")]
 
 
 @app.command("list")
 def list_lookups(config: ConfigOption = None) -> None:
     """List every lookup: its columns (keys marked *), row count and version."""
-    found = _call(config, "GET", "/hub/api/lookups")
+    found = call(config, "hub", "GET", "/hub/api/lookups")
     table = Table(title="lookups", caption="* key column: translated from, values unique")
     for column in ("name", "columns", "rows", "version", "description"):
         table.add_column(column, overflow="fold")
@@ -50,7 +40,7 @@ def show(name: Annotated[str, typer.Argument(help="The lookup's name (see `derbr
          as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
          config: ConfigOption = None) -> None:
     """Show one lookup with its rows."""
-    lookup = _call(config, "GET", f"/hub/api/lookups/{name}")
+    lookup = call(config, "hub", "GET", f"/hub/api/lookups/{name}")
     if as_json:
         print(json.dumps(lookup, indent=2, ensure_ascii=False))
         return
@@ -73,7 +63,8 @@ def set_row(name: Annotated[str, typer.Argument(help="The lookup's name")], key:
     """
     column, match = _pair(key, "--key")
     values = dict(_pair(each, "--value") for each in value)
-    done = _call(config, "PUT", f"/hub/api/lookups/{name}/rows", actor, json={"key": {column: match}, "values": values})
+    done = call(config, "hub", "PUT", f"/hub/api/lookups/{name}/rows", actor,
+                json={"key": {column: match}, "values": values})
     _print_changes(done)
 
 
@@ -82,7 +73,7 @@ def delete_row(name: Annotated[str, typer.Argument(help="The lookup's name")], k
                actor: ActorOption = None, config: ConfigOption = None) -> None:
     """Delete the row with this key."""
     column, match = _pair(key, "--key")
-    _print_changes(_call(config, "DELETE", f"/hub/api/lookups/{name}/rows", actor,
+    _print_changes(call(config, "hub", "DELETE", f"/hub/api/lookups/{name}/rows", actor,
                          params={"column": column, "value": match}))
 
 
@@ -110,7 +101,7 @@ def import_file(
         path, content_type = f"/hub/api/lookups/{name or file.stem}/import", "text/csv"
     else:
         path, content_type = _json_import_path(body, name, file), "application/json"
-    done = _call(config, "POST", path, actor, params=params, content=body, headers={"Content-Type": content_type})
+    done = call(config, "hub", "POST", path, actor, params=params, content=body, headers={"Content-Type": content_type})
     table = Table(title=f"imported {file.name} ({params['mode']})")
     for column in ("lookup", "created", "added", "replaced", "deleted", "version"):
         table.add_column(column)
@@ -135,11 +126,11 @@ def export(
         errors.print("[red]a CSV file holds one lookup: name it, or use --format json for all[/]")
         raise typer.Exit(2)
     if name is None:
-        text = json.dumps(_call(config, "GET", "/hub/api/lookup-export"), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(call(config, "hub", "GET", "/hub/api/lookup-export"), indent=2, ensure_ascii=False) + "\n"
     elif format == "csv":
-        text = _call(config, "GET", f"/hub/api/lookups/{name}", params={"format": "csv"}, raw=True)
+        text = call(config, "hub", "GET", f"/hub/api/lookups/{name}", params={"format": "csv"}, raw=True)
     else:
-        text = json.dumps(_call(config, "GET", f"/hub/api/lookups/{name}"), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(call(config, "hub", "GET", f"/hub/api/lookups/{name}"), indent=2, ensure_ascii=False) + "\n"
     if out is None:
         sys.stdout.write(text)
         return
@@ -154,7 +145,7 @@ def history(name: Annotated[str | None, typer.Argument(help="One lookup (default
             config: ConfigOption = None) -> None:
     """Show who changed which lookup row when, and from what to what."""
     params: dict[str, Any] = {"limit": limit, **({"lookup": name} if name else {})}
-    entries = _call(config, "GET", "/hub/api/lookup-history", params=params)
+    entries = call(config, "hub", "GET", "/hub/api/lookup-history", params=params)
     if as_json:
         print(json.dumps(entries, indent=2, ensure_ascii=False))
         return
@@ -175,60 +166,11 @@ def translate(name: Annotated[str, typer.Argument(help="The lookup's name")],
               to: Annotated[str, typer.Option(help="The column to read")],
               config: ConfigOption = None) -> None:
     """Translate one value as the running hub does now."""
-    print(_call(config, "GET", f"/hub/api/lookups/{name}/value", params={"from": from_, "key": key, "to": to})["value"])
+    params = {"from": from_, "key": key, "to": to}
+    print(call(config, "hub", "GET", f"/hub/api/lookups/{name}/value", params=params)["value"])
 
 
 # ---- talking to the hub -----------------------------------------------------------------------------------
-
-def _call(config: Path | None, method: str, path: str, actor: str | None = None, raw: bool = False,
-          **request: Any) -> Any:
-    """One request to the hub's operator API; a refusal prints its problems and exits 1."""
-    from derbridge.operator import operator_client
-
-    headers = {**request.pop("headers", {}), "X-Derbridge-Actor": _actor(actor)}
-    try:
-        with operator_client(_settings(config), "hub") as client:
-            response = client.request(method, path, headers=headers, **request)
-    except Exception as exc:
-        if type(exc).__name__.endswith(("ConnectError", "ConnectTimeout")):
-            errors.print(f"[red]cannot reach the hub:[/] {exc}. Is it running (`derbridge up`)?")
-            raise typer.Exit(1) from exc
-        raise
-    if response.is_error:
-        _print_problem(response)
-        raise typer.Exit(1)
-    return response.text if raw else response.json()
-
-
-def _print_problem(response: Any) -> None:
-    try:
-        problem = response.json()
-    except ValueError:
-        problem = {"title": response.text[:1000]}
-    errors.print(f"[red]{response.status_code} {problem.get('title', '')}[/]: {problem.get('detail', '')}")
-    if problem.get("errors"):
-        table = Table("field", "problem")
-        for error in problem["errors"]:
-            table.add_row(error.get("field", ""), error.get("message", ""))
-        errors.print(table)
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config_file=config)
-    except ConfigError as exc:
-        errors.print(f"[red]configuration error:[/] {exc}")
-        raise typer.Exit(2) from exc
-
-
-def _actor(given: str | None) -> str:
-    if given:
-        return given
-    try:
-        return os.environ.get("DERBRIDGE_ACTOR") or getpass.getuser()
-    except OSError:  # no login name (some containers)
-        return "unknown"
-
 
 def _pair(text: str, option: str) -> tuple[str, str]:
     column, equals, value = text.partition("=")

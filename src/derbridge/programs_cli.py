@@ -4,13 +4,13 @@ running program system, and device availability in the running DERMS, over their
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from derbridge.cli_support import ConfigOption, JsonOption, call, console, errors, read_json
 
 programs_app = typer.Typer(help="Program types and programs in the program system. Status moves "
                                 "DRAFT → PENDING_APPROVAL → ACTIVE (approved) → INACTIVE; becoming ACTIVE "
@@ -20,29 +20,12 @@ rules_app = typer.Typer(help="Program rules in the program system. Associating, 
                         no_args_is_help=True)
 availability_app = typer.Typer(help="Whether devices may take part in a candidate event, as DERMS sees it.",
                                no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 160)
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="TOML file (default: DERBRIDGE_CONFIG or ./derbridge.toml)")]
 JsonFile = Annotated[Path, typer.Argument(help="JSON file with the body (see docs/wire.md)")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the answer as JSON")]
 
 
-def request(system: str, method: str, path: str, body: Any, config: Path | None, timeout_s: float = 30.0) -> Any:
-    """One call to a running system as its operator; errors are printed and end the command."""
-    from derbridge.cli import _call, settings_from
-    from derbridge.operator import checked, operator_client
-
-    with operator_client(settings_from(config), system, timeout_s) as client:
-        return _call(lambda: checked(client.request(method, path, json=body)))
-
-
-def read_json(file: Path) -> Any:
-    try:
-        return json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        console.print(f"[red]cannot read {file}:[/] {exc}")
-        raise typer.Exit(2) from exc
+def request(system: str, method: str, path: str, body: Any, config: Path | None) -> Any:
+    """One call to a running system as its operator; a refusal is printed and ends the command."""
+    return call(config, system, method, path, json=body)
 
 
 def show(result: Any) -> None:
@@ -59,7 +42,7 @@ def create_type(file: JsonFile, config: ConfigOption = None) -> None:
 
 
 @programs_app.command("types")
-def list_types(as_json: AsJson = False, config: ConfigOption = None) -> None:
+def list_types(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """List program types."""
     found = request("dacs", "GET", "/api/program-types", None, config)
     if as_json:
@@ -95,7 +78,7 @@ def show_program(code: str, config: ConfigOption = None) -> None:
 
 @programs_app.command("list")
 def list_programs(status: Annotated[str | None, typer.Option(help="DRAFT, PENDING_APPROVAL, ACTIVE, INACTIVE")]
-                  = None, as_json: AsJson = False, config: ConfigOption = None) -> None:
+                  = None, as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """List programs."""
     found = request("dacs", "GET", "/api/programs" + (f"?status={status}" if status else ""), None, config)
     if as_json:
@@ -145,7 +128,7 @@ def show_rule(rule_id: str, config: ConfigOption = None) -> None:
 
 
 @rules_app.command("list")
-def list_rules(as_json: AsJson = False, config: ConfigOption = None) -> None:
+def list_rules(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """List rules."""
     found = request("dacs", "GET", "/api/rules", None, config)
     if as_json:
@@ -194,12 +177,12 @@ def check(
     now: Annotated[str | None, typer.Option(help="When the event is planned (default: now), for notice")] = None,
     default_time_zone: Annotated[str, typer.Option(help="For devices without a service location")] = "UTC",
     limit: Annotated[int, typer.Option(help="Devices listed (the summary counts them all)")] = 50,
-    as_json: AsJson = False,
+    as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Which devices may take part in an event, every rule that stops each one, and a summary."""
     if (program is None) == (not device):
-        console.print("[red]give either --program or --device[/]")
+        errors.print("[red]give either --program or --device[/]")
         raise typer.Exit(2)
     body: dict[str, Any] = {"eventStart": start, "eventEnd": end, "now": now, "defaultTimeZone": default_time_zone,
                             "limit": limit}
@@ -208,7 +191,7 @@ def check(
     else:
         body["devices"] = [_device_key(spec) for spec in device or []]
     with console.status("asking DERMS"):
-        found = request("derms", "POST", "/api/availability", body, config, timeout_s=300.0)
+        found = request("derms", "POST", "/api/availability", body, config)
     if as_json:
         show(found)
         return
@@ -219,7 +202,7 @@ def check(
 def _device_key(spec: str) -> dict[str, str]:
     head_end, _, nic = spec.partition("/")
     if not head_end or not nic:
-        console.print(f"[red]device {spec!r} is not HEADEND/NIC[/]")
+        errors.print(f"[red]device {spec!r} is not HEADEND/NIC[/]")
         raise typer.Exit(2)
     return {"headEndSystem": head_end, "nicId": nic}
 
@@ -258,7 +241,7 @@ def overridable(program: str,
 
 
 @availability_app.command("programs")
-def derms_programs(as_json: AsJson = False, config: ConfigOption = None) -> None:
+def derms_programs(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Programs DERMS holds rules for (from the program system), with their overridable rules."""
     found = request("derms", "GET", "/api/programs", None, config)
     if as_json:

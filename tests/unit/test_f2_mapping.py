@@ -21,6 +21,7 @@ from derbridge.hub.flows.f2_rules import (
     to_dacs_ack,
     to_derms,
 )
+from derbridge.hub.lookups import Lookups
 
 RULE = {
     "ruleId": "111122223333", "ruleCode": "SUMMER", "description": "Summer peak", "availableForEvents": True,
@@ -29,6 +30,7 @@ RULE = {
     "maxEventHoursPerYear": 40.0, "eventWindow": {"start": "12:00", "end": "19:00"}, "minNoticeMinutes": 120,
     "maxConsecutiveDays": 3, "excludeLifeSupport": True,
 }
+NO_LOOKUPS = Lookups.of([])
 SYNC = {"syncRequestId": "12345678901234", "programId": "998877665544", "programCode": "SMARTSTAT",
         "programStatus": "ACTIVE", "rulesVersion": 4, "rules": [RULE]}
 
@@ -40,7 +42,7 @@ def with_rule(**changes: Any) -> dict[str, Any]:
 
 
 def test_a_sync_maps_field_by_field_to_the_derms_program_message() -> None:
-    assert to_derms(DacsProgramRulesSync.model_validate(SYNC)) == {
+    assert to_derms(DacsProgramRulesSync.model_validate(SYNC), NO_LOOKUPS) == {
         "dacsMessageId": "12345678901234", "programId": "998877665544", "programCode": "SMARTSTAT",
         "rulesVersion": 4,
         "rules": [{
@@ -56,12 +58,12 @@ def test_a_sync_maps_field_by_field_to_the_derms_program_message() -> None:
 
 @pytest.mark.parametrize(("ours", "theirs"), list(CYCLE_FREQUENCY.items()))
 def test_each_cycle_frequency_is_translated(ours: str, theirs: str) -> None:
-    assert to_derms(DacsProgramRulesSync.model_validate(with_rule(cycleFrequency=ours)))["rules"][0][
-        "cycleFrequency"] == theirs
+    mapped = to_derms(DacsProgramRulesSync.model_validate(with_rule(cycleFrequency=ours)), NO_LOOKUPS)
+    assert mapped["rules"][0]["cycleFrequency"] == theirs
 
 
 def test_an_empty_rule_set_is_a_valid_message_meaning_no_rules() -> None:
-    assert to_derms(DacsProgramRulesSync.model_validate({**SYNC, "rules": []}))["rules"] == []
+    assert to_derms(DacsProgramRulesSync.model_validate({**SYNC, "rules": []}), NO_LOOKUPS)["rules"] == []
 
 
 BAD_SYNCS = [
@@ -89,7 +91,7 @@ def test_the_hub_refuses_a_bad_sync_naming_each_field(body: dict[str, Any], fiel
 def test_an_error_ack_becomes_has_error_with_exception_info() -> None:
     mapped = to_dacs_ack(DermsProgramAck.model_validate({
         "dacsMessageId": "1", "ackType": "ERROR", "whenISO": "2026-01-01T00:00:00Z",
-        "errors": [{"code": "RULES-CONFLICT", "message": "x" * 400}]}))
+        "errors": [{"code": "RULES-CONFLICT", "message": "x" * 400}]}), NO_LOOKUPS)
     assert mapped["syncRequestId"] == "1" and mapped["hasError"] is True
     assert mapped["exceptionInfo"][0]["messageNumber"] == "RULES-CONFLICT"
     assert len(mapped["exceptionInfo"][0]["comments"]) == 254
@@ -106,7 +108,7 @@ def test_every_valid_sync_maps_to_a_message_the_reference_derms_accepts(
     sync = DacsProgramRulesSync.model_validate({**with_rule(
         allowEventDays=days, cycleFrequency=cycle, eventWindow={"start": start.isoformat(), "end": end.isoformat()},
         maxEventsPerSeason=caps[0], maxEventsPerMonth=caps[1], maxEventsPerWeek=caps[2]), "rulesVersion": version})
-    accepted = ProgramMessage.model_validate(to_derms(sync))
+    accepted = ProgramMessage.model_validate(to_derms(sync, NO_LOOKUPS))
     [rules] = check_rules(accepted)
     assert accepted.rulesVersion == version
     assert rules.allowed_event_days == {list(ALLOW_EVENT_DAYS).index(day) for day in days}

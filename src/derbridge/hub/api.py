@@ -83,10 +83,16 @@ def stop_hub(dispatcher: delivery.Dispatcher) -> None:
 def record(inbound: Inbound, accepted: list[tuple[BaseModel, str]]) -> list[Answer]:
     """Record accepted messages, hand what is ready to the dispatcher, answer each with a MsgAck."""
     context = current()
-    recorded = messagelog.record_many(context.db, [inbound.new_message(message, raw) for message, raw in accepted])
+    lookups = context.lookups.snapshot()
+    new_messages = [inbound.new_message(message, raw, lookups) for message, raw in accepted]
+    recorded = messagelog.record_many(context.db, new_messages)
     answers = []
-    for (message, _raw), done in zip(accepted, recorded, strict=True):
+    for (message, _raw), new, done in zip(accepted, new_messages, recorded, strict=True):
+        if done.is_new and inbound.on_recorded is not None:
+            inbound.on_recorded(context.db, message, done)
         context.dispatcher.submit(done.to_deliver)
+        if done.is_new and new.status == messagelog.WAITING:  # every part settled already (none could be mapped)
+            context.dispatcher.submit(delivery.settle_parents([done.id]))
         metrics.received.labels(inbound.flow, inbound.kind, "new" if done.is_new else "duplicate").inc()
         answers.append(Answer(202 if done.is_new else 200,
                               msg_ack(inbound.business_key(message), done.id, not done.is_new)))

@@ -20,12 +20,14 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from derbridge.hub.flows.relay import Relay
 from derbridge.hub.flows.wire import Wire, iso_now
+from derbridge.hub.lookups import Lookups
 
 SYNC_REQUEST_ID = Field(min_length=1, max_length=14, pattern=r"^[0-9A-Za-z-]+$")
 CAP = Field(default=None, ge=0, le=100_000)
 
-# To be read from the lookups (AllowEventDays, CycleFrequency) once the hub keeps its lookups as data:
-# program-system code → DERMS value.
+# To be read from the lookups (AllowEventDays, CycleFrequency): program-system code → DERMS value. The hub's
+# seeded CycleFrequency lookup holds these pairs; its AllowEventDays maps a flag to day numbers, not a list of
+# days (docs/wire.md): until one shape is chosen, F2 keeps its own tables.
 ALLOW_EVENT_DAYS = {"MON": "MONDAY", "TUE": "TUESDAY", "WED": "WEDNESDAY", "THU": "THURSDAY", "FRI": "FRIDAY",
                     "SAT": "SATURDAY", "SUN": "SUNDAY"}
 CYCLE_FREQUENCY = {"WEEKLY": "WEEK", "MONTHLY": "MONTH", "SEASONAL": "SEASON"}
@@ -114,7 +116,7 @@ class DermsProgramAck(Wire):
 
 # ---- mapping --------------------------------------------------------------------------------------------
 
-def to_derms(sync: DacsProgramRulesSync) -> dict[str, Any]:
+def to_derms(sync: DacsProgramRulesSync, _lookups: Lookups) -> dict[str, Any]:
     """The program system's rules sync as DERMS's program message."""
     return {
         "dacsMessageId": sync.syncRequestId,
@@ -147,7 +149,7 @@ def rule_to_derms(rule: DacsRule) -> dict[str, Any]:
     }
 
 
-def to_dacs_ack(ack: DermsProgramAck) -> dict[str, Any]:
+def to_dacs_ack(ack: DermsProgramAck, _lookups: Lookups) -> dict[str, Any]:
     """DERMS's ack as the program system's acknowledgement (the same shape as F3's and F5's)."""
     return {
         "syncRequestId": ack.dacsMessageId,

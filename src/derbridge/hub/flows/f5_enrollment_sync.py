@@ -16,6 +16,7 @@ from pydantic import Field
 
 from derbridge.hub.flows.relay import Relay
 from derbridge.hub.flows.wire import ExceptionInfo, SyncRequestId, Wire, iso
+from derbridge.hub.lookups import Lookups
 
 Id30 = Field(min_length=1, max_length=30)
 
@@ -107,7 +108,7 @@ def _iso_or_none(value: datetime | None) -> str | None:
     return iso(value) if value is not None else None
 
 
-def to_derms(sync: EnrollmentSync) -> dict[str, Any]:
+def to_derms(sync: EnrollmentSync, _lookups: Lookups) -> dict[str, Any]:
     """The program system's sync as DERMS's `/enroll` message."""
     details = sync.sendDetails
     subscription, location = details.subscriptionInfo, details.locationInfo
@@ -147,7 +148,7 @@ def _device_to_derms(device: ControllableDevice) -> dict[str, Any]:
     }
 
 
-def to_dacs_ack(ack: EnrollAck) -> dict[str, Any]:
+def to_dacs_ack(ack: EnrollAck, _lookups: Lookups) -> dict[str, Any]:
     """DERMS's ack as the program system's `postAcknowledgement`."""
     return {
         "syncRequestId": ack.dacsMessageId,
