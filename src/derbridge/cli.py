@@ -15,6 +15,7 @@ from derbridge.config import SYSTEMS, effective_config
 from derbridge.dataset.cli import app as dataset_app
 from derbridge.enrollments_cli import devices_app, enrollments_app
 from derbridge.lookups_cli import app as lookups_app
+from derbridge.programs_cli import availability_app, programs_app, rules_app
 
 app = typer.Typer(help="derbridge: connects a utility's program system (DACS role) with its DERMS.",
                   no_args_is_help=True, add_completion=False)
@@ -25,6 +26,9 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(lookups_app, name="lookups")
 app.add_typer(enrollments_app, name="enrollments")
 app.add_typer(devices_app, name="devices")
+app.add_typer(programs_app, name="programs")
+app.add_typer(rules_app, name="rules")
+app.add_typer(availability_app, name="availability")
 @app.command("config")
 def show_config(config: ConfigOption = None,
                 as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.config import Settings
 from derbridge.dacs import aggregators, enrollment_api, enrollments, syncrequests
+from derbridge.dacs.programs_api import programs_router
 from derbridge.dacs.schema import outbound_files, outbound_messages, rejected_requests, sync_requests
 from derbridge.store.rejections import rejection_keeper
 from derbridge.store.runtime import Outbox, Runtime, Task
@@ -33,6 +34,7 @@ def create_app(settings: Settings) -> FastAPI:
     hub_or_operator = [Depends(require(authenticator, {"hub", "operator"}))]
     app.include_router(agent_router(runtime), dependencies=operator_only)
     app.include_router(enrollment_api.agent_router(runtime, settings), dependencies=operator_only)
+    app.include_router(programs_router(runtime), dependencies=operator_only)
     app.include_router(cross_router(runtime, keep_rejected), dependencies=hub_or_operator)
     app.include_router(enrollment_api.cross_router(runtime, settings, keep_rejected), dependencies=hub_or_operator)
     app.include_router(health_and_metrics(authenticator, "dacs", None, lambda: {
@@ -114,6 +116,12 @@ def cross_router(runtime: Runtime, keep_rejected: RejectionKeeper) -> APIRouter:
 
     add_single_and_batch(router, "/energyAggregators/postAcknowledgement", SyncAcknowledgement, aggregator_ack,
                          keep_rejected, summary="DERMS's ack of an aggregator sync (F3)", status_code=200)
+
+    def program_rules_ack(body: SyncAcknowledgement) -> Answer:
+        return _apply_ack(runtime, body)
+
+    add_single_and_batch(router, "/programRules/postAcknowledgement", SyncAcknowledgement, program_rules_ack,
+                         keep_rejected, summary="DERMS's ack of a program rules sync (F2)", status_code=200)
     return router
 
 

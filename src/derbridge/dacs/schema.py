@@ -151,6 +151,8 @@ programs = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # Version of the program's rule set as last sent to DERMS (F2); raised by every rules sync of the program.
+    sa.Column("rules_version", sa.Integer, nullable=False, server_default="0"),
 )
 
 program_specifications = sa.Table(
@@ -314,4 +316,39 @@ outbound_messages = sa.Table(
     sa.Column("message_key", sa.String(60), nullable=False, unique=True),
     sa.Column("kind", sa.String(30), nullable=False),
     *outbox_columns(),
+)
+
+# ---- program rules (F2): defined on their own, then associated with programs --------------------------------
+
+program_rules = sa.Table(
+    "program_rules",
+    metadata,
+    sa.Column("rule_id", sa.String(12), primary_key=True),
+    sa.Column("rule_code", sa.String(30), nullable=False, unique=True),
+    sa.Column("description", sa.String(254), nullable=False),
+    sa.Column("available_for_events", sa.Boolean, nullable=False),
+    sa.Column("allowed_overrides", sa.Integer, nullable=False),  # customer overrides per cycle
+    sa.Column("max_event_duration_minutes", sa.Integer, nullable=False),
+    sa.Column("allow_event_days", sa.String(30), nullable=False),  # day codes, comma-separated: MON,TUE,…
+    sa.Column("cycle_frequency", sa.String(10), nullable=False),  # WEEKLY, MONTHLY, SEASONAL
+    sa.Column("max_events_per_season", sa.Integer, nullable=True),  # None: no cap
+    sa.Column("max_events_per_month", sa.Integer, nullable=True),
+    sa.Column("max_events_per_week", sa.Integer, nullable=True),
+    sa.Column("max_event_hours_per_year", sa.Float, nullable=True),
+    sa.Column("event_window_start", sa.Time, nullable=False),  # local time of day
+    sa.Column("event_window_end", sa.Time, nullable=False),
+    sa.Column("min_notice_minutes", sa.Integer, nullable=False),
+    sa.Column("max_consecutive_days", sa.Integer, nullable=True),
+    sa.Column("exclude_life_support", sa.Boolean, nullable=False),  # life-support and sensitive-load premises
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+program_rule_associations = sa.Table(
+    "program_rule_associations",
+    metadata,
+    sa.Column("program_id", sa.String(12), primary_key=True),
+    sa.Column("rule_id", sa.String(12), primary_key=True, index=True),
+    sa.Column("associated_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from derbridge.config import Settings
 from derbridge.derms import aggregators
+from derbridge.derms.programs_api import program_integration_router, program_operator_router
 from derbridge.derms.schema import outbound_files, outbound_messages, rejected_requests
 from derbridge.store.db import utcnow
 from derbridge.store.rejections import rejection_keeper
@@ -27,6 +28,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(integration_router(runtime, keep_rejected),
                        dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
     app.include_router(operator_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
+    app.include_router(program_integration_router(runtime, msg_ack, keep_rejected),
+                       dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
+    app.include_router(program_operator_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
     app.include_router(health_and_metrics(authenticator, "derms", None))
     return app
 
