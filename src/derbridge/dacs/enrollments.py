@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from derbridge.dacs import enrollment_sync, statuschecks
 from derbridge.dacs.ids import new_id
+from derbridge.dacs.programs import Program, program_by_code, program_type_by_code
 from derbridge.dacs.schema import (
     accounts,
     active_device_keys,
@@ -37,11 +38,7 @@ from derbridge.dacs.schema import (
     enrollment_history,
     enrollments,
     persons,
-    program_rates,
-    program_specifications,
     program_subscriptions,
-    program_types,
-    programs,
     service_agreements,
     service_points,
     status_checks,
@@ -165,19 +162,6 @@ def refusal(number: int, **values: Any) -> Refusal:
 
 
 @dataclass(frozen=True)
-class Program:
-    program_id: str
-    code: str
-    program_type: str
-    status: str
-    start_date: date
-    end_date: date | None
-    specifications: frozenset[str]
-    rates: frozenset[str]
-    device_required: bool = True
-
-
-@dataclass(frozen=True)
 class Facts:
     """What the database says about the ids a request names (None: not found)."""
 
@@ -186,6 +170,7 @@ class Facts:
     service_point: tuple[str, str] | None  # (account, premise)
     agreement: tuple[str, str, str, date, date | None] | None  # (account, service point, rate, start, end)
     program: Program | None
+    device_required: bool = True
     enrolled_devices: dict[tuple[str, str], str] = field(default_factory=dict)  # (head end, nic) → device id
 
 
@@ -239,7 +224,7 @@ def _program_refusal(facts: Facts, ids: dict[str, Any], start: date) -> Refusal 
     if start < program.start_date or (program.end_date is not None and start > program.end_date):
         return refusal(90013, **ids)
     rate = facts.agreement[2] if facts.agreement else None
-    if program.rates and rate not in program.rates:
+    if program.eligible_rates and rate not in program.eligible_rates:
         return refusal(90014, rateCode=rate, **ids)
     return None
 
@@ -248,8 +233,8 @@ def _device_refusal(request: EnrollRequest, facts: Facts) -> Refusal | None:
     program = facts.program
     assert program is not None
     assets = request.assetInfo.assetList
-    if program.device_required and not assets:
-        return refusal(90019, programCode=program.code)
+    if facts.device_required and not assets:
+        return refusal(90019, programCode=program.program_code)
     byo_customer_owned = (request.assetInfo.installationMethod, request.assetInfo.assetOwnership) == ("X1SI", "W1CO")
     required = {"specification": "specification", "assetType": "asset type", "nicId": "NIC id",
                 "headEndSystem": "head-end system"}
@@ -258,8 +243,9 @@ def _device_refusal(request: EnrollRequest, facts: Facts) -> Refusal | None:
         missing = [label for name, label in required.items() if not getattr(asset, name)]
         if byo_customer_owned and missing:
             return refusal(90015, missing=", ".join(missing))
-        if asset.specification and program.specifications and asset.specification not in program.specifications:
-            return refusal(90016, specification=asset.specification, programCode=program.code)
+        eligible = program.eligible_specifications
+        if asset.specification and eligible and asset.specification not in eligible:
+            return refusal(90016, specification=asset.specification, programCode=program.program_code)
         key = (asset.headEndSystem or "", asset.nicId or "")
         if key in facts.enrolled_devices:
             return refusal(90017, headEndSystem=key[0], nicId=key[1], deviceId=facts.enrolled_devices[key])
@@ -287,27 +273,14 @@ def read_facts(connection: Connection, request: EnrollRequest) -> Facts:
         service_agreements.c.rate_code, service_agreements.c.start_date, service_agreements.c.end_date).where(
         service_agreements.c.cis_service_agreement_id == agreement_id)).first() if agreement_id else None
     keys = [(a.headEndSystem, a.nicId) for a in request.assetInfo.assetList if a.headEndSystem and a.nicId]
+    program = program_by_code(connection, request.programInfo.programCode)
+    program_type = program_type_by_code(connection, program.program_type_code) if program else None
     return Facts(
         person_known=person_known, account_person=account_person,
         service_point=tuple(point) if point else None,  # type: ignore[arg-type]
         agreement=tuple(agreement) if agreement else None,  # type: ignore[arg-type]
-        program=program_by_code(connection, request.programInfo.programCode),
+        program=program, device_required=program_type is None or program_type.device_required,
         enrolled_devices=_enrolled(connection, keys))
-
-
-def program_by_code(connection: Connection, code: str) -> Program | None:
-    row = connection.execute(sa.select(programs, program_types.c.device_required).outerjoin(
-        program_types, program_types.c.program_type_code == programs.c.program_type_code).where(
-        programs.c.program_code == code)).one_or_none()
-    if row is None:
-        return None
-    specifications = connection.execute(sa.select(program_specifications.c.specification).where(
-        program_specifications.c.program_id == row.program_id)).scalars().all()
-    rates = connection.execute(sa.select(program_rates.c.rate_code).where(
-        program_rates.c.program_id == row.program_id)).scalars().all()
-    return Program(row.program_id, row.program_code, row.program_type_code, row.status, row.start_date,
-                   row.end_date, frozenset(specifications), frozenset(rates),
-                   device_required=row.device_required is not False)
 
 
 def _enrolled(connection: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -470,7 +443,7 @@ def _activate(connection: Connection, enrollment_id: str, now: datetime) -> Enro
     start = datetime.combine(enrollment.start_date, datetime.min.time(), tzinfo=UTC)
     connection.execute(sa.insert(program_subscriptions).values(
         subscription_id=subscription_id, enrollment_id=enrollment_id, program_id=enrollment.program_id,
-        program_code=enrollment.program_code, subscription_type=program.program_type if program else "DR",
+        program_code=enrollment.program_code, subscription_type=program.program_type_code if program else "DR",
         status=ACTIVE, cis_person_id=enrollment.cis_person_id, cis_account_id=enrollment.cis_account_id,
         cis_service_agreement_id=enrollment.cis_service_agreement_id,
         cis_service_point_id=enrollment.cis_service_point_id, start_at=start, updated_at=now))
@@ -618,7 +591,8 @@ def _check_new_device(connection: Connection, enrollment: Any, asset: Asset) -> 
     if missing:
         raise EnrollmentConflict(MESSAGES[90015].format(missing=", ".join(missing)))
     program = program_by_code(connection, enrollment.program_code)
-    if program and program.specifications and asset.specification not in program.specifications:
+    eligible = program.eligible_specifications if program else frozenset()
+    if eligible and asset.specification not in eligible:
         raise EnrollmentConflict(MESSAGES[90016].format(specification=asset.specification,
                                                         programCode=enrollment.program_code))
     taken = _enrolled(connection, [(asset.headEndSystem or "", asset.nicId or "")])

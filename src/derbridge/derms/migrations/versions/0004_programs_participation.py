@@ -1,13 +1,13 @@
 """programs and their rules (F2), overridable rules, sensitive premises, event participation
 
-Revision ID: rules
+Revision ID: 0004
 Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "rules"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None

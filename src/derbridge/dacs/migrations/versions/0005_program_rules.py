@@ -1,13 +1,13 @@
 """program rules, their association with programs, and each program's rules version (F2)
 
-Revision ID: rules
+Revision ID: 0005
 Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "rules"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
