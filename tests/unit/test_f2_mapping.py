@@ -14,14 +14,13 @@ from pydantic import ValidationError
 
 from derbridge.derms.program_rules import ProgramMessage, check_rules
 from derbridge.hub.flows.f2_rules import (
-    ALLOW_EVENT_DAYS,
-    CYCLE_FREQUENCY,
     DacsProgramRulesSync,
     DermsProgramAck,
     to_dacs_ack,
     to_derms,
 )
-from derbridge.hub.lookups import Lookups
+from derbridge.hub.lookup_catalog import ALLOW_EVENT_DAYS, CYCLE_FREQUENCY, DACS, DERMS, SEEDS
+from derbridge.hub.lookups import LookupMissing, Lookups
 
 RULE = {
     "ruleId": "111122223333", "ruleCode": "SUMMER", "description": "Summer peak", "availableForEvents": True,
@@ -30,7 +29,9 @@ RULE = {
     "maxEventHoursPerYear": 40.0, "eventWindow": {"start": "12:00", "end": "19:00"}, "minNoticeMinutes": 120,
     "maxConsecutiveDays": 3, "excludeLifeSupport": True,
 }
-NO_LOOKUPS = Lookups.of([])
+LOOKUPS = Lookups.of(SEEDS)
+DAYS = {row[DACS]: row[DERMS] for row in LOOKUPS.get(ALLOW_EVENT_DAYS).records()}
+CYCLES = {row[DACS]: row[DERMS] for row in LOOKUPS.get(CYCLE_FREQUENCY).records()}
 SYNC = {"syncRequestId": "12345678901234", "programId": "998877665544", "programCode": "SMARTSTAT",
         "programStatus": "ACTIVE", "rulesVersion": 4, "rules": [RULE]}
 
@@ -42,7 +43,7 @@ def with_rule(**changes: Any) -> dict[str, Any]:
 
 
 def test_a_sync_maps_field_by_field_to_the_derms_program_message() -> None:
-    assert to_derms(DacsProgramRulesSync.model_validate(SYNC), NO_LOOKUPS) == {
+    assert to_derms(DacsProgramRulesSync.model_validate(SYNC), LOOKUPS) == {
         "dacsMessageId": "12345678901234", "programId": "998877665544", "programCode": "SMARTSTAT",
         "rulesVersion": 4,
         "rules": [{
@@ -56,14 +57,14 @@ def test_a_sync_maps_field_by_field_to_the_derms_program_message() -> None:
     }
 
 
-@pytest.mark.parametrize(("ours", "theirs"), list(CYCLE_FREQUENCY.items()))
+@pytest.mark.parametrize(("ours", "theirs"), list(CYCLES.items()))
 def test_each_cycle_frequency_is_translated(ours: str, theirs: str) -> None:
-    mapped = to_derms(DacsProgramRulesSync.model_validate(with_rule(cycleFrequency=ours)), NO_LOOKUPS)
+    mapped = to_derms(DacsProgramRulesSync.model_validate(with_rule(cycleFrequency=ours)), LOOKUPS)
     assert mapped["rules"][0]["cycleFrequency"] == theirs
 
 
 def test_an_empty_rule_set_is_a_valid_message_meaning_no_rules() -> None:
-    assert to_derms(DacsProgramRulesSync.model_validate({**SYNC, "rules": []}), NO_LOOKUPS)["rules"] == []
+    assert to_derms(DacsProgramRulesSync.model_validate({**SYNC, "rules": []}), LOOKUPS)["rules"] == []
 
 
 BAD_SYNCS = [
@@ -72,8 +73,8 @@ BAD_SYNCS = [
     pytest.param(with_rule(allowedOverrides=-1, maxEventsPerWeek=-2, maxEventHoursPerYear=-1),
                  {"rules.0.allowedOverrides", "rules.0.maxEventsPerWeek", "rules.0.maxEventHoursPerYear"},
                  id="negative caps"),
-    pytest.param(with_rule(allowEventDays=["MON", "FUNDAY"], cycleFrequency="DAILY"),
-                 {"rules.0.allowEventDays", "rules.0.cycleFrequency"}, id="values outside the lookups"),
+    pytest.param(with_rule(allowEventDays=["MON", "MON"], cycleFrequency=""),
+                 {"rules.0.allowEventDays", "rules.0.cycleFrequency"}, id="a day twice, no cycle"),
     pytest.param(with_rule(maxEventDurationMinutes=0, maxConsecutiveDays=0),
                  {"rules.0.maxEventDurationMinutes", "rules.0.maxConsecutiveDays"}, id="zero where at least one"),
     pytest.param({**SYNC, "programStatus": "INACTIVE", "rulesVersion": 0}, {"programStatus", "rulesVersion"},
@@ -88,17 +89,23 @@ def test_the_hub_refuses_a_bad_sync_naming_each_field(body: dict[str, Any], fiel
     assert {".".join(str(part) for part in error["loc"]) for error in refused.value.errors()} == fields
 
 
+@pytest.mark.parametrize("change", [{"allowEventDays": ["MON", "FUNDAY"]}, {"cycleFrequency": "DAILY"}])
+def test_a_value_the_lookups_do_not_know_cannot_be_mapped(change: dict[str, Any]) -> None:
+    with pytest.raises(LookupMissing, match="FUNDAY|DAILY"):
+        to_derms(DacsProgramRulesSync.model_validate(with_rule(**change)), LOOKUPS)
+
+
 def test_an_error_ack_becomes_has_error_with_exception_info() -> None:
     mapped = to_dacs_ack(DermsProgramAck.model_validate({
         "dacsMessageId": "1", "ackType": "ERROR", "whenISO": "2026-01-01T00:00:00Z",
-        "errors": [{"code": "RULES-CONFLICT", "message": "x" * 400}]}), NO_LOOKUPS)
+        "errors": [{"code": "RULES-CONFLICT", "message": "x" * 400}]}), LOOKUPS)
     assert mapped["syncRequestId"] == "1" and mapped["hasError"] is True
     assert mapped["exceptionInfo"][0]["messageNumber"] == "RULES-CONFLICT"
     assert len(mapped["exceptionInfo"][0]["comments"]) == 254
 
 
-@given(days=st.lists(st.sampled_from(list(ALLOW_EVENT_DAYS)), min_size=1, max_size=7, unique=True),
-       cycle=st.sampled_from(list(CYCLE_FREQUENCY)),
+@given(days=st.lists(st.sampled_from(list(DAYS)), min_size=1, max_size=7, unique=True),
+       cycle=st.sampled_from(list(CYCLES)),
        start=st.times(max_value=time(22, 59)), hours=st.integers(min_value=1, max_value=60),
        caps=st.lists(st.none() | st.integers(min_value=0, max_value=1000), min_size=3, max_size=3),
        version=st.integers(min_value=1, max_value=2**31 - 1))
@@ -108,10 +115,10 @@ def test_every_valid_sync_maps_to_a_message_the_reference_derms_accepts(
     sync = DacsProgramRulesSync.model_validate({**with_rule(
         allowEventDays=days, cycleFrequency=cycle, eventWindow={"start": start.isoformat(), "end": end.isoformat()},
         maxEventsPerSeason=caps[0], maxEventsPerMonth=caps[1], maxEventsPerWeek=caps[2]), "rulesVersion": version})
-    accepted = ProgramMessage.model_validate(to_derms(sync, NO_LOOKUPS))
+    accepted = ProgramMessage.model_validate(to_derms(sync, LOOKUPS))
     [rules] = check_rules(accepted)
     assert accepted.rulesVersion == version
-    assert rules.allowed_event_days == {list(ALLOW_EVENT_DAYS).index(day) for day in days}
-    assert rules.cycle_frequency == CYCLE_FREQUENCY[cycle]
+    assert rules.allowed_event_days == {list(DAYS).index(day) for day in days}
+    assert rules.cycle_frequency == CYCLES[cycle]
     assert (rules.event_window.start, rules.event_window.end) == (start, end)
     assert [rules.max_events_per_season, rules.max_events_per_month, rules.max_events_per_week] == caps

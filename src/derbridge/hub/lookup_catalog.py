@@ -64,9 +64,10 @@ SEEDS: tuple[Lookup, ...] = (
             "(F4, F5). Reversible.",
             _pairs({"Pending": "PENDING", "Active": "ACTIVE", "Inactive": "INACTIVE", "Error": "EXCEPTION"}),
             reversible=True),
-    _lookup(ALLOW_EVENT_DAYS, "Program rule 'allow event days' (F2): the program system's flag → the days "
-            "DERMS may schedule events on (0 = Monday … 6 = Sunday). Values are ours. Reversible.",
-            _pairs({"0,1,2,3,4,5,6": "ALL", "0,1,2,3,4": "WEEKDAYS", "5,6": "WEEKENDS"}), reversible=True),
+    _lookup(ALLOW_EVENT_DAYS, "Program rule 'allow event days' (F2): each day the program system allows events "
+            "on → the day as DERMS names it. Values are ours. Reversible.",
+            _pairs({"MONDAY": "MON", "TUESDAY": "TUE", "WEDNESDAY": "WED", "THURSDAY": "THU", "FRIDAY": "FRI",
+                    "SATURDAY": "SAT", "SUNDAY": "SUN"}), reversible=True),
     _lookup(CYCLE_FREQUENCY, "Program rule cycle frequency (F2): the program system's frequency → DERMS's "
             "override cycle (WEEK, MONTH, SEASON). Program-system codes are ours. Reversible.",
             _pairs({"WEEK": "WEEKLY", "MONTH": "MONTHLY", "SEASON": "SEASONAL"}), reversible=True),

@@ -20,17 +20,12 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from derbridge.hub.flows.relay import Relay
 from derbridge.hub.flows.wire import Wire, iso_now
+from derbridge.hub.lookup_catalog import ALLOW_EVENT_DAYS, CYCLE_FREQUENCY, DACS, DERMS
 from derbridge.hub.lookups import Lookups
 
 SYNC_REQUEST_ID = Field(min_length=1, max_length=14, pattern=r"^[0-9A-Za-z-]+$")
 CAP = Field(default=None, ge=0, le=100_000)
 
-# To be read from the lookups (AllowEventDays, CycleFrequency): program-system code → DERMS value. The hub's
-# seeded CycleFrequency lookup holds these pairs; its AllowEventDays maps a flag to day numbers, not a list of
-# days (docs/wire.md): until one shape is chosen, F2 keeps its own tables.
-ALLOW_EVENT_DAYS = {"MON": "MONDAY", "TUE": "TUESDAY", "WED": "WEDNESDAY", "THU": "THURSDAY", "FRI": "FRIDAY",
-                    "SAT": "SATURDAY", "SUN": "SUNDAY"}
-CYCLE_FREQUENCY = {"WEEKLY": "WEEK", "MONTHLY": "MONTH", "SEASONAL": "SEASON"}
 
 
 # ---- program system → hub -------------------------------------------------------------------------------
@@ -63,7 +58,7 @@ class DacsRule(Wire):
     allowedOverrides: int = Field(ge=0, le=100_000)
     maxEventDurationMinutes: int = Field(ge=1, le=7 * 24 * 60)
     allowEventDays: list[str] = Field(min_length=1, max_length=7)
-    cycleFrequency: str
+    cycleFrequency: str = Field(min_length=1, max_length=30)
     maxEventsPerSeason: int | None = CAP
     maxEventsPerMonth: int | None = CAP
     maxEventsPerWeek: int | None = CAP
@@ -75,20 +70,10 @@ class DacsRule(Wire):
 
     @field_validator("allowEventDays")
     @classmethod
-    def known_days(cls, days: list[str]) -> list[str]:
-        unknown = [day for day in days if day not in ALLOW_EVENT_DAYS]
-        if unknown:
-            raise ValueError(f"unknown AllowEventDays values {unknown}; known: {', '.join(ALLOW_EVENT_DAYS)}")
+    def days_once_each(cls, days: list[str]) -> list[str]:
         if len(set(days)) != len(days):
             raise ValueError("days must not repeat")
         return days
-
-    @field_validator("cycleFrequency")
-    @classmethod
-    def known_cycle(cls, value: str) -> str:
-        if value not in CYCLE_FREQUENCY:
-            raise ValueError(f"unknown CycleFrequency {value!r}; known: {', '.join(CYCLE_FREQUENCY)}")
-        return value
 
 
 class DacsProgramRulesSync(Wire):
@@ -116,18 +101,18 @@ class DermsProgramAck(Wire):
 
 # ---- mapping --------------------------------------------------------------------------------------------
 
-def to_derms(sync: DacsProgramRulesSync, _lookups: Lookups) -> dict[str, Any]:
-    """The program system's rules sync as DERMS's program message."""
+def to_derms(sync: DacsProgramRulesSync, lookups: Lookups) -> dict[str, Any]:
+    """The program system's rules sync as DERMS's program message; days and cycle through the lookups."""
     return {
         "dacsMessageId": sync.syncRequestId,
         "programId": sync.programId,
         "programCode": sync.programCode,
         "rulesVersion": sync.rulesVersion,
-        "rules": [rule_to_derms(rule) for rule in sync.rules],
+        "rules": [rule_to_derms(rule, lookups) for rule in sync.rules],
     }
 
 
-def rule_to_derms(rule: DacsRule) -> dict[str, Any]:
+def rule_to_derms(rule: DacsRule, lookups: Lookups) -> dict[str, Any]:
     return {
         "ruleId": rule.ruleId,
         "ruleCode": rule.ruleCode,
@@ -135,8 +120,8 @@ def rule_to_derms(rule: DacsRule) -> dict[str, Any]:
         "availableForEvents": rule.availableForEvents,
         "allowedOverrides": rule.allowedOverrides,
         "maxEventDurationMinutes": rule.maxEventDurationMinutes,
-        "allowedEventDays": [ALLOW_EVENT_DAYS[day] for day in rule.allowEventDays],
-        "cycleFrequency": CYCLE_FREQUENCY[rule.cycleFrequency],
+        "allowedEventDays": [lookups.value(ALLOW_EVENT_DAYS, DACS, day, DERMS) for day in rule.allowEventDays],
+        "cycleFrequency": lookups.value(CYCLE_FREQUENCY, DACS, rule.cycleFrequency, DERMS),
         "maxEventsPerSeason": rule.maxEventsPerSeason,
         "maxEventsPerMonth": rule.maxEventsPerMonth,
         "maxEventsPerWeek": rule.maxEventsPerWeek,
