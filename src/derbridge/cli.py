@@ -13,6 +13,7 @@ from rich.table import Table
 
 from derbridge.config import SYSTEMS, ConfigError, Settings, effective_config, load_settings
 from derbridge.dataset.cli import app as dataset_app
+from derbridge.derms.headend.cli import app as headend_app
 
 app = typer.Typer(help="derbridge: connects a utility's program system (DACS role) with its DERMS.",
                   no_args_is_help=True, add_completion=False)
@@ -20,6 +21,7 @@ aggregator_app = typer.Typer(help="Energy aggregators in the program system (cre
                              no_args_is_help=True)
 app.add_typer(aggregator_app, name="aggregator")
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(headend_app, name="headend")
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 ConfigOption = Annotated[
@@ -153,12 +155,13 @@ def resubmit(ids: Annotated[list[int], typer.Argument(help="Message ids (from `d
 
 
 @app.command()
-def credentials(system: Annotated[str, typer.Argument(help="hub, dacs or derms")] = "hub",
+def credentials(system: Annotated[str, typer.Argument(help="hub, dacs, derms, or headend (the clouds)")] = "hub",
                 config: ConfigOption = None) -> None:
     """Print the operator credential for a system (for curl: -u 'operator:SECRET')."""
     from derbridge.web.auth import outbound_credential
 
-    _check_system(system)
+    if system != "headend":
+        _check_system(system)
     print(outbound_credential(settings_from(config), "operator", system))
 
 
