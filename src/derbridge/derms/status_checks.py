@@ -146,20 +146,21 @@ class StatusCheckWorker:
 
         Returns whether a round was full (more may wait) and when the next held answer falls due.
         """
-        asked = self._ask_new()
+        asked, answered = self._ask_new()
         released = self._release_due()
-        if asked or released:
+        if answered or released:
             self.wake_outbox()
         return asked == self.round_size or released == self.round_size, self._next_due()
 
-    def _ask_new(self) -> int:
+    def _ask_new(self) -> tuple[int, int]:
+        """Ask the head ends about one round of new checks: how many were asked, how many answered already."""
         t = status_checks
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.select(t.c.dacs_message_id, t.c.head_end_system, t.c.nic_id)
                 .where(t.c.status == NEW).order_by(t.c.received_at).limit(self.round_size)).all()
         if not rows:
-            return 0
+            return 0, 0
         asked_at = self.clock()
         answers = self.gateway.latest_status(sorted({(row.head_end_system, row.nic_id) for row in rows}))
         now = self.clock()
@@ -183,7 +184,7 @@ class StatusCheckWorker:
         with self.engine.begin() as connection:
             connection.execute(statement, updates)
             _queue_results(connection, results)
-        return len(rows)
+        return len(rows), len(results)
 
     def _release_due(self) -> int:
         t = status_checks
