@@ -14,8 +14,10 @@ import httpx2
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
 from derbridge.bootstrap import BackgroundSystems
+from derbridge.cli import app
 from derbridge.dataset.generate import generate
 from derbridge.derms.enrollments import FORWARD_PATH
 from derbridge.derms.headend import aggregator
@@ -261,3 +263,25 @@ def test_the_aggregator_driver_enrolls_dataset_devices_and_summarises_refusals(
     assert seen[-1] == (45, 45, 45)
     again = aggregator.enroll(aggregator_client, records, 20, poll_s=0.05, timeout_s=10)
     assert [b["batchId"] for b in again.batches] == [b["batchId"] for b in run.batches], "the same batches"
+
+
+def test_the_enroll_command_shows_progress_and_the_outcome(
+        running_stack: BackgroundSystems, tmp_path: Path, derms: httpx2.Client, derms_db: Engine) -> None:
+    settings = running_stack.settings
+    config = tmp_path / "derbridge.toml"
+    config.write_text(f'data_dir = "{settings.data_dir}"\nderms_port = {settings.derms_port}\n')
+    generate(tmp_path / "dataset", 1500, seed=6)
+    stop = threading.Event()
+    hub = threading.Thread(target=play_the_hub, args=(derms, derms_db, stop, 4), daemon=True)
+    hub.start()
+    try:
+        done = CliRunner().invoke(app, ["headend", "enroll", "--dataset", str(tmp_path / "dataset"), "--head-end",
+                                        "NESTLIKE", "--count", "12", "--batch", "5", "--json", "--config",
+                                        str(config)], env={"COLUMNS": "200"})
+    finally:
+        stop.set()
+        hub.join(10)
+    assert done.exit_code == 0, done.output
+    outcome = json.loads(done.output[done.output.rindex("\n{\n") + 1:])  # after the stack's own log lines
+    assert (outcome["records"], outcome["enrolled"], outcome["awaiting"]) == (12, 10, 0), "every 4th of 5, 5, 2"
+    assert outcome["refused"] == {"ERROR 90000/10001: customer not found": 2} and len(outcome["batches"]) == 3

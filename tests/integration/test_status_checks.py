@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
 from derbridge.bootstrap import BackgroundSystems
+from derbridge.cli import app
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.simulator import CloudProfile, FleetDevice, SimulatedCloud
 from derbridge.derms.schema import outbound_messages
@@ -234,3 +237,25 @@ def test_the_worker_asks_each_head_end_once_per_round(derms_alone: Engine) -> No
     assert worker.run_once()[0] is False
     assert sorted(len(nics) for nics in asked) == [7, 7], "one call per head end, each device once"
     assert all(outbox_results(derms_alone, f"R-{index}") for index in range(30))
+
+
+def test_the_command_line_lists_checks_and_head_ends(stack: BackgroundSystems, derms: httpx2.Client,
+                                                     tmp_path: Path) -> None:
+    settings = stack.settings
+    config = tmp_path / "derbridge.toml"
+    config.write_text(f'data_dir = "{settings.data_dir}"\nderms_port = {settings.derms_port}\n')
+    add_device(derms, "ECOCLOUD", "ECO-CLI-1")
+    checked(derms.post("/status_check", json=check("F6-CLI-1", "ECOCLOUD", "ECO-CLI-1")))
+    answered(derms, "F6-CLI-1")
+
+    def run(*args: str) -> str:
+        done = CliRunner().invoke(app, ["headend", *args, "--config", str(config)], env={"COLUMNS": "200"})
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    [listed] = json.loads(run("checks", "--nic", "ECO-CLI-1", "--json"))
+    assert (listed["dacsMessageId"], listed["responseCode"]) == ("F6-CLI-1", "SUCCESS")
+    assert "F6-CLI-1" in run("checks", "--id", "F6-CLI-1")
+    head_ends = {h["name"]: h for h in json.loads(run("list", "--json"))}
+    assert head_ends["NESTLIKE"]["reportingLagS"] == LAG_S and head_ends["ECOCLOUD"]["devices"] >= 1
+    assert "NESTLIKE" in run("list")

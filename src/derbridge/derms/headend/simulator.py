@@ -7,7 +7,8 @@ seed, the NIC id and the attempt number, so a run is reproducible and a retry ma
 
 The fleet comes from a dataset's devices table (one row per device, `derbridge dataset generate`) and is
 kept as a polars frame sorted by NIC id (a million devices in tens of megabytes); devices added at run time
-and status changes live in small dictionaries beside it. Dataset times count back from the dataset's
+and status changes live in small dictionaries beside it. A cloud without a dataset never loads polars, so
+DERMS's default, empty clouds cost nothing at start-up. Dataset times count back from the dataset's
 "as of" date; they are shifted so that "as of" is now.
 """
 
@@ -20,11 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from derbridge.derms.headend.model import DeviceStatus, Registration
+
+if TYPE_CHECKING:
+    import polars as pl
 
 FLEET_COLUMNS = ("nicId", "serialNo", "make", "model", "firmware", "online", "lastSeenUtc")
 DATASET_AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
@@ -66,7 +68,6 @@ class SimulatedCloud:
         self.name = profile.name
         self._clock = clock
         self._fleet = _sorted_fleet(fleet)
-        self._nics = self._fleet["nicId"]
         self._shift = clock() - DATASET_AS_OF
         self._added: dict[str, FleetDevice] = {}
         self._status_changes: dict[str, tuple[bool, datetime]] = {}
@@ -80,7 +81,7 @@ class SimulatedCloud:
 
     @property
     def size(self) -> int:
-        return self._fleet.height + len(self._added)
+        return (self._fleet.height if self._fleet is not None else 0) + len(self._added)
 
     # ---- what DERMS's gateway asks ----
 
@@ -112,9 +113,12 @@ class SimulatedCloud:
         """The fleet's devices among `nic_ids` (unknown ones are left out): a binary search in the sorted fleet."""
         found = {nic: self._added[nic] for nic in nic_ids if nic in self._added}
         wanted = [nic for nic in nic_ids if nic not in found]
-        if not wanted or not self._fleet.height:
+        if not wanted or self._fleet is None:
             return found
-        positions = self._nics.search_sorted(pl.Series(wanted, dtype=pl.String)).clip(0, self._fleet.height - 1)
+        import polars as pl  # already loaded: it made the fleet
+
+        positions = (self._fleet["nicId"].search_sorted(pl.Series(wanted, dtype=pl.String))
+                     .clip(0, self._fleet.height - 1))
         rows = self._fleet[positions].filter(pl.col("nicId").is_in(wanted))
         for row in rows.iter_rows(named=True):
             found[row["nicId"]] = FleetDevice(row["nicId"], row["serialNo"], row["make"], row["model"],
@@ -142,7 +146,7 @@ class SimulatedCloud:
 
     def statistics(self) -> dict[str, Any]:
         """What an operator wants to know about the fleet: its size, how much of it is online, registrations."""
-        online = int(self._fleet["online"].sum()) if self._fleet.height else 0
+        online = int(self._fleet["online"].sum()) if self._fleet is not None else 0
         with self._lock:
             added = list(self._added.values())
             changes = dict(self._status_changes)
@@ -152,7 +156,8 @@ class SimulatedCloud:
             [device] = self.devices([nic_id]).values()
             online += int(now_online) - int(device.online)
         return {"name": self.name, "devices": self.size, "online": online, "registered": registered,
-                "statusChanges": len(changes), "reportingLagS": self.profile.reporting_lag_s,
+                "statusChanges": len(changes), "fleetBytes": self._fleet.estimated_size() if self._fleet is not None
+                else 0, "reportingLagS": self.profile.reporting_lag_s,
                 "statusFailureRate": self.profile.status_failure_rate,
                 "registrationFailureRate": self.profile.registration_failure_rate, "seed": self.profile.seed}
 
@@ -202,11 +207,10 @@ class SimulatedCloud:
         return int.from_bytes(digest.digest(), "big")
 
 
-def _sorted_fleet(fleet: pl.DataFrame | None) -> pl.DataFrame:
-    if fleet is None:
-        schema = {"nicId": pl.String, "serialNo": pl.String, "make": pl.String, "model": pl.String,
-                  "firmware": pl.String, "online": pl.Boolean, "lastSeenUtc": pl.Datetime("us", "UTC")}
-        return pl.DataFrame(schema=schema)
+def _sorted_fleet(fleet: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The fleet sorted by NIC id for binary search; None when there is none."""
+    if fleet is None or fleet.height == 0:
+        return None
     missing = [column for column in FLEET_COLUMNS if column not in fleet.columns]
     if missing:
         raise ValueError(f"a fleet needs the columns {missing}")
@@ -231,6 +235,8 @@ def load_fleets(devices_file: Path, profiles: list[CloudProfile],
     Each cloud reads only its own rows, and repeated strings (make, model, firmware) are kept once: a million
     devices take about 50 MB.
     """
+    import polars as pl
+
     scan = pl.scan_parquet(devices_file) if devices_file.suffix == ".parquet" else pl.scan_csv(
         devices_file, try_parse_dates=True)
     compact = [pl.col(name).cast(pl.Categorical) if name in ("make", "model", "firmware") else pl.col(name)
