@@ -256,7 +256,7 @@ def apply_results(engine: Engine, results: EnrollmentResults) -> bool:
                   "category": item.messageCategory, "number": item.messageNumber,
                   "text": None if item.responseCode == SUCCESS else item.value, "at": item.responseTimeISO or now}
                  for item in results.responses.response])
-        codes = [item.responseCode for item in {i.id: i for i in results.responses.response}.values()]
+        codes: list[str] = [item.responseCode for item in {i.id: i for i in results.responses.response}.values()]
         enrolled = codes.count(SUCCESS)
         status = COMPLETE if enrolled == batch.records else PARTIAL if enrolled else FAILED
         connection.execute(sa.update(b).where(b.c.batch_id == results.batchId).values(
