@@ -124,6 +124,7 @@ class EnrollmentRun:
     """What became of the records an aggregator submitted."""
 
     requested: int
+    """How many devices were asked for (the dataset may have had fewer)."""
     batches: list[dict[str, Any]] = field(default_factory=list)
     """Each batch as DERMS describes it, with its per-record results."""
     seconds: float = 0.0
@@ -184,4 +185,17 @@ def enroll(derms: httpx2.Client, records: list[dict[str, Any]], batch_size: int 
             time.sleep(poll_s)
     run.batches = [checked(derms.get(f"{ENROLLMENTS_PATH}/{batch['batchId']}")) for batch in cut]
     run.seconds = time.monotonic() - started
+    return run
+
+
+def enroll_dataset_devices(derms: httpx2.Client, dataset_dir: Path, head_end: str, count: int,
+                           batch_size: int = DEFAULT_BATCH, program_code: str = DEFAULT_PROGRAM,
+                           start: datetime | None = None, *, progress: Progress | None = None,
+                           poll_s: float = 0.5, timeout_s: float = 600.0) -> EnrollmentRun:
+    """The whole aggregator in one call: up to `count` devices of `head_end` not yet enrolled, their records,
+    submitted to DERMS and followed until every batch has results (or `timeout_s` has passed)."""
+    devices = candidates(dataset_dir, head_end, count)
+    records = enrollment_records(devices, program_code, start or dataset_as_of(dataset_dir))
+    run = enroll(derms, records, batch_size, progress=progress, poll_s=poll_s, timeout_s=timeout_s)
+    run.requested = count
     return run

@@ -19,6 +19,7 @@ from derbridge.config import ConfigError, Settings, load_settings
 app = typer.Typer(help="Aggregator clouds (head-end systems) behind DERMS: run one, enroll its devices, "
                        "follow DERMS's status checks.", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 160)
+warnings = Console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="TOML file (default: DERBRIDGE_CONFIG or ./derbridge.toml)")]
@@ -94,35 +95,32 @@ def enroll(
     from derbridge.web.client import make_client
 
     settings = _settings(config)
-    devices = aggregator.candidates(dataset, head_end, count)
-    if devices.height < count:
-        console.print(f"[yellow]the dataset has only {devices.height:,} {head_end} devices not enrolled[/]")
-    if devices.height == 0:
-        raise typer.Exit(1)
-    records = aggregator.enrollment_records(devices, program, start or aggregator.dataset_as_of(dataset))
     credential = outbound_credential(settings, "aggregator", "derms")
     with make_client(settings.url("derms"), credential, 60.0) as derms, Progress(
             TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=console, transient=as_json) as progress:
-        submitted = progress.add_task("submitted", total=len(records))
-        settled = progress.add_task("with results", total=len(records))
+        submitted = progress.add_task("submitted", total=None)
+        settled = progress.add_task("with results", total=None)
 
-        def report(done: int, with_results: int, _total: int) -> None:
-            progress.update(submitted, completed=done)
-            progress.update(settled, completed=with_results)
+        def report(done: int, with_results: int, total: int) -> None:
+            progress.update(submitted, completed=done, total=total)
+            progress.update(settled, completed=with_results, total=total)
 
-        run = _call(lambda: aggregator.enroll(derms, records, batch, progress=report, timeout_s=timeout))
+        run = _call(lambda: aggregator.enroll_dataset_devices(
+            derms, dataset, head_end, count, batch, program, start, progress=report, timeout_s=timeout))
+    if run.records < count:
+        warnings.print(f"[yellow]the dataset has only {run.records:,} {head_end} devices not enrolled[/]")
     if as_json:
         print(json.dumps({"requested": count, "records": run.records, "enrolled": run.enrolled,
                           "awaiting": run.awaiting, "refused": dict(run.refused_by_reason()),
                           "batches": [b["batchId"] for b in run.batches], "seconds": round(run.seconds, 2)}, indent=2))
     else:
         console.print(enrollment_summary(head_end, count, run))
-    raise typer.Exit(1 if run.awaiting else 0)
+    raise typer.Exit(1 if run.awaiting or not run.records else 0)
 
 
 def enrollment_summary(head_end: str, requested: int, run: Any) -> Table:
-    table = Table(title=f"{head_end}: {run.records:,} records in {len(run.batches)} batches, {run.seconds:.1f} s")
+    table = Table(title=f"{head_end} enrollments", caption=f"{len(run.batches)} batches, {run.seconds:.1f} s")
     table.add_column("outcome")
     table.add_column("records", justify="right")
     table.add_row("requested", f"{requested:,}")
