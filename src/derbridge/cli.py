@@ -78,11 +78,24 @@ def _serve(systems: tuple[str, ...], config: Path | None) -> None:
     from derbridge.bootstrap import configure_logging, run_forever
 
     settings = settings_from(config)
+    if "derms" in systems:
+        _check_headends(settings)
     configure_logging(settings)
     for system in systems:
         console.print(f"{system:5} listening on {settings.url(system)}", highlight=False)
     console.print(f"data directory {settings.data_dir.resolve()}; Ctrl-C stops", highlight=False)
     run_forever(systems, settings)
+
+
+def _check_headends(settings: Settings) -> None:
+    """A bad DERBRIDGE_HEADENDS stops DERMS before it starts, with the problem named."""
+    from derbridge.derms.headend.setup import parse_headends
+
+    try:
+        parse_headends(settings.headends)
+    except ConfigError as exc:
+        console.print(f"[red]configuration error:[/] {exc}")
+        raise typer.Exit(2) from exc
 
 
 @app.command()
