@@ -51,6 +51,9 @@ class Settings:
     # message on its own, as the vendor systems' documented endpoints expect.
     batch_size: int = 200
     sender_poll_s: float = 0.5
+    # How long a device status check (F6) may wait for DERMS's result: the program system then puts the
+    # enrollment's device setup in SETUP-ERROR, and the hub marks the check EXPIRED.
+    status_check_timeout_s: float = 300.0
     max_body_bytes: int = 10 * 1024 * 1024
     max_upload_bytes: int = 4 * 1024 * 1024 * 1024
     # DERMS's head-end gateway: the head-end systems it talks to, comma-separated. Each is a name, then either
@@ -66,7 +69,7 @@ class Settings:
     # The credential DERMS presents to clouds of their own process; empty: the embedded secret.
     headend_auth: str = ""
     # Which DERMS sends F4 enrollment requests: their `drmsInstanceId` (at most 30 characters).
-    derms_instance_id: str = "DERMS1"
+    derms_instance_id: str = "DERMS-1"
     log_level: str = "info"
     log_json: bool = True
     extra: dict[str, Any] = field(default_factory=dict)

@@ -25,7 +25,7 @@ from derbridge.operator import checked, operator_client, wait_for
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
 from tests.conftest import BACKENDS
-from tests.integration.conftest import stack_on
+from tests.integration.conftest import printed_json, stack_on
 
 LAG_S = 2.0
 TIMEOUT_S = 15.0
@@ -253,9 +253,9 @@ def test_the_command_line_lists_checks_and_head_ends(stack: BackgroundSystems, d
         assert done.exit_code == 0, done.output
         return done.output
 
-    [listed] = json.loads(run("checks", "--nic", "ECO-CLI-1", "--json"))
+    [listed] = printed_json(run("checks", "--nic", "ECO-CLI-1", "--json"))
     assert (listed["dacsMessageId"], listed["responseCode"]) == ("F6-CLI-1", "SUCCESS")
     assert "F6-CLI-1" in run("checks", "--id", "F6-CLI-1")
-    head_ends = {h["name"]: h for h in json.loads(run("list", "--json"))}
+    head_ends = {h["name"]: h for h in printed_json(run("list", "--json"))}
     assert head_ends["NESTLIKE"]["reportingLagS"] == LAG_S and head_ends["ECOCLOUD"]["devices"] >= 1
     assert "NESTLIKE" in run("list")

@@ -16,7 +16,7 @@ from derbridge.derms.acks import msg_ack
 from derbridge.derms.schema import outbound_files, outbound_messages, rejected_requests
 from derbridge.derms.services import DermsServices
 from derbridge.store.rejections import rejection_keeper
-from derbridge.store.runtime import Runtime
+from derbridge.store.runtime import Outbox, Runtime
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
 from derbridge.web.batch import Answer, add_single_and_batch
@@ -24,7 +24,7 @@ from derbridge.web.problems import RejectionKeeper
 
 
 def create_app(settings: Settings) -> FastAPI:
-    runtime = Runtime("derms", outbound_messages, lambda row: row.message_key, outbound_files)
+    runtime = Runtime("derms", [Outbox(outbound_messages, lambda row: row.message_key)], files=outbound_files)
     services = DermsServices(runtime)
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
     app, authenticator = new_app("derms", settings, lifespan(runtime, services, settings), keep_rejected,

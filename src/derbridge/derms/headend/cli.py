@@ -4,35 +4,21 @@ its devices, see DERMS's head ends and its device status checks."""
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from derbridge.config import ConfigError, Settings, load_settings
+from derbridge.cli_support import ConfigOption, JsonOption, call, console, errors, settings_from
 
 app = typer.Typer(help="Aggregator clouds (head-end systems) behind DERMS: run one, enroll its devices, "
                        "follow DERMS's status checks.", no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 160)
-warnings = Console(stderr=True)
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="TOML file (default: DERBRIDGE_CONFIG or ./derbridge.toml)")]
 DatasetOption = Annotated[Path, typer.Option("--dataset", exists=True, file_okay=False,
                                              help="Dataset directory (`derbridge dataset generate`)")]
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config_file=config)
-    except ConfigError as exc:
-        console.print(f"[red]configuration error:[/] {exc}")
-        raise typer.Exit(2) from exc
 
 
 @app.command("serve")
@@ -62,7 +48,7 @@ def serve(
     from derbridge.derms.headend.simulator import CloudProfile, SimulatedCloud, devices_file, load_fleets
     from derbridge.web.auth import load_or_create_credentials
 
-    settings = _settings(config)
+    settings = settings_from(config)
     configure_logging(settings)
     profile = CloudProfile(name, lag, status_failure_rate, registration_failure_rate, seed)
     cloud = load_fleets(devices_file(dataset), [profile])[name] if dataset else SimulatedCloud(profile)
@@ -81,7 +67,7 @@ def enroll(
     program: Annotated[str, typer.Option(help="Program code to enroll in")] = "SMARTSTAT",
     start: Annotated[datetime | None, typer.Option(help="Program start (default: the dataset's as-of date)")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every batch's results")] = 600.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON")] = False,
+    as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Play an aggregator: enroll devices of one cloud through DERMS and wait for the results.
@@ -94,7 +80,7 @@ def enroll(
     from derbridge.web.auth import outbound_credential
     from derbridge.web.client import make_client
 
-    settings = _settings(config)
+    settings = settings_from(config)
     credential = outbound_credential(settings, "aggregator", "derms")
     with make_client(settings.url("derms"), credential, 60.0) as derms, Progress(
             TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -109,7 +95,7 @@ def enroll(
         run = _call(lambda: aggregator.enroll_dataset_devices(
             derms, dataset, head_end, count, batch, program, start, progress=report, timeout_s=timeout))
     if run.records < count:
-        warnings.print(f"[yellow]the dataset has only {run.records:,} {head_end} devices not enrolled[/]")
+        errors.print(f"[yellow]the dataset has only {run.records:,} {head_end} devices not enrolled[/]")
     if as_json:
         print(json.dumps({"requested": count, "records": run.records, "enrolled": run.enrolled,
                           "awaiting": run.awaiting, "refused": dict(run.refused_by_reason()),
@@ -134,9 +120,9 @@ def enrollment_summary(head_end: str, requested: int, run: Any) -> Table:
 
 
 @app.command("list")
-def list_head_ends(as_json: Annotated[bool, typer.Option("--json")] = False, config: ConfigOption = None) -> None:
+def list_head_ends(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """DERMS's head-end systems: where each runs, its reporting lag, its fleet."""
-    found = _derms_get(config, "/api/headends", {})
+    found = call(config, "derms", "GET", "/api/headends")
     if as_json:
         print(json.dumps(found, indent=2))
         return
@@ -156,7 +142,7 @@ def checks(
     message_id: Annotated[str | None, typer.Option("--id", help="One check, by its dacsMessageId")] = None,
     status: Annotated[str | None, typer.Option(help="NEW, HELD or ANSWERED")] = None,
     limit: int = 50,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """DERMS's device status checks (F6), newest first.
@@ -164,11 +150,11 @@ def checks(
     What was asked, what the head end said, and whether the result reached the hub.
     """
     if message_id:
-        found = [_derms_get(config, f"/api/status-checks/{message_id}", {})]
+        found = [call(config, "derms", "GET", f"/api/status-checks/{message_id}")]
     else:
         params = {k: v for k, v in {"nicId": nic, "headEndSystem": head_end, "status": status,
                                     "limit": limit}.items() if v}
-        found = _derms_get(config, "/api/status-checks", params)
+        found = call(config, "derms", "GET", "/api/status-checks", params=params)
     if as_json:
         print(json.dumps(found, indent=2))
         return
@@ -187,23 +173,17 @@ def _time(iso: str | None) -> str:
     return iso[11:23] if iso else ""
 
 
-def _derms_get(config: Path | None, path: str, params: dict[str, Any]) -> Any:
-    from derbridge.operator import checked, operator_client
-
-    with operator_client(_settings(config), "derms") as client:
-        return _call(lambda: checked(client.get(path, params=params)))
-
-
 def _call(action: Any) -> Any:
+    """Run an aggregator's requests; a refusal or an unreachable DERMS is printed, exit 1."""
     from derbridge.operator import OperatorError
 
     try:
         return action()
     except OperatorError as exc:
-        console.print(f"[red]{exc}[/]")
+        errors.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
     except Exception as exc:
         if type(exc).__name__.endswith(("ConnectError", "ConnectTimeout")):
-            console.print(f"[red]cannot reach DERMS:[/] {exc}. Is it running (`derbridge up` or `derbridge derms`)?")
+            errors.print(f"[red]cannot reach DERMS:[/] {exc}. Is it running (`derbridge up` or `derbridge derms`)?")
             raise typer.Exit(1) from exc
         raise

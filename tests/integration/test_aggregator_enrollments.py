@@ -1,5 +1,8 @@
 """F4 in DERMS: aggregators submit enrollment batches (checked whole, stored, forwarded as one request), and the
-hub's per-record results are stored, replaced by later ones, and shown to the aggregator."""
+hub's per-record results are stored, replaced by later ones, and shown to the aggregator.
+
+DERMS runs alone here, and the tests play the hub: they read the forwarded requests from DERMS's outbox and
+post the results they choose (test_devices_round_trip.py runs the real hub and program system)."""
 
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ from derbridge.operator import checked, operator_client
 from derbridge.store.db import make_engine
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
+from tests.conftest import BACKENDS
+from tests.integration.conftest import printed_json, stack_on
 
 RECORD = {
     "params": {"messageId": "MSG-1"},
@@ -57,6 +62,13 @@ def record(number: int, **changes: Any) -> dict[str, Any]:
         else:
             target[last] = value
     return made
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def running_stack(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundSystems]:
+    """DERMS alone: nothing listens on the hub's port, so only the tests post results."""
+    yield from stack_on(request.param, tmp_path_factory, systems=("derms",))
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +118,7 @@ def test_a_batch_is_stored_and_forwarded_as_one_enrollment_request(aggregator_cl
     assert {k: answer.json()[k] for k in ("batchId", "status", "records", "awaiting")} == {
         "batchId": "AGG-T1", "status": "SUBMITTED", "records": 2, "awaiting": 2}
     [request] = forwarded(derms_db, "AGG-T1")
-    assert request["batchId"] == "AGG-T1" and request["drmsInstanceId"] == "DERMS1"
+    assert request["batchId"] == "AGG-T1" and request["drmsInstanceId"] == "DERMS-1"
     assert request["enrollments"] == records
 
 
@@ -282,6 +294,6 @@ def test_the_enroll_command_shows_progress_and_the_outcome(
         stop.set()
         hub.join(10)
     assert done.exit_code == 0, done.output
-    outcome = json.loads(done.output[done.output.rindex("\n{\n") + 1:])  # after the stack's own log lines
+    outcome = printed_json(done.output)
     assert (outcome["records"], outcome["enrolled"], outcome["awaiting"]) == (12, 10, 0), "every 4th of 5, 5, 2"
     assert outcome["refused"] == {"ERROR 90000/10001: customer not found": 2} and len(outcome["batches"]) == 3
