@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from derbridge.cli_support import ConfigOption, call, console, read_json, settings_from
-from derbridge.config import SYSTEMS, effective_config
+from derbridge.cli_support import ConfigOption, call, console, errors, read_json, settings_from
+from derbridge.config import SYSTEMS, ConfigError, Settings, effective_config
 from derbridge.dataset.cli import app as dataset_app
+from derbridge.derms.headend.cli import app as headend_app
 from derbridge.enrollments_cli import devices_app, enrollments_app
 from derbridge.lookups_cli import app as lookups_app
 from derbridge.programs_cli import availability_app, programs_app, rules_app
@@ -23,6 +24,7 @@ aggregator_app = typer.Typer(help="Energy aggregators in the program system (cre
                              no_args_is_help=True)
 app.add_typer(aggregator_app, name="aggregator")
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(headend_app, name="headend")
 app.add_typer(lookups_app, name="lookups")
 app.add_typer(enrollments_app, name="enrollments")
 app.add_typer(devices_app, name="devices")
@@ -71,11 +73,24 @@ def _serve(systems: tuple[str, ...], config: Path | None) -> None:
     from derbridge.bootstrap import configure_logging, run_forever
 
     settings = settings_from(config)
+    if "derms" in systems:
+        _check_headends(settings)
     configure_logging(settings)
     for system in systems:
         console.print(f"{system:5} listening on {settings.url(system)}", highlight=False)
     console.print(f"data directory {settings.data_dir.resolve()}; Ctrl-C stops", highlight=False)
     run_forever(systems, settings)
+
+
+def _check_headends(settings: Settings) -> None:
+    """A bad DERBRIDGE_HEADENDS stops DERMS before it starts, with the problem named."""
+    from derbridge.derms.headend.setup import parse_headends
+
+    try:
+        parse_headends(settings.headends)
+    except ConfigError as exc:
+        errors.print(f"[red]configuration error:[/] {exc}")
+        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -142,12 +157,13 @@ def resubmit(ids: Annotated[list[int], typer.Argument(help="Message ids (from `d
 
 
 @app.command()
-def credentials(system: Annotated[str, typer.Argument(help="hub, dacs or derms")] = "hub",
+def credentials(system: Annotated[str, typer.Argument(help="hub, dacs, derms, or headend (the clouds)")] = "hub",
                 config: ConfigOption = None) -> None:
     """Print the operator credential for a system (for curl: -u 'operator:SECRET')."""
     from derbridge.web.auth import outbound_credential
 
-    _check_system(system)
+    if system != "headend":
+        _check_system(system)
     print(outbound_credential(settings_from(config), "operator", system))
 
 

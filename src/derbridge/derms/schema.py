@@ -200,3 +200,61 @@ event_participations = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_event_participations_device_start", "head_end_system", "nic_id", "start_at"),
 )
+
+# ---- device status checks (F6): asked of the head end, answered later through the outbox --------------------
+
+status_checks = sa.Table(
+    "status_checks",
+    metadata,
+    sa.Column("dacs_message_id", sa.String(30), primary_key=True),  # the program system's communicationId
+    sa.Column("head_end_system", sa.String(50), nullable=False),
+    sa.Column("nic_id", sa.String(100), nullable=False, index=True),
+    sa.Column("division", sa.String(30), nullable=True),
+    sa.Column("device_type", sa.String(30), nullable=True),
+    sa.Column("specification", sa.String(60), nullable=True),
+    sa.Column("connection_id", sa.String(60), nullable=True),
+    # NEW: to ask the head end; HELD: answered, held until the cloud's reporting lag has passed (due_at);
+    # ANSWERED: the result is in the outbox
+    sa.Column("status", sa.String(10), nullable=False, index=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("asked_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("response_code", sa.String(10), nullable=True),  # SUCCESS, FAILURE
+    sa.Column("message", sa.String(254), nullable=True),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=True),
+)
+
+# ---- enrollments aggregators ask for (F4): a batch, its records, and the program system's result for each -----
+
+enrollment_batches = sa.Table(
+    "enrollment_batches",
+    metadata,
+    sa.Column("batch_id", sa.String(60), primary_key=True),
+    sa.Column("status", sa.String(10), nullable=False, index=True),  # SUBMITTED, COMPLETE, PARTIAL, FAILED
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("enrolled", sa.Integer, nullable=False),
+    sa.Column("refused", sa.Integer, nullable=False),
+    sa.Column("ack_type", sa.String(10), nullable=True),  # of the latest results: SUCCESS, ERROR, FAILURE
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("results_when", sa.DateTime(timezone=True), nullable=True),  # whenISO of the results held
+    sa.Column("results_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+enrollment_records = sa.Table(
+    "enrollment_records",
+    metadata,
+    sa.Column("batch_id", sa.String(60), primary_key=True),
+    sa.Column("message_id", sa.String(120), primary_key=True),  # params.messageId: the program system's transactionId
+    sa.Column("sequence", sa.Integer, nullable=False),  # position in the batch
+    sa.Column("head_end_system", sa.String(50), nullable=False),
+    sa.Column("nic_ids", sa.Text, nullable=False),  # the record's devices, comma-separated
+    sa.Column("program_code", sa.String(30), nullable=False),
+    sa.Column("record", sa.Text, nullable=False),  # as submitted (JSON)
+    sa.Column("response_code", sa.String(10), nullable=True),  # SUCCESS, ERROR, FAILURE; empty until results
+    sa.Column("enrollment_id", sa.String(30), nullable=True),
+    sa.Column("message_category", sa.Integer, nullable=True),
+    sa.Column("message_number", sa.Integer, nullable=True),
+    sa.Column("message_text", sa.Text, nullable=True),
+    sa.Column("result_at", sa.DateTime(timezone=True), nullable=True),
+)

@@ -64,7 +64,8 @@ class Runtime:
             "poll_s": settings.sender_poll_s, "retry_initial_s": settings.retry_initial_s,
             "retry_max_interval_s": settings.retry_max_interval_s, "timeout_s": settings.http_timeout_s}
         self.senders = [OutboxSender(db, outbox.table, settings.url("hub"), credential, key_of=outbox.key_of,
-                                     per_request=settings.batch_size, **common) for outbox in self.outboxes]
+                                     per_request=settings.batch_size, max_request_bytes=settings.max_body_bytes // 2,
+                                     **common) for outbox in self.outboxes]
         if self.files is not None:
             self.senders.append(FileOutboxSender(db, self.files, settings.url("hub"), credential,
                                                  key_of=lambda row: row.message_key, workers=2, **common))
