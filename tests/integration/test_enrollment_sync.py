@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
+from derbridge.cli import app
 from derbridge.derms.schema import device_groups, devices, outbound_messages, rejected_requests, subscriptions
 from derbridge.web.client import post_batch
 from tests.conftest import BACKENDS
@@ -272,3 +274,21 @@ def test_the_operator_api_lists_devices_subscriptions_and_registration_counts(de
     assert derms.operator.get("/api/devices", params={"registration": "MAYBE"}).status_code == 422
     assert derms.operator.get("/api/devices/HOMEGRID/nope").status_code == 404
     assert derms.hub.get("/api/devices").status_code == 403
+
+
+def test_the_registry_cli_shows_devices_subscriptions_and_counts(derms: Derms) -> None:
+    who = customer(derms, 15)
+    in_fleet(derms, "ECO-15A")
+    checked(derms.hub.post("/enroll", json=enroll_sync("25000000000001", "SUB15", who, [device("D15", "ECO-15A")])),
+            202)
+    ack_of(derms.db, "25000000000001")
+    env = {"DERBRIDGE_DATA_DIR": str(derms.settings.data_dir), "DERBRIDGE_DERMS_PORT": str(derms.settings.derms_port)}
+    runner = CliRunner()
+    shown = runner.invoke(app, ["registry", "devices", "--head-end", "ECOCLOUD", "--registration", "D1RE",
+                                "--limit", "1000", "--json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "ECO-15A" in {d["nicId"] for d in json.loads(shown.output)}
+    subs = runner.invoke(app, ["registry", "subscriptions", "--status", "ACTIVE", "--limit", "1000"], env=env)
+    assert subs.exit_code == 0 and "SUB15" in subs.output
+    counts = runner.invoke(app, ["registry", "counts"], env=env)
+    assert counts.exit_code == 0 and "ECOCLOUD" in counts.output and "D1RE" in counts.output
