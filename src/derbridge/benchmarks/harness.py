@@ -22,6 +22,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "demo-time": ("derbridge.benchmarks.demo_time", "`derbridge demo` wall time on a fresh data directory (s)"),
     "availability": ("derbridge.benchmarks.availability", "Availability of N devices for one event window (s)"),
     "dataset-generate": ("derbridge.benchmarks.dataset_generate", "Generate an N-customer dataset (s)"),
+    "enroll-bulk": ("derbridge.benchmarks.enroll_bulk",
+                    "DERMS's bulk initial sync of N enrolled devices: apply, register, ack file (s)"),
 }
 REQUIRED = ("name", "value", "unit", "baseline", "ratio", "target", "met")
 

@@ -6,8 +6,8 @@ given once and alike. A bad file is refused (422 naming the column and rows) and
 A good one becomes a job, answered at once; a background runner applies it chunk by chunk, each chunk in its
 own transaction, through the same registry steps as an enrollment sync (derms/registry.py). Rows whose
 customer the CIS does not know are refused row by row. The registration worker registers the devices with
-their head ends; when none of the job's devices is left to register, it writes the ack file (deviceId,
-headEndRegistration, message per row) and queues it for the hub.
+their head ends; once it has taken every device that was due when the job was applied, it writes the ack
+file (deviceId, headEndRegistration, message per row) and queues it for the hub.
 
 Memory stays bounded by the chunk size, except the file-wide checks, which keep a few narrow columns per row.
 """
@@ -352,7 +352,7 @@ def apply_job(engine: Engine, bulk_sync_id: str) -> None:
             applied, refused = applied + taken, refused + turned_away
             connection.execute(sa.update(bulk_syncs).where(bulk_syncs.c.bulk_sync_id == bulk_sync_id)
                                .values(rows_applied=applied, rows_refused=refused, updated_at=now))
-    _set_state(engine, bulk_sync_id, REGISTERING)
+    _set_state(engine, bulk_sync_id, REGISTERING, registering_at=utcnow())
 
 
 def apply_chunk(connection: Connection, bulk_sync_id: str, chunk: pl.DataFrame, now: datetime) -> tuple[int, int]:
@@ -366,7 +366,6 @@ def apply_chunk(connection: Connection, bulk_sync_id: str, chunk: pl.DataFrame, 
         cis_service_point_id="cisServicePointId", start_at="startDateTime", end_at="endDateTime")
     with registry.temporary(connection, registry.staged_subscriptions):
         bulk_insert(connection, registry.staged_subscriptions, subscriptions)
-        registry.mark_unknown_customers(connection)
         refusals = registry.take_refused(connection)
         reasons = pl.DataFrame({"subscription_id": [refusal.subscription_id for refusal in refusals],
                                 "refused": [refusal.reason() for refusal in refusals]},
@@ -385,7 +384,7 @@ def apply_chunk(connection: Connection, bulk_sync_id: str, chunk: pl.DataFrame, 
         registry.upsert_devices(connection, sa.select(
             r.c.head_end_system, r.c.nic_id, *(r.c[name] for name in registry.DEVICE_FIELDS), r.c.message_id
         ).where(in_chunk, r.c.refused.is_(None)), now)
-        registry.refresh_registrations(connection, registry.staged_subscription_ids())
+        registry.refresh_registrations(connection)
         connection.execute(sa.update(r).where(
             in_chunk, r.c.refused.is_(None), devices.c.head_end_system == r.c.head_end_system,
             devices.c.nic_id == r.c.nic_id, devices.c.last_message_id != r.c.message_id,
@@ -455,27 +454,17 @@ class BulkSyncRunner:
 
 # ---- the ack file --------------------------------------------------------------------------------------------------
 
-def finish_registered(engine: Engine, files_dir: Path) -> int:
-    """Write and queue the ack file of every job whose devices are all settled with their head ends."""
+def finish_registered(engine: Engine, files_dir: Path, drained_since: datetime) -> int:
+    """Write and queue the ack file of every job that was registering before `drained_since`: the worker has
+    since taken every device that was due (a round found fewer than it could take), so each of the job's
+    devices has had its registration settled."""
     with engine.connect() as connection:
-        waiting = connection.execute(sa.select(bulk_syncs.c.bulk_sync_id).where(
-            bulk_syncs.c.state == REGISTERING).order_by(bulk_syncs.c.received_at)).scalars().all()
-    finished = 0
-    for bulk_sync_id in waiting:
-        if not _registrations_pending(engine, bulk_sync_id):
-            _queue_ack_file(engine, files_dir, bulk_sync_id)
-            finished += 1
-    return finished
-
-
-def _registrations_pending(engine: Engine, bulk_sync_id: str) -> bool:
-    r = bulk_sync_rows
-    with engine.connect() as connection:
-        return connection.execute(
-            sa.select(sa.literal(1)).select_from(devices)
-            .join(r, sa.and_(r.c.head_end_system == devices.c.head_end_system, r.c.nic_id == devices.c.nic_id))
-            .where(devices.c.registration_due == sa.true(), r.c.bulk_sync_id == bulk_sync_id).limit(1)
-        ).first() is not None
+        ready = connection.execute(sa.select(bulk_syncs.c.bulk_sync_id).where(
+            bulk_syncs.c.state == REGISTERING, bulk_syncs.c.registering_at < drained_since,
+        ).order_by(bulk_syncs.c.received_at)).scalars().all()
+    for bulk_sync_id in ready:
+        _queue_ack_file(engine, files_dir, bulk_sync_id)
+    return len(ready)
 
 
 def ack_frame(connection: Connection, bulk_sync_id: str) -> pl.DataFrame:

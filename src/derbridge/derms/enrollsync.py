@@ -192,7 +192,6 @@ def _apply_round(connection: Connection, messages: list[EnrollMessage], now: dat
     with registry.temporary(connection, registry.staged_subscriptions, registry.staged_devices,
                             registry.staged_groups):
         _stage(connection, messages)
-        registry.mark_unknown_customers(connection)
         refusals = registry.take_refused(connection)
         refused_ids = {refusal.message_id for refusal in refusals}
         _drop_staged_parts(connection, sorted(refused_ids))
@@ -201,7 +200,7 @@ def _apply_round(connection: Connection, messages: list[EnrollMessage], now: dat
             registry.upsert_subscriptions(connection, now)
             registry.upsert_devices(connection, registry.staged_device_rows(), now)
             registry.replace_groups(connection)
-            registry.refresh_registrations(connection, registry.staged_subscription_ids())
+            registry.refresh_registrations(connection)
             _record_pending(connection, accepted, now)
     return [(by_id[refusal.message_id], refusal) for refusal in refusals]
 

@@ -5,7 +5,8 @@ Enrollment syncs and bulk syncs only mark devices (registration_wanted, registra
 woken on every receipt, takes the due devices in chunks, asks the gateway once per head end for each chunk
 (register those wanted, deregister those no longer wanted), and records each device's registration and the
 head end's message. Devices of many syncs share one gateway call. Then it queues the ack of every
-enrollment sync whose devices are all settled, and the ack file of every bulk sync whose devices are.
+enrollment sync whose devices are all settled, and, after a round that took every due device, the ack file
+of every bulk sync that was waiting for registrations when the round began.
 
 A failed registration is recorded (NOT_REGISTERED with the head end's message) and reported; it is tried
 again when a later sync touches the device's subscription, not in a loop here.
@@ -14,7 +15,6 @@ again when a later sync touches the device's subscription, not in a loop here.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -53,46 +53,49 @@ results = sa.Table(
 def reconcile_due(engine: Engine, gateway: Gateway, limit: int = DEVICES_PER_ROUND) -> int:
     """Register or deregister up to `limit` due devices and record the outcome; returns how many were due."""
     with engine.connect() as connection:
-        due = connection.execute(
+        rows = connection.execute(
             sa.select(devices.c.head_end_system, devices.c.nic_id, devices.c.registration_wanted,
                       devices.c.registration_status).where(devices.c.registration_due == sa.true()).limit(limit)
         ).all()
-    if not due:
+    if not rows:
         return 0
-    register = [(row.head_end_system, row.nic_id) for row in due
-                if row.registration_wanted and row.registration_status != REGISTERED]
-    deregister = [(row.head_end_system, row.nic_id) for row in due
-                  if not row.registration_wanted and row.registration_status == REGISTERED]
-    registered = gateway.register(register) if register else {}
-    deregistered = gateway.deregister(deregister) if deregister else {}
-    outcome: dict[str, list[Any]] = defaultdict(list)
-    for row in due:
-        key = (row.head_end_system, row.nic_id)
-        status, message = _outcome(row.registration_status, registered.get(key), deregistered.get(key),
-                                   key in registered or key in deregistered)
-        for name, value in (("head_end_system", key[0]), ("nic_id", key[1]), ("wanted", row.registration_wanted),
-                            ("status", status), ("message", message)):
-            outcome[name].append(value)
-    _record(engine, pl.DataFrame(outcome, schema={"head_end_system": pl.String, "nic_id": pl.String,
-                                                  "wanted": pl.Boolean, "status": pl.String,
-                                                  "message": pl.String}), utcnow())
-    return len(due)
+    due = pl.DataFrame(rows, schema=KEYS | {"wanted": pl.Boolean, "current": pl.String}, orient="row")
+    wanted, current = pl.col("wanted"), pl.col("current")
+    register = due.filter(wanted & (current != REGISTERED)).select(*KEYS).rows()
+    deregister = due.filter(~wanted & (current == REGISTERED)).select(*KEYS).rows()
+    answers = pl.concat([_answers("register", gateway.register(register) if register else {}),
+                         _answers("deregister", gateway.deregister(deregister) if deregister else {})])
+    _record(engine, outcome(due.join(answers, on=list(KEYS), how="left")), utcnow())
+    return due.height
 
 
-def _outcome(current: str, registered: Registration | None, deregistered: Registration | None,
-             asked: bool) -> tuple[str, str | None]:
-    """The device's registration after the gateway's answer (none asked: as it was, nothing to say)."""
-    if registered is not None:
-        if registered.ok or registered.registered:
-            return REGISTERED, None if registered.ok else registered.message
-        return NOT_REGISTERED, registered.message or "the head end did not register the device"
-    if deregistered is not None:
-        if deregistered.ok or not deregistered.registered:
-            return DEREGISTERED, None if deregistered.ok else deregistered.message
-        return REGISTERED, f"deregistration failed: {deregistered.message or 'no reason given'}"
-    if asked:
-        return current, "the head end gave no answer for the device"
-    return current, None
+KEYS = {"head_end_system": pl.String, "nic_id": pl.String}
+
+
+def _answers(action: str, replies: dict[tuple[str, str], Registration]) -> pl.DataFrame:
+    return pl.DataFrame({
+        "head_end_system": [key[0] for key in replies], "nic_id": [key[1] for key in replies],
+        "action": [action] * len(replies), "ok": [reply.ok for reply in replies.values()],
+        "registered": [reply.registered for reply in replies.values()],
+        "reply": [reply.message or None for reply in replies.values()],
+    }, schema=KEYS | {"action": pl.String, "ok": pl.Boolean, "registered": pl.Boolean, "reply": pl.String})
+
+
+def outcome(answered: pl.DataFrame) -> pl.DataFrame:
+    """Each device's registration after the head end's answer. A registration that failed leaves the device
+    not registered (unless the head end says it holds it), with the head end's message; a deregistration that
+    failed leaves it registered. A device nobody asked about keeps its registration, with nothing to say."""
+    action, ok, registered, reply = pl.col("action"), pl.col("ok"), pl.col("registered"), pl.col("reply")
+    status = (pl.when(action == "register").then(pl.when(ok | registered).then(pl.lit(REGISTERED))
+                                                 .otherwise(pl.lit(NOT_REGISTERED)))
+              .when(action == "deregister").then(pl.when(ok | ~registered).then(pl.lit(DEREGISTERED))
+                                                 .otherwise(pl.lit(REGISTERED)))
+              .otherwise(pl.col("current")))
+    message = (pl.when(ok | action.is_null()).then(None)
+               .when(action == "register").then(reply.fill_null("the head end did not register the device"))
+               .when(registered).then(pl.format("deregistration failed: {}", reply.fill_null("no reason given")))
+               .otherwise(reply))
+    return answered.select(*KEYS, "wanted", status=status, message=message)
 
 
 def _record(engine: Engine, outcome: pl.DataFrame, now: datetime) -> None:
@@ -183,9 +186,11 @@ class RegistrationWorker:
 
     def run_once(self) -> bool:
         """One round; True when there may be more to do at once."""
+        started = utcnow()
         reconciled = reconcile_due(self.engine, self.gateway)
         acked = ack_settled_syncs(self.engine)
-        files = bulksync.finish_registered(self.engine, self.files_dir)
+        drained = reconciled < DEVICES_PER_ROUND
+        files = bulksync.finish_registered(self.engine, self.files_dir, started) if drained else 0
         if acked or files:
             self.on_queued()
         return reconciled > 0 or acked >= ACKS_PER_ROUND

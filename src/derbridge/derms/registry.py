@@ -5,14 +5,15 @@ The caller stages rows in the temporary tables below (one enrollment sync, a bat
 bulk file) and runs the steps in one transaction: each step is one SQL statement over every staged row, so a
 batch costs the same handful of statements whether it holds one device or a hundred thousand.
 
-1. `mark_unknown_customers`: a subscription's person, contact (of that person) and service point must be
-   known from the CIS; `take_refused` removes the subscriptions that are not, and says why.
+1. `take_refused`: a subscription's person, contact (of that person) and service point must be known from
+   the CIS; the subscriptions that are not leave the stage, each with the keys that are unknown.
 2. `upsert_subscriptions`, `upsert_devices`: insert or update, unless the registry already holds a newer
    state (the ordering rule, below).
 3. `replace_groups`: a subscription's device groups become those of the sync that last updated it.
-4. `refresh_registrations`: whether each device of the staged subscriptions should be registered with its
-   head end (active, not removed, subscription active), and whether the head end has yet to agree; the
-   registration worker (derms/registration.py) takes it from there.
+4. Each device carries whether it should be registered with its head end (active, not removed,
+   subscription active) and whether the head end has yet to agree: `upsert_devices` sets both for the
+   devices it writes, `refresh_registrations` for the other devices of a subscription whose status changed.
+   The registration worker (derms/registration.py) takes it from there.
 
 Ordering: an enrollment sync carries no version, and the hub may deliver an older one after a newer one. The
 registry keeps the newer state by the dates the syncs carry. A subscription's state is ranked by its start
@@ -69,9 +70,7 @@ staged_subscriptions = sa.Table(
     sa.Column("message_id", sa.String(14), nullable=False),
     _like("subscription_id", subscriptions),
     *(_like(name, subscriptions, nullable=True) for name in SUBSCRIPTION_FIELDS),
-    sa.Column("unknown_person", sa.Boolean, nullable=True),
-    sa.Column("unknown_contact", sa.Boolean, nullable=True),
-    sa.Column("unknown_service_point", sa.Boolean, nullable=True),
+    sa.Column("status_changed", sa.Boolean, nullable=True),
     prefixes=["TEMPORARY"],
 )
 
@@ -127,40 +126,36 @@ def unknown_key_text(name: str, value: str | None) -> str:
     return f"{name} {value} is not known from the CIS"
 
 
-def mark_unknown_customers(connection: Connection) -> None:
-    """Flag each staged subscription whose person, contact (of that person) or service point is unknown. The
-    contact is checked only for a known person: an unknown person's contact cannot be theirs."""
+def take_refused(connection: Connection) -> list[Refusal]:
+    """The staged subscriptions whose person, contact (of that person) or service point the CIS does not know,
+    removed from the stage (the caller drops the rest of them). The contact is checked only for a known
+    person: an unknown person's contact cannot be theirs."""
     s = staged_subscriptions
     person_known = sa.exists().where(customers.c.cis_person_id == s.c.cis_person_id)
     contact_known = sa.exists().where(customer_contacts.c.contact_id == s.c.contact_id,
                                       customer_contacts.c.cis_person_id == s.c.cis_person_id)
     point_known = sa.exists().where(service_locations.c.cis_service_point_id == s.c.cis_service_point_id)
-    connection.execute(sa.update(s).values(
-        unknown_person=sa.or_(s.c.cis_person_id.is_(None), ~person_known),
-        unknown_contact=sa.and_(person_known, sa.or_(s.c.contact_id.is_(None), ~contact_known)),
-        unknown_service_point=sa.or_(s.c.cis_service_point_id.is_(None), ~point_known)))
-
-
-def take_refused(connection: Connection) -> list[Refusal]:
-    """The staged subscriptions with an unknown customer, removed from the stage (the caller drops the rest)."""
-    s = staged_subscriptions
-    refused_rows = sa.or_(s.c.unknown_person, s.c.unknown_contact, s.c.unknown_service_point)
-    rows = connection.execute(sa.select(s.c.message_id, s.c.subscription_id, s.c.cis_person_id, s.c.contact_id,
-                                        s.c.cis_service_point_id, s.c.unknown_person, s.c.unknown_contact,
-                                        s.c.unknown_service_point).where(refused_rows)).all()
-    if not rows:
-        return []
+    unknown_person = sa.or_(s.c.cis_person_id.is_(None), ~person_known)
+    unknown_contact = sa.and_(person_known, sa.or_(s.c.contact_id.is_(None), ~contact_known))
+    unknown_point = sa.or_(s.c.cis_service_point_id.is_(None), ~point_known)
+    rows = connection.execute(
+        sa.select(s.c.message_id, s.c.subscription_id, s.c.cis_person_id, s.c.contact_id, s.c.cis_service_point_id,
+                  unknown_person.label("person"), unknown_contact.label("contact"), unknown_point.label("point"))
+        .where(sa.or_(unknown_person, unknown_contact, unknown_point))).all()
     refusals = []
     for row in rows:
         unknown: dict[str, str | None] = {}
-        if row.unknown_person:
+        if row.person:
             unknown["cisPersonId"] = row.cis_person_id
-        if row.unknown_contact:
+        if row.contact:
             unknown["contactId"] = row.contact_id
-        if row.unknown_service_point:
+        if row.point:
             unknown["cisServicePointId"] = row.cis_service_point_id
         refusals.append(Refusal(row.message_id, row.subscription_id, unknown))
-    connection.execute(sa.delete(s).where(refused_rows))
+    pairs = [(refusal.message_id, refusal.subscription_id) for refusal in refusals]
+    for start in range(0, len(pairs), 400):
+        connection.execute(sa.delete(s).where(sa.tuple_(s.c.message_id, s.c.subscription_id)
+                                              .in_(pairs[start:start + 400])))
     return refusals
 
 
@@ -192,8 +187,12 @@ def device_not_older(stored: Any, incoming: Any) -> sa.ColumnElement[bool]:
 
 
 def upsert_subscriptions(connection: Connection, now: datetime) -> None:
-    """Every staged subscription, inserted or updated unless the registry holds a newer state."""
+    """Every staged subscription, inserted or updated unless the registry holds a newer state. Those whose
+    status differs from the stored one are noted first: their other devices may have to follow."""
     s = staged_subscriptions
+    connection.execute(sa.update(s).where(sa.exists().where(
+        subscriptions.c.subscription_id == s.c.subscription_id, subscriptions.c.status != s.c.status))
+        .values(status_changed=True))
     columns = ["subscription_id", *SUBSCRIPTION_FIELDS]
     source = sa.select(*(s.c[name] for name in columns), s.c.message_id.label("last_message_id"),
                        sa.literal(now, subscriptions.c.updated_at.type).label("updated_at")
@@ -208,22 +207,35 @@ def upsert_subscriptions(connection: Connection, now: datetime) -> None:
 
 def upsert_devices(connection: Connection, source: sa.Select[Any], now: datetime) -> None:
     """Devices from `source` (columns head_end_system, nic_id, the DEVICE_FIELDS and message_id), inserted or
-    updated unless the registry holds a newer state of the device. A new device is not yet registered."""
+    updated unless the registry holds a newer state of the device; with whether each should be registered and
+    whether its head end has yet to agree (as refresh_registrations would say, saving it a write per device).
+    A new device is not yet registered."""
     rows = source.subquery("incoming")
+    status = (sa.select(subscriptions.c.status).where(subscriptions.c.subscription_id == rows.c.subscription_id)
+              .scalar_subquery())
+    wanted = sa.case((sa.and_(rows.c.active == sa.true(), rows.c.removed_at.is_(None), status == "ACTIVE"),
+                      sa.true()), else_=sa.false())
     select = sa.select(rows.c.head_end_system, rows.c.nic_id, *(rows.c[name] for name in DEVICE_FIELDS),
                        rows.c.message_id.label("last_message_id"),
                        sa.literal(now, devices.c.updated_at.type).label("updated_at"),
                        sa.literal(NOT_REGISTERED).label("registration_status"),
-                       sa.false().label("registration_wanted"), sa.false().label("registration_due"),
+                       wanted.label("registration_wanted"), wanted.label("registration_due"),
                        ).where(rows.c.nic_id.is_not(None))
     columns = ["head_end_system", "nic_id", *DEVICE_FIELDS, "last_message_id", "updated_at", "registration_status",
                "registration_wanted", "registration_due"]
     insert = _insert(connection, devices).from_select(columns, select)
-    changed = [*DEVICE_FIELDS, "last_message_id", "updated_at"]
+    changed = {name: insert.excluded[name] for name in [*DEVICE_FIELDS, "last_message_id", "updated_at",
+                                                          "registration_wanted"]}
+    changed["registration_due"] = _due(insert.excluded.registration_wanted)
     connection.execute(insert.on_conflict_do_update(
-        index_elements=[devices.c.head_end_system, devices.c.nic_id],
-        set_={name: insert.excluded[name] for name in changed},
+        index_elements=[devices.c.head_end_system, devices.c.nic_id], set_=changed,
         where=device_not_older(devices.c, insert.excluded)))
+
+
+def _due(wanted: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """Whether the head end has yet to agree: wanted but not registered, or registered but not wanted."""
+    return sa.case((wanted, devices.c.registration_status != REGISTERED),
+                   else_=devices.c.registration_status == REGISTERED)
 
 
 def staged_device_rows() -> sa.Select[Any]:
@@ -258,18 +270,18 @@ def wanted_expression() -> sa.ColumnElement[bool]:
     return sa.and_(devices.c.active == sa.true(), devices.c.removed_at.is_(None), subscription_active)
 
 
-def refresh_registrations(connection: Connection, subscription_ids: sa.Select[Any]) -> None:
-    """Recompute, for every device of these subscriptions, whether it should be registered and whether its head
-    end has yet to agree. Evaluated against each row as it is now, so it cannot race the registration worker."""
+def refresh_registrations(connection: Connection) -> None:
+    """Recompute, for every device of each staged subscription whose status changed, whether it should be
+    registered and whether its head end has yet to agree (an unenrollment deregisters devices the sync does not
+    list). The devices the stage lists were settled by upsert_devices. Evaluated against each row as it is now,
+    so it cannot race the registration worker."""
+    changed = sa.select(staged_subscriptions.c.subscription_id).where(staged_subscriptions.c.status_changed)
     wanted = wanted_expression()
-    due = sa.case((wanted, devices.c.registration_status != REGISTERED),
-                  else_=devices.c.registration_status == REGISTERED)
-    connection.execute(sa.update(devices).where(devices.c.subscription_id.in_(subscription_ids))
-                       .values(registration_wanted=wanted, registration_due=due))
-
-
-def staged_subscription_ids() -> sa.Select[Any]:
-    return sa.select(staged_subscriptions.c.subscription_id)
+    due = _due(wanted)
+    connection.execute(sa.update(devices).where(
+        devices.c.subscription_id.in_(changed),
+        sa.or_(devices.c.registration_wanted != wanted, devices.c.registration_due != due),
+    ).values(registration_wanted=wanted, registration_due=due))
 
 
 # ---- reading the registry (operator API) -------------------------------------------------------------------------

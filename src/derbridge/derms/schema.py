@@ -217,6 +217,7 @@ bulk_syncs = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("registering_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
 )
 
@@ -242,5 +243,4 @@ bulk_sync_rows = sa.Table(
     sa.Column("network_address", sa.String(100), nullable=True),
     sa.Column("refused", sa.Text, nullable=True),
     sa.Column("newer_message_id", sa.String(14), nullable=True),
-    sa.Index("ix_bulk_sync_rows_device", "head_end_system", "nic_id"),
 )

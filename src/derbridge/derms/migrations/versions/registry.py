@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text, nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("registering_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_bulk_syncs_state", "bulk_syncs", ["state"])
@@ -86,11 +87,9 @@ def upgrade() -> None:
         sa.Column("refused", sa.Text, nullable=True),
         sa.Column("newer_message_id", sa.String(14), nullable=True),
     )
-    op.create_index("ix_bulk_sync_rows_device", "bulk_sync_rows", ["head_end_system", "nic_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_bulk_sync_rows_device", "bulk_sync_rows")
     op.drop_table("bulk_sync_rows")
     op.drop_table("bulk_syncs")
     op.drop_table("enrollment_sync_devices")
