@@ -24,8 +24,8 @@ import sqlalchemy as sa
 
 from derbridge.bootstrap import BackgroundSystems, local_settings
 from derbridge.derms.headend.simulator import CloudProfile, SimulatedCloud
+from derbridge.derms.registry_services import HEAD_END_SYSTEMS
 from derbridge.derms.schema import customer_contacts, customers, service_locations
-from derbridge.derms.services import HEAD_END_SYSTEMS
 from derbridge.operator import checked, operator_client, wait_for
 from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import make_engine, utcnow

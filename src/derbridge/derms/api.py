@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 
 from derbridge.config import Settings
 from derbridge.derms import aggregators, bulksync, enrollsync, registry
+from derbridge.derms.registry_services import RegistryServices
 from derbridge.derms.schema import outbound_files, outbound_messages, rejected_requests
-from derbridge.derms.services import RegistryServices
 from derbridge.store.db import utcnow
 from derbridge.store.rejections import rejection_keeper
 from derbridge.store.runtime import Runtime
