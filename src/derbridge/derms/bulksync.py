@@ -315,7 +315,7 @@ def accept(engine: Engine, files_dir: Path, bulk_sync_id: str, upload: Path, sha
         return False, existing
     fmt = file_format(upload)
     rows = check_file(upload, fmt)
-    kept = files_dir / "bulk-syncs" / f"{bulk_sync_id}.{fmt}"
+    kept = files_dir / "bulk-syncs" / f"{bulk_sync_id}-{upload.stem}.{fmt}"  # two racing uploads never collide
     kept.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(upload, kept)
     now = utcnow()
@@ -324,7 +324,8 @@ def accept(engine: Engine, files_dir: Path, bulk_sync_id: str, upload: Path, sha
             connection.execute(sa.insert(bulk_syncs).values(
                 bulk_sync_id=bulk_sync_id, state=RECEIVED, file=str(kept), file_format=fmt, sha256=sha256,
                 rows=rows, rows_applied=0, rows_refused=0, received_at=now, updated_at=now))
-    except IntegrityError:
+    except IntegrityError:  # the same bulk sync, taken by a request that raced this one
+        kept.unlink(missing_ok=True)
         return False, find(engine, bulk_sync_id) or {}
     return True, find(engine, bulk_sync_id) or {}
 
