@@ -51,6 +51,9 @@ class Settings:
     # message on its own, as the vendor systems' documented endpoints expect.
     batch_size: int = 200
     sender_poll_s: float = 0.5
+    # How long a device status check (F6) may wait for DERMS's result: the program system then puts the
+    # enrollment's device setup in SETUP-ERROR, and the hub marks the check EXPIRED.
+    status_check_timeout_s: float = 300.0
     max_body_bytes: int = 10 * 1024 * 1024
     max_upload_bytes: int = 4 * 1024 * 1024 * 1024
     log_level: str = "info"

@@ -13,11 +13,12 @@ from fastapi.responses import JSONResponse
 
 from derbridge.config import Settings
 from derbridge.derms import aggregators, bulksync, enrollsync, registry
+from derbridge.derms.programs_api import program_integration_router, program_operator_router
 from derbridge.derms.registry_services import RegistryServices
 from derbridge.derms.schema import outbound_files, outbound_messages, rejected_requests
 from derbridge.store.db import utcnow
 from derbridge.store.rejections import rejection_keeper
-from derbridge.store.runtime import Runtime
+from derbridge.store.runtime import Outbox, Runtime
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
 from derbridge.web.batch import Answer, add_single_and_batch, add_single_and_batch_at_once
@@ -30,7 +31,7 @@ Offset = Annotated[int, Query(ge=0)]
 
 
 def create_app(settings: Settings) -> FastAPI:
-    runtime = Runtime("derms", outbound_messages, lambda row: row.message_key, outbound_files)
+    runtime = Runtime("derms", [Outbox(outbound_messages, lambda row: row.message_key)], files=outbound_files)
     services = RegistryServices(runtime)
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
 
@@ -49,7 +50,9 @@ def create_app(settings: Settings) -> FastAPI:
     hub_or_operator = [Depends(require(authenticator, {"hub", "operator"}))]
     app.include_router(integration_router(runtime, services, keep_rejected), dependencies=hub_or_operator)
     app.include_router(file_router(runtime, services, settings, keep_rejected), dependencies=hub_or_operator)
+    app.include_router(program_integration_router(runtime, msg_ack, keep_rejected), dependencies=hub_or_operator)
     app.include_router(operator_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
+    app.include_router(program_operator_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
     app.include_router(health_and_metrics(authenticator, "derms", None))
     return app
 

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from derbridge.config import ConfigError, load_settings
+from derbridge.cli_support import ConfigOption, JsonOption, call, console, table_of
 
 app = typer.Typer(help="DERMS's device registry: subscriptions, devices and their head-end registration.",
                   no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 160)
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="TOML file (default: DERBRIDGE_CONFIG or ./derbridge.toml)")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
 Limit = Annotated[int, typer.Option(min=1, max=1000, help="Most rows to show")]
 Offset = Annotated[int, typer.Option(min=0, help="Rows to skip (the next page starts at offset + limit)")]
 
@@ -32,7 +25,7 @@ def devices(
         help="Only this registration: REGISTERED, DEREGISTERED, NOT_REGISTERED or D1RE, D1DR, D1NR")] = None,
     active: Annotated[bool | None, typer.Option("--active/--inactive", help="Only active or inactive devices")]
     = None,
-    limit: Limit = 50, offset: Offset = 0, as_json: AsJson = False, config: ConfigOption = None,
+    limit: Limit = 50, offset: Offset = 0, as_json: JsonOption = False, config: ConfigOption = None,
 ) -> None:
     """List devices by head end and NIC id, with their registration."""
     params = {"headEndSystem": head_end, "registration": registration, "limit": limit, "offset": offset,
@@ -47,7 +40,7 @@ def devices(
 @app.command("subscriptions")
 def subscriptions(
     status: Annotated[str | None, typer.Option(help="Only ACTIVE or INACTIVE subscriptions")] = None,
-    limit: Limit = 50, offset: Offset = 0, as_json: AsJson = False, config: ConfigOption = None,
+    limit: Limit = 50, offset: Offset = 0, as_json: JsonOption = False, config: ConfigOption = None,
 ) -> None:
     """List program subscriptions by id."""
     found = _get("/api/subscriptions", {"status": status, "limit": limit, "offset": offset}, config)
@@ -58,7 +51,7 @@ def subscriptions(
 
 
 @app.command("counts")
-def counts(as_json: AsJson = False, config: ConfigOption = None) -> None:
+def counts(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Count devices per head end, registration and active flag (and how many the worker has yet to settle)."""
     found = _get("/api/devices/counts", {}, config)
     _show(found, as_json, "Device registrations", [
@@ -67,7 +60,7 @@ def counts(as_json: AsJson = False, config: ConfigOption = None) -> None:
 
 
 @app.command("bulk-syncs")
-def bulk_syncs(as_json: AsJson = False, config: ConfigOption = None) -> None:
+def bulk_syncs(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """List bulk initial syncs, newest first, with their progress and registration counts."""
     found = _get("/api/bulk-syncs", {}, config)
     _show(found, as_json, "Bulk initial syncs", [
@@ -77,33 +70,11 @@ def bulk_syncs(as_json: AsJson = False, config: ConfigOption = None) -> None:
 
 
 def _get(path: str, params: dict[str, Any], config: Path | None) -> Any:
-    from derbridge.operator import OperatorError, checked, operator_client
-
-    try:
-        settings = load_settings(config_file=config)
-    except ConfigError as exc:
-        console.print(f"[red]configuration error:[/] {exc}")
-        raise typer.Exit(2) from exc
-    try:
-        with operator_client(settings, "derms") as client:
-            return checked(client.get(path, params={k: v for k, v in params.items() if v is not None}))
-    except OperatorError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
-    except Exception as exc:
-        if type(exc).__name__.endswith(("ConnectError", "ConnectTimeout")):
-            console.print(f"[red]cannot reach DERMS:[/] {exc}. Is it running (`derbridge up`)?")
-            raise typer.Exit(1) from exc
-        raise
+    return call(config, "derms", "GET", path, params={k: v for k, v in params.items() if v is not None})
 
 
 def _show(rows: list[dict[str, Any]], as_json: bool, title: str, columns: list[tuple[str, str]]) -> None:
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{title} ({len(rows)})")
-    for heading, _key in columns:
-        table.add_column(heading)
-    for row in rows:
-        table.add_row(*("" if row.get(key) is None else str(row.get(key)) for _heading, key in columns))
-    console.print(table)
+    console.print(table_of(f"{title} ({len(rows)})", rows, columns))

@@ -159,6 +159,52 @@ outbound_files = sa.Table(
     *outbox_columns(),
 )
 
+# ---- programs and their rules, from the program system (F2) ------------------------------------------------
+
+# One row per program: its whole rule set as last received, and that set's version (an older one never wins).
+programs = sa.Table(
+    "programs",
+    metadata,
+    sa.Column("program_code", sa.String(30), primary_key=True),
+    sa.Column("program_id", sa.String(12), nullable=False),
+    sa.Column("rules_version", sa.Integer, nullable=False),
+    sa.Column("rules", sa.Text, nullable=False),  # JSON list, as received
+    sa.Column("last_message_id", sa.String(14), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# An operator's choice: a rule (by the reason code it produces) that may be overridden when planning an event.
+overridable_rules = sa.Table(
+    "overridable_rules",
+    metadata,
+    sa.Column("program_code", sa.String(30), primary_key=True),
+    sa.Column("reason_code", sa.String(40), primary_key=True),
+    sa.Column("marked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Premises with life-support or sensitive-load equipment: excluded from events by the rules that say so.
+sensitive_premises = sa.Table(
+    "sensitive_premises",
+    metadata,
+    sa.Column("cis_premise_id", sa.String(30), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # LIFE_SUPPORT, SENSITIVE_LOAD
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Each device's part in each event (filled by the event flows; by an operator endpoint until they exist).
+event_participations = sa.Table(
+    "event_participations",
+    metadata,
+    sa.Column("event_id", sa.String(40), primary_key=True),
+    sa.Column("head_end_system", sa.String(50), primary_key=True),
+    sa.Column("nic_id", sa.String(100), primary_key=True),
+    sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("customer_override", sa.Boolean, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_event_participations_device_start", "head_end_system", "nic_id", "start_at"),
+)
+
 # ---- the registry's own records: device groups, enrollment syncs received, bulk initial syncs --------------
 
 # A subscription's device groups (program, model/firmware, rate class) as its latest applied sync lists them.

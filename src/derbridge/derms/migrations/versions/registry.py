@@ -1,14 +1,14 @@
 """the device registry at work: registration wanted and due, device groups, enrollment syncs, bulk syncs
 
 Revision ID: registry
-Revises: 0003
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "registry"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
