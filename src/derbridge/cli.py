@@ -13,6 +13,7 @@ from rich.table import Table
 from derbridge.cli_support import ConfigOption, call, console, errors, read_json, settings_from
 from derbridge.config import SYSTEMS, ConfigError, Settings, effective_config
 from derbridge.dataset.cli import app as dataset_app
+from derbridge.derms.cli import app as registry_app
 from derbridge.derms.headend.cli import app as headend_app
 from derbridge.enrollments_cli import devices_app, enrollments_app
 from derbridge.lookups_cli import app as lookups_app
@@ -31,6 +32,9 @@ app.add_typer(devices_app, name="devices")
 app.add_typer(programs_app, name="programs")
 app.add_typer(rules_app, name="rules")
 app.add_typer(availability_app, name="availability")
+app.add_typer(registry_app, name="registry")
+
+
 @app.command("config")
 def show_config(config: ConfigOption = None,
                 as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:

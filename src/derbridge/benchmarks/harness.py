@@ -24,6 +24,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "availability-stored": ("derbridge.benchmarks.availability_stored",
                             "Availability of an N-device program through DERMS's storage (s)"),
     "dataset-generate": ("derbridge.benchmarks.dataset_generate", "Generate an N-customer dataset (s)"),
+    "enroll-bulk": ("derbridge.benchmarks.enroll_bulk",
+                    "DERMS's bulk initial sync of N enrolled devices: apply, register, ack file (s)"),
 }
 REQUIRED = ("name", "value", "unit", "baseline", "ratio", "target", "met")
 

@@ -46,7 +46,7 @@ class EnrollmentAcknowledgement(BaseModel):
     syncRequestId: str = Field(min_length=1, max_length=14)
     hasError: bool
     exceptionInfo: list[ExceptionInfo] = Field(default_factory=list, max_length=100)
-    deviceHeadendStatus: list[DeviceHeadendStatus] = Field(default_factory=list, max_length=100)
+    deviceHeadendStatus: list[DeviceHeadendStatus] = Field(default_factory=list, max_length=1000)
 
 
 class StatusResult(BaseModel):

@@ -137,12 +137,16 @@ devices = sa.Table(
     sa.Column("nameplate_kw", sa.Float, nullable=True),
     sa.Column("nameplate_kwh", sa.Float, nullable=True),
     sa.Column("network_address", sa.String(100), nullable=True),
-    # PENDING, REGISTERED, DEREGISTERED, NOT_REGISTERED: the device's registration with its head end
+    # NOT_REGISTERED, REGISTERED, DEREGISTERED: the device's registration with its head end, as last learnt
     sa.Column("registration_status", sa.String(20), nullable=False),
     sa.Column("registration_message", sa.Text, nullable=True),
     sa.Column("registration_changed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("last_message_id", sa.String(14), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # Whether the device should be registered (active, not removed, its subscription active), and whether the
+    # registration worker still has to make the head end agree (derms/registration.py).
+    sa.Column("registration_wanted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("registration_due", sa.Boolean, nullable=False, server_default=sa.false(), index=True),
 )
 
 # Files on their way to the hub (bulk exports and syncs), streamed by store/outbox.py's FileOutboxSender.
@@ -257,4 +261,90 @@ enrollment_records = sa.Table(
     sa.Column("message_number", sa.Integer, nullable=True),
     sa.Column("message_text", sa.Text, nullable=True),
     sa.Column("result_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# ---- the registry's own records: device groups, enrollment syncs received, bulk initial syncs --------------
+
+# A subscription's device groups (program, model/firmware, rate class) as its latest applied sync lists them.
+device_groups = sa.Table(
+    "device_groups",
+    metadata,
+    sa.Column("subscription_id", sa.String(14), primary_key=True),
+    sa.Column("group_category", sa.String(10), primary_key=True),  # PROGRAM, MODEL, RATE
+    sa.Column("group_code", sa.String(60), primary_key=True),
+    sa.Column("effective_start", sa.DateTime(timezone=True), primary_key=True),
+    sa.Column("effective_end", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_message_id", sa.String(14), nullable=False),
+)
+
+# Every enrollment sync (F5) received, until its ack is queued: PENDING, ACKED, or REFUSED (unknown customer).
+enrollment_syncs = sa.Table(
+    "enrollment_syncs",
+    metadata,
+    sa.Column("dacs_message_id", sa.String(14), primary_key=True),
+    sa.Column("subscription_id", sa.String(14), nullable=False, index=True),
+    sa.Column("state", sa.String(10), nullable=False, index=True),
+    sa.Column("has_error", sa.Boolean, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# The devices an enrollment sync's ack reports: those it lists, and on an unenrollment every device of the
+# subscription. newer_message_id: the sync whose newer state of the device was kept instead of this one's.
+enrollment_sync_devices = sa.Table(
+    "enrollment_sync_devices",
+    metadata,
+    sa.Column("dacs_message_id", sa.String(14), primary_key=True),
+    sa.Column("head_end_system", sa.String(50), primary_key=True),
+    sa.Column("nic_id", sa.String(100), primary_key=True),
+    sa.Column("device_id", sa.String(12), nullable=False),
+    sa.Column("newer_message_id", sa.String(14), nullable=True),
+)
+
+# Bulk initial syncs: one file of already-enrolled devices, applied in the background, acknowledged by a file.
+# state: RECEIVED, APPLYING, REGISTERING, DONE, FAILED.
+bulk_syncs = sa.Table(
+    "bulk_syncs",
+    metadata,
+    sa.Column("bulk_sync_id", sa.String(60), primary_key=True),
+    sa.Column("state", sa.String(12), nullable=False, index=True),
+    sa.Column("file", sa.Text, nullable=False),
+    sa.Column("file_format", sa.String(8), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("rows_applied", sa.Integer, nullable=False),
+    sa.Column("rows_refused", sa.Integer, nullable=False),
+    sa.Column("registered", sa.Integer, nullable=True),
+    sa.Column("deregistered", sa.Integer, nullable=True),
+    sa.Column("not_registered", sa.Integer, nullable=True),
+    sa.Column("ack_file", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("registering_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# A bulk sync's rows while it runs: the staging table its devices are upserted from, and what its ack file
+# reports (refused: why the row was not applied). Deleted once the ack file is queued.
+bulk_sync_rows = sa.Table(
+    "bulk_sync_rows",
+    metadata,
+    sa.Column("bulk_sync_id", sa.String(60), primary_key=True),
+    sa.Column("row_no", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("message_id", sa.String(14), nullable=False),
+    sa.Column("subscription_id", sa.String(14), nullable=False),
+    sa.Column("head_end_system", sa.String(50), nullable=False),
+    sa.Column("nic_id", sa.String(100), nullable=False),
+    sa.Column("device_id", sa.String(12), nullable=False),
+    sa.Column("specification", sa.String(60), nullable=True),
+    sa.Column("device_type", sa.String(30), nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("installed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("nameplate_kw", sa.Float, nullable=True),
+    sa.Column("nameplate_kwh", sa.Float, nullable=True),
+    sa.Column("network_address", sa.String(100), nullable=True),
+    sa.Column("refused", sa.Text, nullable=True),
+    sa.Column("newer_message_id", sa.String(14), nullable=True),
 )

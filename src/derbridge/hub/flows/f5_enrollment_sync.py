@@ -97,7 +97,7 @@ class EnrollAck(Wire):
     dacsMessageId: SyncRequestId
     hasError: bool
     exceptionInfo: list[ExceptionInfo] = Field(default_factory=list, max_length=100)
-    deviceHeadendStatus: list[DeviceHeadendStatus] = Field(default_factory=list, max_length=100)
+    deviceHeadendStatus: list[DeviceHeadendStatus] = Field(default_factory=list, max_length=1000)
     whenISO: str | None = None
 
 
