@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from derbridge.store.importlog import file_imports_table, rejected_uploads_table
 from derbridge.store.outbox import outbox_columns
 from derbridge.store.rejections import rejected_requests_table
 
@@ -166,3 +167,8 @@ program_rates = sa.Table(
     sa.Column("program_id", sa.String(12), primary_key=True),
     sa.Column("rate_code", sa.String(30), primary_key=True),  # an eligible rate
 )
+
+# ---- CIS imports: every extract file applied, and every file refused (kept under the data directory) -------
+
+file_imports = file_imports_table(metadata)
+rejected_uploads = rejected_uploads_table(metadata)
