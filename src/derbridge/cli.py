@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from derbridge.cisload.cli import app as cis_app
 from derbridge.config import SYSTEMS, ConfigError, Settings, effective_config, load_settings
 from derbridge.dataset.cli import app as dataset_app
 
@@ -20,6 +21,7 @@ aggregator_app = typer.Typer(help="Energy aggregators in the program system (cre
                              no_args_is_help=True)
 app.add_typer(aggregator_app, name="aggregator")
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(cis_app, name="cis")
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 ConfigOption = Annotated[

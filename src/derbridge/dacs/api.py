@@ -10,21 +10,26 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.config import Settings
-from derbridge.dacs import aggregators, syncrequests
-from derbridge.dacs.schema import rejected_requests, sync_requests
+from derbridge.dacs import aggregators, cis, syncrequests
+from derbridge.dacs.schema import file_imports, rejected_requests, rejected_uploads, sync_requests
 from derbridge.store.rejections import rejection_keeper
 from derbridge.store.runtime import Runtime
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
 from derbridge.web.problems import Problem
+from derbridge.web.tableuploads import TableUploads, table_upload_router
+
+CIS_PREFIX = "/api/cis"
 
 
 def create_app(settings: Settings) -> FastAPI:
     runtime = Runtime("dacs", sync_requests, lambda row: row.sync_request_id)
     app, authenticator = new_app("dacs", settings, runtime.lifespan(settings),
                                  rejection_keeper(rejected_requests, lambda: runtime.db),
-                                 "Reference program system (DACS/CPMCS role).")
+                                 "Reference program system (DACS/CPMCS role).", file_paths=(f"{CIS_PREFIX}/",))
     app.include_router(agent_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
+    app.include_router(table_upload_router(cis_uploads(runtime, settings), CIS_PREFIX),
+                       dependencies=[Depends(require(authenticator, {"operator"}))])
     app.include_router(cross_router(runtime), dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
     app.include_router(health_and_metrics(authenticator, "dacs", None,
                                           lambda: {"syncRequests": syncrequests.counts_by_status(runtime.db)}))
@@ -115,3 +120,9 @@ def _apply_ack(runtime: Runtime, body: SyncAcknowledgement) -> JSONResponse:
 
 def _missing(what: str, key: str) -> Problem:
     return Problem(404, f"Unknown {what}", f"no {what} {key!r}")
+
+
+def cis_uploads(runtime: Runtime, settings: Settings) -> TableUploads:
+    """The CIS extract, one table file per request (see dacs/cis.py)."""
+    return TableUploads("dacs", cis.TABLES, file_imports, rejected_uploads, lambda: runtime.db,
+                        settings.data_dir / "uploads" / "dacs", settings.max_upload_bytes)

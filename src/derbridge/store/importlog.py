@@ -68,15 +68,19 @@ class ImportRecord:
 
 def record_import(connection: Connection, table: sa.Table, record: ImportRecord) -> int:
     """Write the record in the caller's transaction: it exists exactly when the rows were applied."""
-    result = connection.execute(sa.insert(table).values(**record.__dict__))
-    return int(result.inserted_primary_key[0])
+    return _new_id(connection.execute(sa.insert(table).values(**record.__dict__)))
 
 
 def record_rejected_upload(engine: Engine, table: sa.Table, **values: Any) -> int:
     values["errors"] = json.dumps(values["errors"])
     with engine.begin() as connection:
-        result = connection.execute(sa.insert(table).values(**values))
-    return int(result.inserted_primary_key[0])
+        return _new_id(connection.execute(sa.insert(table).values(**values)))
+
+
+def _new_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def recent_imports(engine: Engine, table: sa.Table, table_name: str | None = None,

@@ -29,12 +29,14 @@ class Problem(Exception):
 
 
 def problem_response(status: int, title: str, detail: str = "", errors: list[dict[str, Any]] | None = None,
-                     headers: dict[str, str] | None = None) -> JSONResponse:
+                     headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> JSONResponse:
+    """`extra`: further members of the problem (RFC 9457 extensions), e.g. where a refused file is kept."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
