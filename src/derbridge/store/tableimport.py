@@ -241,9 +241,11 @@ def _upsert(connection: Connection, spec: TableSpec, staging: sa.Table, now: dat
     keys = [key.name for key in spec.table.primary_key.columns]
     values = [name for name in names if name not in keys]
     differs = sa.or_(*(spec.table.c[name].is_distinct_from(statement.excluded[name]) for name in values))
-    return statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=keys, where=differs,
         set_={**{name: statement.excluded[name] for name in values}, "imported_at": statement.excluded.imported_at})
+    # Rows inserted or changed; without the option, psycopg's count of an INSERT … SELECT is lost (-1).
+    return upsert.execution_options(preserve_rowcount=True)
 
 
 def _tally_references(connection: Connection, spec: TableSpec, staging: sa.Table, errors: _Errors) -> None:
