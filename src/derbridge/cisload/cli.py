@@ -96,7 +96,11 @@ def _upload_all(clients: dict[str, Any], steps: list[Step]) -> list[tuple[Step, 
                 if progress.tasks[task].completed >= step.file.bytes:
                     progress.update(task, state="applying")
 
-            answer = upload(clients[step.system], step, sent)
+            try:
+                answer = upload(clients[step.system], step, sent)
+            except LoadError:
+                progress.update(task, state="[red]refused[/]")
+                raise
             progress.update(task, state=f"[green]{answer['rows']:,} rows[/]")
             progress.stop_task(task)
             answers.append((step, answer))
