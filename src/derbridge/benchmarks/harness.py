@@ -22,6 +22,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "demo-time": ("derbridge.benchmarks.demo_time", "`derbridge demo` wall time on a fresh data directory (s)"),
     "availability": ("derbridge.benchmarks.availability", "Availability of N devices for one event window (s)"),
     "dataset-generate": ("derbridge.benchmarks.dataset_generate", "Generate an N-customer dataset (s)"),
+    "cis-import": ("derbridge.benchmarks.cis_import",
+                   "Load an N-customer CIS extract into each system over HTTP (s) vs a plain bulk insert of persons"),
 }
 REQUIRED = ("name", "value", "unit", "baseline", "ratio", "target", "met")
 
