@@ -267,3 +267,16 @@ def test_derms_names_the_ids_it_does_not_know(loaded_derms: Engine, extract: Pat
     assert nobody.location is None
     assert wrong_contact.unknown == ("contactId", "cisServicePointId")
     assert no_contact_asked.unknown == ("cisServicePointId",)
+
+
+def test_a_hundred_thousand_rows_import_whole_and_then_unchanged(dacs_db: Engine, tmp_path: Path) -> None:
+    rows = 100_000
+    number = pl.int_range(rows, dtype=pl.Int64)
+    pl.select(cisPersonId=number.cast(pl.String).str.zfill(10), name=pl.format("Oak,Ann{}", number),
+              homePhone=pl.lit(None, pl.String), businessPhone=pl.lit(None, pl.String),
+              email=pl.format("ann{}@example.com", number)).write_parquet(tmp_path / "persons.parquet")
+    spec = dacs_cis.TABLES["persons"]
+    first = load(dacs_db, spec, tmp_path / "persons.parquet", dacs_schema.file_imports)
+    again = load(dacs_db, spec, tmp_path / "persons.parquet", dacs_schema.file_imports)
+    assert (first.inserted, again.unchanged) == (rows, rows)
+    assert rows_in(dacs_db, dacs_schema.persons) == rows
