@@ -76,6 +76,8 @@ def table_upload_router(uploads: TableUploads, prefix: str) -> APIRouter:
         return recent_rejected_uploads(uploads.engine_of(), uploads.rejected, min(limit, 1000))
 
     @router.put("/{table}", summary="Import one table file (Parquet or CSV body): checked whole, then upserted",
+                openapi_extra={"requestBody": {"required": True, "content": {
+                    media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in CONTENT_TYPES}}},
                 responses={400: {"description": "Unreadable file"}, 413: {"description": "File too large"},
                            415: {"description": "Neither Parquet nor CSV"},
                            422: {"description": "Invalid file: each problem's column, rows and count"}})
