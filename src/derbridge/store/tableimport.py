@@ -49,7 +49,7 @@ class Counts:
 
 def import_table_file(engine: Engine, spec: TableSpec, path: Path, fmt: FileFormat, *, sha256: str, size: int,
                       who: str, imports: sa.Table) -> tuple[int, ImportRecord]:
-    """Check the file, apply it and record the import, all or nothing; returns the record and its id."""
+    """Check the file, apply it and record the import, all or nothing; returns the record's id and the record."""
     started = time.perf_counter()
     check_file(spec, path, fmt)
     now = utcnow()
@@ -132,6 +132,7 @@ def _value_checks(spec: TableSpec, schema: pl.Schema) -> list[_Check]:
 
 @cache
 def _time_zones() -> list[str]:
+    """Empty where Python finds no time-zone database: time zones are then not judged, rather than all refused."""
     return sorted(zoneinfo.available_timezones())
 
 
