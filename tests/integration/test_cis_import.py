@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
 
-from derbridge.bootstrap import BackgroundSystems
+from derbridge.bootstrap import BackgroundSystems, local_settings
 from derbridge.cli import app
 from derbridge.dataset.generate import generate
 from derbridge.operator import checked, operator_client
@@ -225,3 +225,18 @@ def test_an_unknown_table_is_404_naming_the_tables_a_system_takes(running_stack:
         answer = client.put("/api/cis/service_agreements", content=GOOD, headers={"Content-Type": PARQUET})
     assert answer.status_code == 404
     assert "persons, accounts, premises, service_points, contacts" in answer.json()["detail"]
+
+
+def test_a_table_no_system_takes_is_named_before_anything_is_sent(running_stack: BackgroundSystems, loaded: Result,
+                                                                  extract: Path) -> None:
+    assert loaded.exit_code == 0
+    refused = cis(running_stack, "import", str(extract), "--system", "derms", "--tables", "persons,rates")
+    assert refused.exit_code == 1
+    assert "no system here imports rates" in refused.output
+
+
+def test_a_system_that_is_not_running_is_named(tmp_path: Path) -> None:
+    settings = local_settings(tmp_path)
+    result = CliRunner().invoke(app, ["cis", "status", "--system", "derms"], env=settings_env(settings))
+    assert result.exit_code == 1
+    assert f"cannot reach derms at {settings.url('derms')}" in result.output
