@@ -148,3 +148,19 @@ def test_an_unreadable_file_is_a_400_naming_the_format(tmp_path: Path, content: 
     assert refused.status == 400
     assert fmt.upper() in refused.detail
     assert refused.errors[0]["type"] == "unreadable_file"
+
+
+def test_a_csv_is_read_in_blocks_of_whole_records_even_with_quoted_newlines_and_quotes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tableimport, "CSV_BLOCK_BYTES", 16)
+    names = ['Ash,"Ann"', "Oak,\nBo", 'Elm,""Cy""\n\n', "x" * 300, "Pine,Di"]
+    frame = pl.DataFrame({"cisPersonId": [f"100000000{i}" for i in range(len(names))], "name": names,
+                          "homePhone": [None] * 5, "businessPhone": [None] * 5, "email": [None] * 5},
+                         schema_overrides={"homePhone": pl.String, "businessPhone": pl.String, "email": pl.String})
+    path = tmp_path / "persons.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + frame.write_csv().encode())
+    error = problem(refusal("persons", path, "csv"), "name")
+    assert (error["type"], error["rows"]) == ("too_long", [4]), "rows are numbered as records, not lines"
+    read = pl.concat(list(tableimport._chunks(path, "csv")))
+    assert read["name"].to_list() == names
+    assert read[tableimport.ROW].to_list() == [1, 2, 3, 4, 5]

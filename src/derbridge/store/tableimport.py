@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 import sqlalchemy as sa
@@ -33,6 +33,8 @@ from derbridge.store.importlog import ImportRecord, record_import
 from derbridge.store.tablespec import FileColumn, FileFormat, FileRefused, TableSpec
 
 CHUNK_ROWS = 200_000
+CSV_BLOCK_BYTES = 16 << 20
+"""CSV is cut by size: about 200,000 records of a CIS extract."""
 ROWS_NAMED = 20
 """Per problem, the rows an error names; it counts them all."""
 VALUES_NAMED = 5
@@ -65,22 +67,21 @@ def import_table_file(engine: Engine, spec: TableSpec, path: Path, fmt: FileForm
 
 def check_file(spec: TableSpec, path: Path, fmt: FileFormat) -> int:
     """Every problem the file shows without the database; returns its row count, or raises FileRefused."""
-    frame = _scan(path, fmt)
-    schema = _schema(frame, fmt)
+    schema = _schema(path, fmt)
     column_errors = _column_errors(spec, schema)
     if column_errors:
         raise _invalid(spec, column_errors)
     checks = _value_checks(spec, schema)
-    present = [column.name for column in spec.columns if column.name in schema]
+    key = [_typed(column, schema) for column in spec.key]
     errors = _Errors()
-    keys: list[pl.DataFrame] = []
+    hashes: list[pl.DataFrame] = []
     rows = 0
-    for chunk in _batches(frame.with_row_index(ROW, offset=1).select(ROW, *present), fmt):
+    for chunk in _chunks(path, fmt):
         rows += chunk.height
         _tally_checks(chunk, checks, errors)
-        keys.append(chunk.select(ROW, *(_typed(column, schema) for column in spec.key)))
-    if keys:
-        _tally_duplicate_keys(spec, pl.concat(keys), errors)
+        hashes.append(chunk.select(ROW, key_hash=pl.struct(key).hash()))
+    if hashes:
+        _tally_duplicate_keys(spec, path, fmt, key, pl.concat(hashes), errors)
     if errors:
         raise _invalid(spec, errors.as_list())
     return rows
@@ -147,8 +148,21 @@ def _tally_checks(chunk: pl.DataFrame, checks: list[_Check], errors: _Errors) ->
             errors.add(check.field, check.type, check.message, int(count), rows)
 
 
-def _tally_duplicate_keys(spec: TableSpec, keys: pl.DataFrame, errors: _Errors) -> None:
+def _tally_duplicate_keys(spec: TableSpec, path: Path, fmt: FileFormat, key: list[pl.Expr], hashes: pl.DataFrame,
+                          errors: _Errors) -> None:
+    """Rows whose key repeats another row's.
+
+    While the file is read, each key is kept as a 64-bit hash with its row number (two million keys in 24 MB,
+    where the keys themselves and a hash table over them take hundreds); sorted, equal hashes are neighbours.
+    Only the rows whose hashes repeat are read again, to compare the keys themselves.
+    """
+    same_as_previous = pl.col("key_hash") == pl.col("key_hash").shift(1)
+    candidates = hashes.sort("key_hash").filter(same_as_previous | same_as_previous.shift(-1))[ROW]
+    if candidates.is_empty():
+        return
     names = [column.column for column in spec.key]
+    keys = pl.concat(chunk.filter(pl.col(ROW).is_in(candidates.implode())).select(ROW, *key)
+                     for chunk in _chunks(path, fmt))
     repeated = keys.drop_nulls(names).filter(pl.struct(names).is_duplicated())
     if repeated.height:
         values = repeated.unique(names, maintain_order=True).head(VALUES_NAMED)
@@ -199,18 +213,16 @@ def apply_file(connection: Connection, spec: TableSpec, path: Path, fmt: FileFor
     The file must have passed check_file. Once a reference fails, the remaining chunks are only checked,
     so the error names every dangling row, and nothing more is written.
     """
-    frame = _scan(path, fmt)
-    schema = _schema(frame, fmt)
+    schema = _schema(path, fmt)
     staging = _staging_table(spec)
     staging.create(connection)
     before = _count(connection, spec.table)
     upsert = _upsert(connection, spec, staging, now)
     errors = _Errors()
     rows = written = 0
-    typed = frame.with_row_index(ROW, offset=1).select(ROW, *(_typed(column, schema) for column in spec.columns))
-    for chunk in _batches(typed, fmt):
+    for chunk in _chunks(path, fmt):
         connection.execute(sa.delete(staging))
-        bulk_insert(connection, staging, chunk)
+        bulk_insert(connection, staging, chunk.select(ROW, *(_typed(column, schema) for column in spec.columns)))
         rows += chunk.height
         _tally_references(connection, spec, staging, errors)
         if not errors:
@@ -266,28 +278,80 @@ def _count(connection: Connection, table: sa.Table) -> int:
     return int(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
-# ---- reading ------------------------------------------------------------------------------------------------
+# ---- reading ----------------------------------------------------------------------------------------------
 
-def _scan(path: Path, fmt: FileFormat) -> pl.LazyFrame:
-    """CSV is read as text throughout (types are checked here, not guessed); empty fields are no value."""
+def _schema(path: Path, fmt: FileFormat) -> pl.Schema:
+    """The file's columns and types; CSV is text throughout (types are checked here, not guessed)."""
     try:
-        return pl.scan_parquet(path) if fmt == "parquet" else pl.scan_csv(path, infer_schema=False)
+        if fmt == "parquet":
+            return pl.Schema(pl.read_parquet_schema(path))
+        with path.open("rb") as file:
+            return pl.read_csv(_csv_header(file), infer_schema=False).schema
     except pl.exceptions.PolarsError as exc:
         raise _unreadable(fmt, exc) from exc
 
 
-def _schema(frame: pl.LazyFrame, fmt: FileFormat) -> pl.Schema:
+def _chunks(path: Path, fmt: FileFormat) -> Iterator[pl.DataFrame]:
+    """The file's rows in order, a chunk at a time, each row with its number in the file (ROW, from 1).
+
+    Chunk by chunk, not through polars' streaming batches: those read ahead of the consumer, so the whole
+    file ends up in memory while the database is still taking the first chunk.
+    """
+    number = 1
     try:
-        return frame.collect_schema()
+        for chunk in _parquet_slices(path) if fmt == "parquet" else _csv_blocks(path):
+            yield chunk.with_row_index(ROW, offset=number)
+            number += chunk.height
     except pl.exceptions.PolarsError as exc:
         raise _unreadable(fmt, exc) from exc
 
 
-def _batches(frame: pl.LazyFrame, fmt: FileFormat) -> Iterator[pl.DataFrame]:
-    try:
-        yield from frame.collect_batches(chunk_size=CHUNK_ROWS, lazy=True)
-    except pl.exceptions.PolarsError as exc:
-        raise _unreadable(fmt, exc) from exc
+def _parquet_slices(path: Path) -> Iterator[pl.DataFrame]:
+    rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+    for offset in range(0, rows, CHUNK_ROWS):
+        yield pl.scan_parquet(path).slice(offset, CHUNK_ROWS).collect()
+
+
+def _csv_blocks(path: Path) -> Iterator[pl.DataFrame]:
+    """Whole records, about CSV_BLOCK_BYTES at a time, each block parsed under the file's header.
+
+    A record ends at a newline outside quotes. In RFC 4180 CSV every quote character toggles quoting (an
+    escaped quote is two of them), so a newline ends a record when the quotes before it are even in number.
+    """
+    with path.open("rb") as file:
+        header = _csv_header(file)
+        pending = b""
+        for block in iter(lambda: file.read(CSV_BLOCK_BYTES), b""):
+            pending += block
+            cut = _last_record_end(pending)
+            if cut:
+                yield _parse_csv(header + pending[:cut])
+                pending = pending[cut:]
+        if pending.strip():
+            yield _parse_csv(header + pending)
+
+
+def _csv_header(file: BinaryIO) -> bytes:
+    """The first record, without a UTF-8 byte-order mark."""
+    header = b""
+    while not header.endswith(b"\n") or header.count(b'"') % 2:
+        line = file.readline()
+        if not line:
+            break
+        header += line
+    return header.removeprefix(b"\xef\xbb\xbf")
+
+
+def _last_record_end(data: bytes) -> int:
+    """The position just after the last newline that ends a record, or 0."""
+    cut = data.rfind(b"\n")
+    while cut != -1 and data.count(b'"', 0, cut) % 2:
+        cut = data.rfind(b"\n", 0, cut)
+    return cut + 1
+
+
+def _parse_csv(data: bytes) -> pl.DataFrame:
+    return pl.read_csv(data, infer_schema=False)
 
 
 def _unreadable(fmt: FileFormat, exc: Exception) -> FileRefused:
