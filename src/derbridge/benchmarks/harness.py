@@ -26,6 +26,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "dataset-generate": ("derbridge.benchmarks.dataset_generate", "Generate an N-customer dataset (s)"),
     "enroll-bulk": ("derbridge.benchmarks.enroll_bulk",
                     "DERMS's bulk initial sync of N enrolled devices: apply, register, ack file (s)"),
+    "cis-import": ("derbridge.benchmarks.cis_import",
+                   "Load an N-customer CIS extract into each system over HTTP (s) vs a plain bulk insert of persons"),
 }
 REQUIRED = ("name", "value", "unit", "baseline", "ratio", "target", "met")
 
