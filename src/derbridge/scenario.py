@@ -5,10 +5,9 @@ exactly what an operator would do."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+import json
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx2
 
@@ -69,26 +68,30 @@ def aggregator_client(settings: Settings, timeout_s: float = 60.0) -> httpx2.Cli
     return make_client(settings.url("derms"), outbound_credential(settings, "aggregator", "derms"), timeout_s)
 
 
-def enrollment_counts(settings: Settings) -> dict[str, int]:
+def program_system_counts(settings: Settings) -> dict[str, dict[str, int]]:
+    """Enrollments and sync requests by status, as the program system reports them."""
     with operator_client(settings, "dacs") as dacs:
-        return dict(checked(dacs.get("/health"))["enrollments"])
+        health = checked(dacs.get("/health"))
+    return {"enrollments": dict(health["enrollments"]), "syncRequests": dict(health["syncRequests"])}
 
 
-def registered_devices(settings: Settings) -> int:
-    with operator_client(settings, "dacs") as dacs:
-        return len(checked(dacs.get("/api/devices", params={"registration": "D1RE", "limit": 5000})))
+def settled(counts: dict[str, dict[str, int]], expected: int) -> bool:
+    """`expected` enrollments are past validation and device setup, and every sync they wrote is acknowledged."""
+    enrollments, syncs = counts["enrollments"], counts["syncRequests"]
+    underway = sum(enrollments.get(status, 0) for status in ("PENDING", "DEVICE-SETUP"))
+    unacknowledged = sum(syncs.get(status, 0) for status in ("PENDING", "SENT"))
+    return sum(enrollments.values()) >= expected and not underway and not unacknowledged
 
 
-def wait_until(settings: Settings, done: Callable[[dict[str, int]], bool], timeout_s: float, what: str,
-               poll_s: float = 0.25) -> dict[str, int]:
-    """Poll the program system's enrollment counts until `done` says so."""
-    return wait_for(lambda: (lambda counts: counts if done(counts) else None)(enrollment_counts(settings)),
-                    timeout_s, what, interval_s=poll_s)
+def wait_until_settled(settings: Settings, expected: int, timeout_s: float,
+                       poll_s: float = 0.25) -> dict[str, dict[str, int]]:
+    def check() -> dict[str, dict[str, int]] | None:
+        counts = program_system_counts(settings)
+        return counts if settled(counts, expected) else None
+
+    return wait_for(check, timeout_s, f"{expected} enrollments through device setup and sync", interval_s=poll_s)
 
 
-def elapsed(since: float) -> float:
-    return time.perf_counter() - since
-
-
-def count_of(counts: dict[str, Any], *statuses: str) -> int:
-    return sum(int(counts.get(status, 0)) for status in statuses)
+def dataset_start(dataset_dir: Path) -> datetime:
+    """The dataset's "as of" date: when its enrollments start (its agreements are in effect then)."""
+    return datetime.fromisoformat(json.loads((dataset_dir / "manifest.json").read_text())["asOf"])
