@@ -56,7 +56,7 @@ def checks_of(db: Engine, enrollment_id: str) -> list[Any]:
 def answer_all(db: Engine, enrollment_id: str, status: str = "SUCCESS", message: str | None = None) -> None:
     for check in checks_of(db, enrollment_id):
         if check.status == statuschecks.AWAITRESP:
-            enrollments.on_status_result(db, check.communication_id, status, message, NOW, NOW)
+            enrollments.on_status_result(db, statuschecks.Answer(check.communication_id, status, message, NOW), NOW)
 
 
 def enrollment(db: Engine, enrollment_id: str) -> dict[str, Any]:
@@ -148,9 +148,9 @@ def test_the_same_transaction_twice_is_the_documented_duplicate_not_a_new_enroll
 def test_every_check_succeeding_activates_with_subscription_devices_and_a_sync(db: Engine) -> None:
     done = enroll(db, JANE.enroll_request("T-1", devices=(("ECOCLOUD", "ECO-1"), ("NESTLIKE", "N-1"))))
     [first, second] = checks_of(db, done.enrollment_id)
-    enrollments.on_status_result(db, first.communication_id, "SUCCESS", None, NOW, NOW)
+    enrollments.on_status_result(db, statuschecks.Answer(first.communication_id, "SUCCESS", None, NOW), NOW)
     assert enrollment(db, done.enrollment_id)["status"] == "DEVICE-SETUP"
-    enrollments.on_status_result(db, second.communication_id, "SUCCESS", None, NOW, NOW)
+    enrollments.on_status_result(db, statuschecks.Answer(second.communication_id, "SUCCESS", None, NOW), NOW)
     found = enrollment(db, done.enrollment_id)
     assert found["status"] == "ACTIVE" and found["subscriptionId"]
     assert sorted(d["nicId"] for d in found["devices"]) == ["ECO-1", "N-1"]
@@ -185,7 +185,7 @@ def test_no_result_in_time_is_a_setup_error_and_a_late_result_changes_nothing(db
     timed_out = enrollment(db, done.enrollment_id)
     assert timed_out["status"] == "SETUP-ERROR" and timed_out["exception"]["messageNumber"] == 90021
     [check] = checks_of(db, done.enrollment_id)
-    outcome = enrollments.on_status_result(db, check.communication_id, "SUCCESS", None, NOW, NOW)
+    outcome = enrollments.on_status_result(db, statuschecks.Answer(check.communication_id, "SUCCESS", None, NOW), NOW)
     assert outcome == "late"
     assert enrollment(db, done.enrollment_id)["status"] == "SETUP-ERROR"
     assert enrollments.status_check(db, check.communication_id)["lateResult"] == "SUCCESS"  # type: ignore[index]
@@ -194,10 +194,11 @@ def test_no_result_in_time_is_a_setup_error_and_a_late_result_changes_nothing(db
 def test_a_repeated_result_is_harmless(db: Engine) -> None:
     done = enroll(db, JANE.enroll_request("T-1"))
     [check] = checks_of(db, done.enrollment_id)
-    assert enrollments.on_status_result(db, check.communication_id, "SUCCESS", None, NOW, NOW) == "applied"
-    assert enrollments.on_status_result(db, check.communication_id, "SUCCESS", None, NOW, NOW) == "repeat"
+    success = statuschecks.Answer(check.communication_id, "SUCCESS", None, NOW)
+    assert enrollments.on_status_result(db, success, NOW) == "applied"
+    assert enrollments.on_status_result(db, success, NOW) == "repeat"
     assert len(syncs(db)) == 1
-    assert enrollments.on_status_result(db, "99999999", "SUCCESS", None, NOW, NOW) == "unknown"
+    assert enrollments.on_status_result(db, statuschecks.Answer("99999999", "SUCCESS", None, NOW), NOW) == "unknown"
 
 
 def test_a_refused_enrollment_passes_once_its_program_is_active(db: Engine) -> None:
@@ -232,13 +233,13 @@ def test_the_ack_sets_each_devices_registration_once_and_never_back_in_time(db: 
                            .values(created_at=NOW))
     newer = [{"deviceId": device["deviceId"], "headEndRegistration": "D1DR", "message": ""},
              {"deviceId": replaced, "headEndRegistration": "D1RE", "message": ""}]
-    assert enrollment_sync.apply_ack(db, second_sync, False, newer, {}) == "applied"
+    assert enrollment_sync.apply_ack(db, enrollment_sync.Ack(second_sync, False, newer, {})) == "applied"
     older = [{"deviceId": device["deviceId"], "headEndRegistration": "D1RE", "message": ""}]
-    assert enrollment_sync.apply_ack(db, first_sync, False, older, {}) == "applied"
-    assert enrollment_sync.apply_ack(db, first_sync, False, older, {}) == "already synchronized"
+    assert enrollment_sync.apply_ack(db, enrollment_sync.Ack(first_sync, False, older, {})) == "applied"
+    assert enrollment_sync.apply_ack(db, enrollment_sync.Ack(first_sync, False, older, {})) == "already synchronized"
     registrations = {d["deviceId"]: d["headEndRegistration"] for d in enrollment(db, enrollment_id)["devices"]}
     assert registrations == {device["deviceId"]: "D1DR", replaced: "D1RE"}
-    assert enrollment_sync.apply_ack(db, "00000000000000", False, [], {}) == "unknown"
+    assert enrollment_sync.apply_ack(db, enrollment_sync.Ack("00000000000000", False, [], {})) == "unknown"
 
 
 def test_unenrollment_ends_the_subscription_removes_the_devices_and_syncs(db: Engine) -> None:
@@ -291,8 +292,25 @@ def test_an_agent_can_check_any_enrolled_device(db: Engine) -> None:
     enrollment_id = active_enrollment(db)
     [device] = enrollment(db, enrollment_id)["devices"]
     communication_id = enrollments.check_device(db, device["deviceId"], "operator (Dana)", NOW, TIMEOUT_S)
-    enrollments.on_status_result(db, communication_id, "FAILURE", "offline", None, NOW)
+    enrollments.on_status_result(db, statuschecks.Answer(communication_id, "FAILURE", "offline", None), NOW)
     check = enrollments.status_check(db, communication_id)
     assert check is not None and (check["status"], check["purpose"], check["requestedBy"]) == (
         "FAILURE", "AGENT", "operator (Dana)")
     assert enrollment(db, enrollment_id)["status"] == "ACTIVE"
+
+
+def test_results_in_one_batch_activate_many_enrollments_and_a_shared_device_only_once(db: Engine) -> None:
+    customers = [Customer(10 + n) for n in range(5)]
+    with db.begin() as connection:
+        add_customers(connection, *customers)
+    done = [enroll(db, c.enroll_request(f"B-{c.number}", devices=(("ECOCLOUD", f"ECO-{c.number}"),)))
+            for c in customers]
+    twin = enroll(db, JANE.enroll_request("B-twin", devices=(("ECOCLOUD", "ECO-10"),)))
+    checks = [check for d in [*done, twin] for check in checks_of(db, d.enrollment_id)]
+    answers = [statuschecks.Answer(c.communication_id, "SUCCESS", None, NOW) for c in checks]
+    outcomes = enrollments.on_status_results(db, [*answers, answers[0]], NOW)
+    assert outcomes == ["applied"] * len(answers) + ["repeat"]
+    assert [enrollment(db, d.enrollment_id)["status"] for d in done] == ["ACTIVE"] * 5
+    refused = enrollment(db, twin.enrollment_id)
+    assert refused["status"] == "SETUP-ERROR" and refused["exception"]["messageNumber"] == 90017
+    assert len(syncs(db)) == 5

@@ -33,7 +33,7 @@ from derbridge.derms.schema import (
     subscriptions,
 )
 from derbridge.store.bulk import bulk_insert
-from derbridge.store.db import make_engine
+from derbridge.store.db import make_engine, reading
 from derbridge.store.migrations import upgrade
 from derbridge.store.testing import drop_postgres_database, fresh_postgres_database
 
@@ -132,7 +132,7 @@ def participations(sites: pl.DataFrame, now: datetime) -> pl.DataFrame:
 
 
 def count_fleet(engine: Engine) -> int:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return int(connection.execute(
             sa.select(sa.func.count()).select_from(
                 devices.join(subscriptions, subscriptions.c.subscription_id == devices.c.subscription_id)

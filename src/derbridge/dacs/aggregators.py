@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.schema import aggregators
 from derbridge.dacs.syncrequests import write_sync_request
-from derbridge.store.db import utcnow
+from derbridge.store.db import reading, utcnow
 
 SYNC_PATH = "/hub/from-dacs/energyAggregatorSync"
 AGGREGATOR_ID_DIGITS = 12
@@ -81,13 +81,13 @@ def delete(engine: Engine, aggregator_id: str) -> bool:
 
 
 def get(engine: Engine, aggregator_id: str) -> dict[str, Any] | None:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         row = connection.execute(sa.select(aggregators).where(aggregators.c.aggregator_id == aggregator_id)).first()
     return describe(row) if row else None
 
 
 def list_all(engine: Engine, limit: int = 1000) -> list[dict[str, Any]]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(sa.select(aggregators).order_by(aggregators.c.name).limit(limit)).all()
     return [describe(row) for row in rows]
 

@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.config import Settings
-from derbridge.dacs import enrollment_sync, enrollments
+from derbridge.dacs import enrollment_sync, enrollments, statuschecks
 from derbridge.dacs.enrollments import EnrollmentConflict, NotFound
 from derbridge.store.runtime import Runtime
-from derbridge.web.batch import Answer, add_single_and_batch
+from derbridge.web.batch import Answer, add_single_and_batch_at_once, answer_of
 from derbridge.web.problems import Problem, RejectionKeeper, problem_body
 
 
@@ -85,29 +85,38 @@ def cross_router(runtime: Runtime, settings: Settings, keep_rejected: RejectionK
                                 status_code=409)
         return JSONResponse(done.as_answer(body.transactionId))
 
-    def acknowledge(body: EnrollmentAcknowledgement) -> Answer:
-        result = enrollment_sync.apply_ack(runtime.db, body.syncRequestId, body.hasError,
-                                           [status.model_dump() for status in body.deviceHeadendStatus],
-                                           body.model_dump())
-        if result == "unknown":
-            raise Problem(404, "Unknown sync request", f"no sync request {body.syncRequestId!r}")
-        return Answer(200, {"syncRequestId": body.syncRequestId, "result": result})
+    def acknowledge(bodies: list[EnrollmentAcknowledgement]) -> list[Answer]:
+        results = enrollment_sync.apply_acks(runtime.db, [enrollment_sync.Ack(
+            body.syncRequestId, body.hasError, [status.model_dump() for status in body.deviceHeadendStatus],
+            body.model_dump()) for body in bodies])
+        return [_ack_answer(body.syncRequestId, result) for body, result in zip(bodies, results, strict=True)]
 
-    def status_result(body: StatusCheckResponse) -> Answer:
-        detail = body.responseDetail
-        outcome = enrollments.on_status_result(runtime.db, detail.transactionID, detail.result.status,
-                                               detail.result.message, detail.result.lastSeenDateTime, now())
-        if outcome == "unknown":
-            raise Problem(404, "Unknown status check", f"no status check {detail.transactionID!r}")
+    def status_results(bodies: list[StatusCheckResponse]) -> list[Answer]:
+        outcomes = enrollments.on_status_results(runtime.db, [statuschecks.Answer(
+            body.responseDetail.transactionID, body.responseDetail.result.status, body.responseDetail.result.message,
+            body.responseDetail.result.lastSeenDateTime) for body in bodies], now())
         runtime.wake_senders()
-        return Answer(200, {"communicationId": detail.transactionID, "boStatus": _bo_status(outcome),
-                            "result": outcome})
+        return [_status_answer(body.responseDetail.transactionID, outcome)
+                for body, outcome in zip(bodies, outcomes, strict=True)]
 
-    add_single_and_batch(router, "/programEnrollments/postAcknowledgement", EnrollmentAcknowledgement, acknowledge,
-                         keep_rejected, summary="DERMS's acknowledgement of an enrollment sync (F5)", status_code=200)
-    add_single_and_batch(router, "/controllableDeviceStatus/response", StatusCheckResponse, status_result,
-                         keep_rejected, summary="The result of a device status check (F6)", status_code=200)
+    add_single_and_batch_at_once(router, "/programEnrollments/postAcknowledgement", EnrollmentAcknowledgement,
+                                 acknowledge, keep_rejected, status_code=200,
+                                 summary="DERMS's acknowledgement of an enrollment sync (F5)")
+    add_single_and_batch_at_once(router, "/controllableDeviceStatus/response", StatusCheckResponse, status_results,
+                                 keep_rejected, summary="The result of a device status check (F6)", status_code=200)
     return router
+
+
+def _ack_answer(sync_request_id: str, result: str) -> Answer:
+    if result == "unknown":
+        return answer_of(Problem(404, "Unknown sync request", f"no sync request {sync_request_id!r}"))
+    return Answer(200, {"syncRequestId": sync_request_id, "result": result})
+
+
+def _status_answer(communication_id: str, outcome: str) -> Answer:
+    if outcome == "unknown":
+        return answer_of(Problem(404, "Unknown status check", f"no status check {communication_id!r}"))
+    return Answer(200, {"communicationId": communication_id, "boStatus": _bo_status(outcome), "result": outcome})
 
 
 def _bo_status(outcome: str) -> str:

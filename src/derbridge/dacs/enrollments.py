@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -38,8 +39,10 @@ from derbridge.dacs.schema import (
     enrollment_history,
     enrollments,
     program_subscriptions,
+    programs,
     status_checks,
 )
+from derbridge.store.db import reading
 
 PENDING, VAL_ERROR, DEVICE_SETUP, SETUP_ERROR = "PENDING", "VAL-ERROR", "DEVICE-SETUP", "SETUP-ERROR"
 ACTIVE, UNENROLLED = "ACTIVE", "UNENROLLED"
@@ -293,15 +296,24 @@ class Enrolled:
 
 
 def enroll(engine: Engine, request: EnrollRequest, raw: str, now: datetime, check_timeout_s: float) -> Enrolled:
-    """Create the enrollment (PENDING), validate it, and start device setup or record the refusal."""
+    """Create the enrollment, validate it, and start device setup or record the refusal.
+
+    The facts are read before the write transaction, which then only writes: a system takes enroll calls
+    many at a time and writes one transaction at a time. What the facts cannot promise is kept by the
+    database: a transactionId is unique, and a device is taken once (checked again at activation).
+    """
+    start = request.programInfo.startDate or now.date()
     for attempt in (1, 2):
+        with reading(engine) as connection:
+            existing = _by_transaction(connection, request.transactionId)
+            facts = None if existing is not None else read_facts(connection, request, start)
+        if existing is not None:
+            return _duplicate(existing, request.transactionId)
+        assert facts is not None
         try:
             with engine.begin() as connection:
-                existing = _by_transaction(connection, request.transactionId)
-                if existing is not None:
-                    return _duplicate(existing, request.transactionId)
-                return _create(connection, request, raw, now, check_timeout_s)
-        except IntegrityError:
+                return _create(connection, request, raw, facts, now, check_timeout_s)
+        except IntegrityError:  # the same transactionId at the same moment (or an id drawn twice): look again
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
@@ -319,84 +331,108 @@ def _duplicate(existing: Any, transaction_id: str | None) -> Enrolled:
                     duplicate=True)
 
 
-def _create(connection: Connection, request: EnrollRequest, raw: str, now: datetime, timeout_s: float) -> Enrolled:
+def _create(connection: Connection, request: EnrollRequest, raw: str, facts: Facts, now: datetime,
+            timeout_s: float) -> Enrolled:
+    """Insert the enrollment as validation leaves it, with its PENDING history before."""
     enrollment_id = new_id(ENROLLMENT_DIGITS)
     start = request.programInfo.startDate or now.date()
     customer, location, assets = request.customerInfo, request.locationInfo, request.assetInfo
+    refused = validate(request, facts, start)
+    status = VAL_ERROR if refused is not None else DEVICE_SETUP
     connection.execute(sa.insert(enrollments).values(
         enrollment_id=enrollment_id, transaction_id=request.transactionId, enrollment_source=request.enrollmentSource,
-        status=PENDING, program_code=request.programInfo.programCode, cis_person_id=customer.cisPersonId,
-        cis_account_id=customer.cisAccountId, cis_premise_id=location.cisPremiseId,
+        status=status, program_code=request.programInfo.programCode,
+        program_id=facts.program.program_id if refused is None and facts.program else None,
+        cis_person_id=customer.cisPersonId, cis_account_id=customer.cisAccountId,
+        cis_premise_id=location.cisPremiseId or facts.customer.cis_premise_id,
         cis_service_point_id=location.cisServicePointId,
         cis_service_agreement_id=request.programInfo.cisServiceAgreementId, division=location.division,
         start_date=start, installation_method=assets.installationMethod, asset_ownership=assets.assetOwnership,
-        request=raw, created_at=now, updated_at=now))
+        request=raw, created_at=now, updated_at=now, **_exception_values(refused)))
     if assets.assetList:
         connection.execute(sa.insert(enrollment_assets), [{
             "enrollment_id": enrollment_id, "sequence": a.sequence, "asset_id": a.assetId,
             "specification": a.specification, "asset_type": a.assetType, "badge_no": a.badgeNo,
             "serial_no": a.serialNo, "nic_id": a.nicId, "head_end_system": a.headEndSystem} for a in assets.assetList])
-    _history(connection, enrollment_id, PENDING, "received", now)
-    return _validate_and_proceed(connection, enrollment_id, request, now, timeout_s)
+    _histories(connection, [(enrollment_id, PENDING, "received"),
+                            (enrollment_id, status, refused.text if refused else "validated")], now)
+    if refused is not None:
+        return Enrolled(enrollment_id, VAL_ERROR, refused)
+    if not assets.assetList:
+        return _activate(connection, _enrollment(connection, enrollment_id), now)
+    _start_device_setup(connection, enrollment_id, request, 1, now, timeout_s)
+    return Enrolled(enrollment_id, DEVICE_SETUP)
 
 
-def _validate_and_proceed(connection: Connection, enrollment_id: str, request: EnrollRequest, now: datetime,
-                          timeout_s: float) -> Enrolled:
+def _validate_again(connection: Connection, enrollment: Any, now: datetime, timeout_s: float) -> Enrolled:
+    """A refused enrollment, validated once more (an agent fixed the data): on to device setup, or refused."""
+    request = EnrollRequest.model_validate_json(enrollment.request)
     start = request.programInfo.startDate or now.date()
     facts = read_facts(connection, request, start)
     refused = validate(request, facts, start)
     if refused is not None:
-        _set_status(connection, enrollment_id, VAL_ERROR, now, refused)
-        return Enrolled(enrollment_id, VAL_ERROR, refused)
-    program = facts.program
-    assert program is not None
-    connection.execute(sa.update(enrollments).where(enrollments.c.enrollment_id == enrollment_id)
-                       .values(program_id=program.program_id))
-    _set_status(connection, enrollment_id, DEVICE_SETUP, now, note="validated")
+        _set_statuses(connection, [(enrollment.enrollment_id, VAL_ERROR, refused, None)], now)
+        return Enrolled(enrollment.enrollment_id, VAL_ERROR, refused)
+    assert facts.program is not None
+    connection.execute(sa.update(enrollments).where(enrollments.c.enrollment_id == enrollment.enrollment_id)
+                       .values(program_id=facts.program.program_id))
+    _set_statuses(connection, [(enrollment.enrollment_id, DEVICE_SETUP, None, "validated")], now)
     if not request.assetInfo.assetList:
-        return _activate(connection, enrollment_id, now)
-    _start_device_setup(connection, enrollment_id, request, now, timeout_s)
-    return Enrolled(enrollment_id, DEVICE_SETUP)
+        return _activate(connection, _enrollment(connection, enrollment.enrollment_id), now)
+    setup_round = statuschecks.start_setup_round(connection, enrollment.enrollment_id)
+    _start_device_setup(connection, enrollment.enrollment_id, request, setup_round, now, timeout_s)
+    return Enrolled(enrollment.enrollment_id, DEVICE_SETUP)
 
 
-def _start_device_setup(connection: Connection, enrollment_id: str, request: EnrollRequest, now: datetime,
-                        timeout_s: float) -> None:
-    setup_round = statuschecks.start_setup_round(connection, enrollment_id)
-    for asset in request.assetInfo.assetList:
-        device = statuschecks.Device(asset.headEndSystem or "", asset.nicId or "", asset.specification,
-                                     asset.assetType, request.locationInfo.division)
-        statuschecks.start_check(connection, device, statuschecks.DEVICE_SETUP, now, timeout_s,
-                                 enrollment_id=enrollment_id, asset_sequence=asset.sequence, setup_round=setup_round)
+def _start_device_setup(connection: Connection, enrollment_id: str, request: EnrollRequest, setup_round: int,
+                        now: datetime, timeout_s: float) -> None:
+    """A status check for every requested device: the enrollment goes on when all of them succeed."""
+    statuschecks.start_checks(connection, [statuschecks.Check(
+        statuschecks.Device(asset.headEndSystem or "", asset.nicId or "", asset.specification, asset.assetType,
+                            request.locationInfo.division),
+        statuschecks.DEVICE_SETUP, enrollment_id=enrollment_id, asset_sequence=asset.sequence,
+        setup_round=setup_round) for asset in request.assetInfo.assetList], now, timeout_s)
 
 
 # ---- device setup results, timeouts, activation ----------------------------------------------------------
 
 
-def on_status_result(engine: Engine, communication_id: str, status: str, message: str | None,
-                     last_seen: datetime | None, now: datetime) -> str:
-    """Apply a status check's result; for a device-setup check, move its enrollment on. Returns the outcome:
-    applied, late, repeat or unknown."""
+def on_status_result(engine: Engine, answer: statuschecks.Answer, now: datetime) -> str:
+    [outcome] = on_status_results(engine, [answer], now)
+    return outcome
+
+
+def on_status_results(engine: Engine, answers: list[statuschecks.Answer], now: datetime) -> list[str]:
+    """Apply status check results, one transaction for all; device setups they complete move their
+    enrollments on. One outcome per answer: applied, late, repeat or unknown."""
     with engine.begin() as connection:
-        result = statuschecks.record_result(connection, communication_id, status, message, last_seen, now)
-        check = result.check
-        if result.outcome == "applied" and check.purpose == statuschecks.DEVICE_SETUP:
-            _after_setup_check(connection, check, status, message, now)
-    return result.outcome
+        results = statuschecks.record_results(connection, answers, now)
+        setup = [(result.check, answer) for result, answer in zip(results, answers, strict=True)
+                 if result.outcome == "applied" and result.check.purpose == statuschecks.DEVICE_SETUP]
+        if setup:
+            _after_setup_checks(connection, setup, now)
+    return [result.outcome for result in results]
 
 
-def _after_setup_check(connection: Connection, check: Any, status: str, message: str | None,
-                       now: datetime) -> None:
-    enrollment = _enrollment(connection, check.enrollment_id)
-    if enrollment is None or enrollment.status != DEVICE_SETUP:
-        return
-    if status == statuschecks.FAILURE:
-        refused = refusal(90020, headEndSystem=check.head_end_system, nicId=check.nic_id,
-                          message=message or "no reason given")
-        _set_status(connection, enrollment.enrollment_id, SETUP_ERROR, now, refused)
-        return
-    if all(each.status == statuschecks.SUCCESS
-           for each in statuschecks.current_round(connection, enrollment.enrollment_id)):
-        _activate(connection, enrollment.enrollment_id, now)
+def _after_setup_checks(connection: Connection, setup: list[tuple[Any, statuschecks.Answer]], now: datetime) -> None:
+    """A failed check stops its enrollment's device setup; a setup whose checks all succeeded activates."""
+    waiting = {row.enrollment_id: row for row in connection.execute(sa.select(enrollments).where(
+        enrollments.c.enrollment_id.in_({check.enrollment_id for check, _answer in setup}),
+        enrollments.c.status == DEVICE_SETUP))}
+    failed: dict[str, Refusal] = {}
+    for check, answer in setup:
+        if answer.status == statuschecks.FAILURE and check.enrollment_id in waiting:
+            failed.setdefault(check.enrollment_id, refusal(
+                90020, headEndSystem=check.head_end_system, nicId=check.nic_id,
+                message=answer.message or "no reason given"))
+    _set_statuses(connection, [(enrollment, SETUP_ERROR, problem, None) for enrollment, problem in failed.items()], now)
+    rounds = statuschecks.current_rounds(connection, set(waiting) - set(failed))
+    arrival = {check.enrollment_id: number for number, (check, _answer) in reversed(list(enumerate(setup)))}
+    ready = sorted((waiting[enrollment_id] for enrollment_id, checks in rounds.items()
+                    if all(check.status == statuschecks.SUCCESS for check in checks)),
+                   key=lambda enrollment: arrival[enrollment.enrollment_id])  # first confirmed, first served
+    if ready:
+        activate_all(connection, ready, now)
 
 
 def expire_status_checks(engine: Engine, now: datetime | None = None) -> int:
@@ -404,44 +440,92 @@ def expire_status_checks(engine: Engine, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     with engine.begin() as connection:
         expired = statuschecks.overdue(connection, now)
-        for check in expired:
-            enrollment = _enrollment(connection, check.enrollment_id) if check.enrollment_id else None
-            if enrollment is not None and enrollment.status == DEVICE_SETUP:
-                waited = (now - _utc(check.requested_at)).total_seconds()
-                refused = refusal(90021, headEndSystem=check.head_end_system, nicId=check.nic_id, timeout=waited)
-                _set_status(connection, enrollment.enrollment_id, SETUP_ERROR, now, refused)
+        setups = {check.enrollment_id: check for check in expired if check.enrollment_id}
+        if setups:
+            waiting = set(connection.execute(sa.select(enrollments.c.enrollment_id).where(
+                enrollments.c.enrollment_id.in_(setups), enrollments.c.status == DEVICE_SETUP)).scalars())
+            _set_statuses(connection, [
+                (enrollment_id, SETUP_ERROR, refusal(90021, headEndSystem=check.head_end_system, nicId=check.nic_id,
+                                                     timeout=(now - _utc(check.requested_at)).total_seconds()), None)
+                for enrollment_id, check in setups.items() if enrollment_id in waiting], now)
     return len(expired)
 
 
-def _activate(connection: Connection, enrollment_id: str, now: datetime) -> Enrolled:
-    """Subscription, devices at the service point, their keys, and the enrollment sync — or SETUP-ERROR when
-    a device was enrolled elsewhere meanwhile (the key table's primary key makes two at once impossible)."""
-    enrollment = _enrollment(connection, enrollment_id)
-    assert enrollment is not None
-    subscription_id = new_id(SUBSCRIPTION_DIGITS)
-    program = program_by_code(connection, enrollment.program_code)
-    start = datetime.combine(enrollment.start_date, datetime.min.time(), tzinfo=UTC)
-    connection.execute(sa.insert(program_subscriptions).values(
-        subscription_id=subscription_id, enrollment_id=enrollment_id, program_id=enrollment.program_id,
-        program_code=enrollment.program_code, subscription_type=program.program_type_code if program else "DR",
-        status=ACTIVE, cis_person_id=enrollment.cis_person_id, cis_account_id=enrollment.cis_account_id,
-        cis_service_agreement_id=enrollment.cis_service_agreement_id,
-        cis_service_point_id=enrollment.cis_service_point_id, start_at=start, updated_at=now))
-    assets = [NewDevice.requested(row) for row in connection.execute(sa.select(enrollment_assets).where(
-        enrollment_assets.c.enrollment_id == enrollment_id).order_by(enrollment_assets.c.sequence))]
-    taken = _enrolled(connection, [(asset.head_end_system, asset.nic_id) for asset in assets])
-    if taken:
-        [(head_end, nic), other] = next(iter(taken.items()))
-        refused = refusal(90017, headEndSystem=head_end, nicId=nic, deviceId=other)
-        _set_status(connection, enrollment_id, SETUP_ERROR, now, refused)
-        return Enrolled(enrollment_id, SETUP_ERROR, refused)
-    for asset in assets:
-        _add_device(connection, enrollment, subscription_id, asset, now)
-    connection.execute(sa.update(enrollments).where(enrollments.c.enrollment_id == enrollment_id)
-                       .values(subscription_id=subscription_id))
-    _set_status(connection, enrollment_id, ACTIVE, now, note=f"subscription {subscription_id}")
-    enrollment_sync.write_sync(connection, subscription_id, division=enrollment.division)
-    return Enrolled(enrollment_id, ACTIVE)
+def _activate(connection: Connection, enrollment: Any, now: datetime) -> Enrolled:
+    [done] = activate_all(connection, [enrollment], now)
+    return done
+
+
+def activate_all(connection: Connection, ready: list[Any], now: datetime) -> list[Enrolled]:
+    """Activate enrollments whose device setup is done, a few statements for all of them: a subscription
+    each, its devices at the service point and their keys, and the enrollment sync. An enrollment one of
+    whose devices was enrolled elsewhere meanwhile goes to SETUP-ERROR instead."""
+    ids = [row.enrollment_id for row in ready]
+    assets: dict[str, list[NewDevice]] = {}
+    for row in connection.execute(sa.select(enrollment_assets).where(enrollment_assets.c.enrollment_id.in_(ids))
+                                  .order_by(enrollment_assets.c.enrollment_id, enrollment_assets.c.sequence)):
+        assets.setdefault(row.enrollment_id, []).append(NewDevice.requested(row))
+    taken = _enrolled(connection, [(d.head_end_system, d.nic_id) for devices in assets.values() for d in devices])
+    activated, refused, outcome = [], [], {}
+    for enrollment in ready:
+        clash = next((d for d in assets.get(enrollment.enrollment_id, [])
+                      if (d.head_end_system, d.nic_id) in taken), None)
+        if clash is not None:
+            problem = refusal(90017, headEndSystem=clash.head_end_system, nicId=clash.nic_id,
+                              deviceId=taken[(clash.head_end_system, clash.nic_id)])
+            refused.append((enrollment.enrollment_id, SETUP_ERROR, problem, None))
+            outcome[enrollment.enrollment_id] = Enrolled(enrollment.enrollment_id, SETUP_ERROR, problem)
+            continue
+        for device in assets.get(enrollment.enrollment_id, []):
+            taken[(device.head_end_system, device.nic_id)] = "in this batch"  # two enrollments, one device
+        activated.append(enrollment)
+        outcome[enrollment.enrollment_id] = Enrolled(enrollment.enrollment_id, ACTIVE)
+    _set_statuses(connection, refused, now)
+    if activated:
+        _write_activations(connection, activated, assets, now)
+    return [outcome[enrollment_id] for enrollment_id in ids]
+
+
+def _write_activations(connection: Connection, activated: list[Any], assets: dict[str, list[NewDevice]],
+                       now: datetime) -> None:
+    types = dict(connection.execute(sa.select(programs.c.program_id, programs.c.program_type_code).where(
+        programs.c.program_id.in_({e.program_id for e in activated}))).all())
+    subscriptions = [SimpleNamespace(
+        subscription_id=new_id(SUBSCRIPTION_DIGITS), enrollment_id=e.enrollment_id, program_id=e.program_id,
+        program_code=e.program_code, subscription_type=types.get(e.program_id, "DR"), status=ACTIVE,
+        cis_person_id=e.cis_person_id, cis_account_id=e.cis_account_id,
+        cis_service_agreement_id=e.cis_service_agreement_id, cis_service_point_id=e.cis_service_point_id,
+        start_at=datetime.combine(e.start_date, datetime.min.time(), tzinfo=UTC), end_at=None, updated_at=now)
+        for e in activated]
+    devices = {s.subscription_id: [_device_row(e, s.subscription_id, d, now) for d in assets.get(e.enrollment_id, [])]
+               for e, s in zip(activated, subscriptions, strict=True)}
+    connection.execute(sa.insert(program_subscriptions), [vars(s) for s in subscriptions])
+    every_device = [vars(d) for each in devices.values() for d in each]
+    if every_device:
+        connection.execute(sa.insert(active_device_keys), [
+            {"head_end_system": d["head_end_system"], "nic_id": d["nic_id"], "device_id": d["device_id"]}
+            for d in every_device])
+        connection.execute(sa.insert(controllable_devices), every_device)
+    connection.execute(sa.update(enrollments).where(enrollments.c.enrollment_id == sa.bindparam("enrollment"))
+                       .values(subscription_id=sa.bindparam("subscription")), [
+        {"enrollment": s.enrollment_id, "subscription": s.subscription_id} for s in subscriptions])
+    _set_statuses(connection, [(s.enrollment_id, ACTIVE, None, f"subscription {s.subscription_id}")
+                               for s in subscriptions], now)
+    divisions = {e.enrollment_id: e.division for e in activated}
+    premises = {e.enrollment_id: e.cis_premise_id for e in activated}
+    enrollment_sync.write_syncs(connection, [
+        enrollment_sync.Sync(s, devices[s.subscription_id], premises[s.enrollment_id], divisions[s.enrollment_id])
+        for s in subscriptions])
+
+
+def _device_row(enrollment: Any, subscription_id: str, device: NewDevice, now: datetime) -> SimpleNamespace:
+    return SimpleNamespace(
+        device_id=new_id(DEVICE_DIGITS), enrollment_id=enrollment.enrollment_id, subscription_id=subscription_id,
+        status=ACTIVE, head_end_system=device.head_end_system, nic_id=device.nic_id,
+        specification=device.specification, device_type=device.asset_type, serial_no=device.serial_no,
+        badge_no=device.badge_no, asset_id=device.asset_id, cis_service_point_id=enrollment.cis_service_point_id,
+        installed_at=now, removed_at=None, head_end_registration=None, registration_message=None,
+        registration_updated_at=None, updated_at=now)
 
 
 @dataclass(frozen=True)
@@ -467,21 +551,13 @@ class NewDevice:
                    row.badge_no, row.asset_id)
 
 
-def _add_device(connection: Connection, enrollment: Any, subscription_id: str, asset: NewDevice,
+def _add_device(connection: Connection, enrollment: Any, subscription_id: str, device: NewDevice,
                 now: datetime) -> str:
-    device_id = new_id(DEVICE_DIGITS)
+    row = _device_row(enrollment, subscription_id, device, now)
     connection.execute(sa.insert(active_device_keys).values(
-        head_end_system=asset.head_end_system, nic_id=asset.nic_id, device_id=device_id))
-    connection.execute(sa.insert(controllable_devices).values(
-        device_id=device_id, enrollment_id=enrollment.enrollment_id, subscription_id=subscription_id,
-        status=ACTIVE, head_end_system=asset.head_end_system, nic_id=asset.nic_id,
-        specification=asset.specification, device_type=asset.asset_type, serial_no=asset.serial_no,
-        badge_no=asset.badge_no, asset_id=asset.asset_id, cis_service_point_id=enrollment.cis_service_point_id,
-        installed_at=now, updated_at=now))
-    return device_id
-
-
-# ---- agents: retry, unenroll, replace and add devices, status checks --------------------------------------
+        head_end_system=row.head_end_system, nic_id=row.nic_id, device_id=row.device_id))
+    connection.execute(sa.insert(controllable_devices).values(**vars(row)))
+    return str(row.device_id)
 
 
 class EnrollmentConflict(Exception):
@@ -499,12 +575,13 @@ def retry(engine: Engine, enrollment_id: str, now: datetime, timeout_s: float) -
         if enrollment.status not in RETRYABLE:
             raise EnrollmentConflict(f"enrollment {enrollment_id} is {enrollment.status}: only "
                                      f"{' and '.join(RETRYABLE)} enrollments can be retried")
-        request = EnrollRequest.model_validate_json(enrollment.request)
-        _history(connection, enrollment_id, enrollment.status, "retried", now)
+        _histories(connection, [(enrollment_id, enrollment.status, "retried")], now)
         if enrollment.status == VAL_ERROR:
-            return _validate_and_proceed(connection, enrollment_id, request, now, timeout_s)
-        _set_status(connection, enrollment_id, DEVICE_SETUP, now, note="device setup retried")
-        _start_device_setup(connection, enrollment_id, request, now, timeout_s)
+            return _validate_again(connection, enrollment, now, timeout_s)
+        _set_statuses(connection, [(enrollment_id, DEVICE_SETUP, None, "device setup retried")], now)
+        setup_round = statuschecks.start_setup_round(connection, enrollment_id)
+        _start_device_setup(connection, enrollment_id, EnrollRequest.model_validate_json(enrollment.request),
+                            setup_round, now, timeout_s)
         return Enrolled(enrollment_id, DEVICE_SETUP)
 
 
@@ -526,7 +603,7 @@ def unenroll(engine: Engine, enrollment_id: str, reason: str, now: datetime) -> 
             _remove_device(connection, device.device_id, now)
         connection.execute(sa.update(enrollments).where(enrollments.c.enrollment_id == enrollment_id)
                            .values(unenroll_reason=reason))
-        _set_status(connection, enrollment_id, UNENROLLED, now, note=f"unenrolled: {reason}")
+        _set_statuses(connection, [(enrollment_id, UNENROLLED, None, f"unenrolled: {reason}")], now)
         return enrollment_sync.write_sync(connection, subscription_id, tuple(d.device_id for d in removed),
                                           division=enrollment.division, unenroll_reason=reason)
 
@@ -544,8 +621,8 @@ def replace_device(engine: Engine, device_id: str, replacement: Asset, now: date
         _check_new_device(connection, enrollment, replacement)
         _remove_device(connection, device_id, now)
         new_device_id = _add_device(connection, enrollment, old.subscription_id, NewDevice.of(replacement), now)
-        _history(connection, enrollment.enrollment_id, enrollment.status,
-                 f"device {device_id} replaced by {new_device_id}", now)
+        _histories(connection, [(enrollment.enrollment_id, enrollment.status,
+                                 f"device {device_id} replaced by {new_device_id}")], now)
         sync_id = enrollment_sync.write_sync(connection, old.subscription_id, (device_id,),
                                              division=enrollment.division)
         return new_device_id, sync_id
@@ -560,7 +637,7 @@ def add_device(engine: Engine, enrollment_id: str, asset: Asset, now: datetime) 
                                      "added to an ACTIVE enrollment")
         _check_new_device(connection, enrollment, asset)
         device_id = _add_device(connection, enrollment, enrollment.subscription_id, NewDevice.of(asset), now)
-        _history(connection, enrollment_id, ACTIVE, f"device {device_id} added", now)
+        _histories(connection, [(enrollment_id, ACTIVE, f"device {device_id} added")], now)
         return device_id, enrollment_sync.write_sync(connection, enrollment.subscription_id,
                                                      division=enrollment.division)
 
@@ -591,8 +668,9 @@ def check_device(engine: Engine, device_id: str, requested_by: str, now: datetim
             raise NotFound(f"no device {device_id!r}")
         about = statuschecks.Device(device.head_end_system, device.nic_id, device.specification, device.device_type,
                                     device.division)
-        return statuschecks.start_check(connection, about, statuschecks.AGENT, now, timeout_s,
-                                        device_id=device_id, requested_by=requested_by)
+        [communication_id] = statuschecks.start_checks(connection, [statuschecks.Check(
+            about, statuschecks.AGENT, device_id=device_id, requested_by=requested_by)], now, timeout_s)
+        return communication_id
 
 
 def _remove_device(connection: Connection, device_id: str, now: datetime) -> None:
@@ -609,21 +687,43 @@ def _active_devices(connection: Connection, subscription_id: str) -> list[Any]:
 # ---- state and history ------------------------------------------------------------------------------------
 
 
-def _set_status(connection: Connection, enrollment_id: str, status: str, now: datetime,
-                refused: Refusal | None = None, note: str | None = None) -> None:
-    values: dict[str, Any] = {"status": status, "updated_at": now}
-    if refused is not None:
-        values.update(exception_category=refused.category, exception_number=refused.number,
-                      exception_text=refused.text)
-    elif status not in RETRYABLE:
-        values.update(exception_category=None, exception_number=None, exception_text=None)
-    connection.execute(sa.update(enrollments).where(enrollments.c.enrollment_id == enrollment_id).values(**values))
-    _history(connection, enrollment_id, status, refused.text if refused else note, now)
+StatusChange = tuple[str, str, Refusal | None, str | None]
+"""(enrollment id, new status, the refusal that caused it, or a note for the history)."""
 
 
-def _history(connection: Connection, enrollment_id: str, status: str, note: str | None, now: datetime) -> None:
-    connection.execute(sa.insert(enrollment_history).values(
-        enrollment_id=enrollment_id, status=status, note=(note or "")[:254] or None, at=now))
+def _set_statuses(connection: Connection, changes: list[StatusChange], now: datetime) -> None:
+    """Move enrollments to new states, with a history line each, in two statements for all."""
+    if not changes:
+        return
+    connection.execute(sa.update(enrollments).where(enrollments.c.enrollment_id == sa.bindparam("enrollment"))
+                       .values(status=sa.bindparam("new_status"), updated_at=now,
+                               exception_category=sa.bindparam("category"), exception_number=sa.bindparam("number"),
+                               exception_text=sa.bindparam("text")),
+                       [{"enrollment": enrollment_id, "new_status": status, **_exception_params(refused)}
+                        for enrollment_id, status, refused, _note in changes])
+    _histories(connection, [(enrollment_id, status, refused.text if refused else note)
+                            for enrollment_id, status, refused, note in changes], now)
+
+
+def _exception_values(refused: Refusal | None) -> dict[str, Any]:
+    """An enrollment's exception columns: the refusal's message, or none."""
+    if refused is None:
+        return {"exception_category": None, "exception_number": None, "exception_text": None}
+    return {"exception_category": refused.category, "exception_number": refused.number,
+            "exception_text": refused.text}
+
+
+def _exception_params(refused: Refusal | None) -> dict[str, Any]:
+    values = _exception_values(refused)
+    return {"category": values["exception_category"], "number": values["exception_number"],
+            "text": values["exception_text"]}
+
+
+def _histories(connection: Connection, lines: list[tuple[str, str, str | None]], now: datetime) -> None:
+    if lines:
+        connection.execute(sa.insert(enrollment_history), [
+            {"enrollment_id": enrollment_id, "status": status, "note": (note or "")[:254] or None, "at": now}
+            for enrollment_id, status, note in lines])
 
 
 def _enrollment(connection: Connection, enrollment_id: str) -> Any:
@@ -645,7 +745,7 @@ def _utc(value: datetime) -> datetime:
 
 
 def describe(engine: Engine, enrollment_id: str) -> dict[str, Any] | None:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         row = _enrollment(connection, enrollment_id)
         if row is None:
             return None
@@ -693,18 +793,18 @@ def search(engine: Engine, status: str | None = None, cis_account_id: str | None
         query = query.where(enrollments.c.status == status)
     if cis_account_id:
         query = query.where(enrollments.c.cis_account_id == cis_account_id)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [summary(row) for row in connection.execute(query)]
 
 
 def status_check(engine: Engine, communication_id: str) -> dict[str, Any] | None:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         found = statuschecks.get(connection, communication_id)
     return statuschecks.describe(found) if found is not None else None
 
 
 def counts_by_status(engine: Engine) -> dict[str, int]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(sa.select(enrollments.c.status, sa.func.count())
                                   .group_by(enrollments.c.status)).all()
     return {str(status): int(count) for status, count in rows}
@@ -717,7 +817,7 @@ def devices(engine: Engine, registration: str | None = None, status: str | None 
         query = query.where(controllable_devices.c.head_end_registration == registration)
     if status:
         query = query.where(controllable_devices.c.status == status)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [device_summary(row) for row in connection.execute(query)]
 
 

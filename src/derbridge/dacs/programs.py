@@ -32,7 +32,7 @@ from derbridge.dacs.schema import (
     programs,
 )
 from derbridge.errors import Conflict, InvalidInput, NotFound
-from derbridge.store.db import as_utc, utcnow
+from derbridge.store.db import as_utc, reading, utcnow
 
 PROGRAM_ID_DIGITS = 12
 DRAFT, PENDING_APPROVAL, ACTIVE, INACTIVE = "DRAFT", "PENDING_APPROVAL", "ACTIVE", "INACTIVE"
@@ -93,7 +93,7 @@ def update_type(engine: Engine, code: str, data: ProgramTypeIn) -> dict[str, Any
 
 
 def get_type(engine: Engine, code: str) -> dict[str, Any]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         row = connection.execute(sa.select(program_types).where(program_types.c.program_type_code == code)).first()
     if row is None:
         raise NotFound("program type", code)
@@ -101,7 +101,7 @@ def get_type(engine: Engine, code: str) -> dict[str, Any]:
 
 
 def list_types(engine: Engine) -> list[dict[str, Any]]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(sa.select(program_types).order_by(program_types.c.program_type_code)).all()
     return [describe_type(row) for row in rows]
 
@@ -262,7 +262,7 @@ def change_status(engine: Engine, code: str, change: StatusChange) -> dict[str, 
 
 
 def get(engine: Engine, code: str) -> dict[str, Any]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         program = program_by_code(connection, code)
         if program is None:
             raise NotFound("program", code)
@@ -279,7 +279,7 @@ def list_all(engine: Engine, status: str | None = None) -> list[dict[str, Any]]:
     query = sa.select(programs.c.program_code).order_by(programs.c.program_code)
     if status:
         query = query.where(programs.c.status == status)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         codes = connection.execute(query).scalars().all()
     return [get(engine, code) for code in codes]
 

@@ -26,7 +26,7 @@ from derbridge.dacs.programs import ACTIVE, CODE
 from derbridge.dacs.rulesync import DAY_CODES, associated_rules, rule_fields, write_rules_sync
 from derbridge.dacs.schema import program_rule_associations, program_rules, programs
 from derbridge.errors import Conflict, InvalidInput, NotFound
-from derbridge.store.db import utcnow
+from derbridge.store.db import reading, utcnow
 
 RULE_ID_DIGITS = 12
 DayCode = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
@@ -161,7 +161,7 @@ def disassociate(engine: Engine, rule_id: str, program_code: str) -> dict[str, A
 
 
 def get(engine: Engine, rule_id: str) -> dict[str, Any]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return get_with(connection, rule_id)
 
 
@@ -171,7 +171,7 @@ def get_with(connection: Connection, rule_id: str) -> dict[str, Any]:
 
 
 def list_all(engine: Engine) -> list[dict[str, Any]]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rules = connection.execute(sa.select(program_rules).order_by(program_rules.c.rule_code)).all()
         links = connection.execute(
             sa.select(program_rule_associations.c.rule_id, programs.c.program_code)

@@ -39,6 +39,29 @@ class Device:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A check to start: the device, and what asked for it."""
+
+    device: Device
+    purpose: str
+    enrollment_id: str | None = None
+    asset_sequence: int | None = None
+    setup_round: int | None = None
+    device_id: str | None = None
+    requested_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """DERMS's result of one check, as the hub relays it."""
+
+    communication_id: str
+    status: str
+    message: str | None = None
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Result:
     """What happened to a result: applied to a waiting check, kept as late, a repeat, or for no check at all."""
 
@@ -47,21 +70,24 @@ class Result:
     """The check as it was before the result."""
 
 
-def start_check(connection: Connection, device: Device, purpose: str, now: datetime, timeout_s: float, *,
-                enrollment_id: str | None = None, asset_sequence: int | None = None, setup_round: int | None = None,
-                device_id: str | None = None, requested_by: str | None = None) -> str:
-    """Write a waiting check and its message to DERMS; returns the communication id."""
-    communication_id = new_id(COMMUNICATION_ID_DIGITS)
-    connection.execute(sa.insert(status_checks).values(
-        communication_id=communication_id, purpose=purpose, enrollment_id=enrollment_id,
-        asset_sequence=asset_sequence, setup_round=setup_round, device_id=device_id,
-        head_end_system=device.head_end_system,
-        nic_id=device.nic_id, status=AWAITRESP, requested_by=requested_by, requested_at=now,
-        deadline=now + timedelta(seconds=timeout_s)))
-    connection.execute(sa.insert(outbound_messages).values(
-        message_key=f"status-check:{communication_id}", kind="status-check",
-        **new_outbox_values(CHECK_PATH, check_message(communication_id, device))))
-    return communication_id
+def start_checks(connection: Connection, checks: list[Check], now: datetime, timeout_s: float) -> list[str]:
+    """Write waiting checks and their messages to DERMS, two statements for all; returns the communication ids."""
+    ids = [new_id(COMMUNICATION_ID_DIGITS) for _ in checks]
+    if not checks:
+        return ids
+    deadline = now + timedelta(seconds=timeout_s)
+    connection.execute(sa.insert(status_checks), [{
+        "communication_id": communication_id, "purpose": check.purpose, "enrollment_id": check.enrollment_id,
+        "asset_sequence": check.asset_sequence, "setup_round": check.setup_round, "device_id": check.device_id,
+        "head_end_system": check.device.head_end_system, "nic_id": check.device.nic_id, "status": AWAITRESP,
+        "result_message": None, "last_seen": None, "late_result": None, "requested_by": check.requested_by,
+        "requested_at": now, "deadline": deadline, "answered_at": None,
+    } for communication_id, check in zip(ids, checks, strict=True)])
+    connection.execute(sa.insert(outbound_messages), [{
+        "message_key": f"status-check:{communication_id}", "kind": "status-check",
+        **new_outbox_values(CHECK_PATH, check_message(communication_id, check.device)),
+    } for communication_id, check in zip(ids, checks, strict=True)])
+    return ids
 
 
 def check_message(communication_id: str, device: Device) -> dict[str, Any]:
@@ -71,22 +97,41 @@ def check_message(communication_id: str, device: Device) -> dict[str, Any]:
         "headEndSystem": device.head_end_system, "nicid": device.nic_id}}}
 
 
-def record_result(connection: Connection, communication_id: str, status: str, message: str | None,
-                  last_seen: datetime | None, now: datetime) -> Result:
-    """Apply DERMS's result to its check, once."""
-    check = connection.execute(sa.select(status_checks).where(
-        status_checks.c.communication_id == communication_id)).one_or_none()
-    if check is None:
-        return Result("unknown")
-    if check.status in (TIMED_OUT, SUPERSEDED) and check.late_result is None:
-        connection.execute(sa.update(status_checks).where(status_checks.c.communication_id == communication_id)
-                           .values(late_result=status, result_message=message, last_seen=last_seen))
-        return Result("late", check)
-    if check.status != AWAITRESP:
-        return Result("repeat", check)
-    connection.execute(sa.update(status_checks).where(status_checks.c.communication_id == communication_id)
-                       .values(status=status, result_message=message, last_seen=last_seen, answered_at=now))
-    return Result("applied", check)
+def record_results(connection: Connection, answers: list[Answer], now: datetime) -> list[Result]:
+    """Apply DERMS's results to their checks, each once, in three statements for all; one Result per answer."""
+    found = {row.communication_id: row for row in connection.execute(sa.select(status_checks).where(
+        status_checks.c.communication_id.in_({answer.communication_id for answer in answers})))}
+    results, applied, late = [], [], []
+    answered: set[str] = set()
+    for answer in answers:
+        check = found.get(answer.communication_id)
+        if check is None:
+            results.append(Result("unknown"))
+            continue
+        if answer.communication_id in answered:  # the same result twice in one batch
+            results.append(Result("repeat", check))
+            continue
+        answered.add(answer.communication_id)
+        values = {"id": answer.communication_id, "result": answer.status, "message": answer.message,
+                  "seen": answer.last_seen}
+        if check.status == AWAITRESP:
+            applied.append(values)
+            results.append(Result("applied", check))
+        elif check.status in (TIMED_OUT, SUPERSEDED) and check.late_result is None:
+            late.append(values)
+            results.append(Result("late", check))
+        else:
+            results.append(Result("repeat", check))
+    table = status_checks
+    if applied:
+        connection.execute(sa.update(table).where(table.c.communication_id == sa.bindparam("id"))
+                           .values(status=sa.bindparam("result"), result_message=sa.bindparam("message"),
+                                   last_seen=sa.bindparam("seen"), answered_at=now), applied)
+    if late:
+        connection.execute(sa.update(table).where(table.c.communication_id == sa.bindparam("id"))
+                           .values(late_result=sa.bindparam("result"), result_message=sa.bindparam("message"),
+                                   last_seen=sa.bindparam("seen")), late)
+    return results
 
 
 def overdue(connection: Connection, now: datetime) -> list[Any]:
@@ -110,12 +155,18 @@ def start_setup_round(connection: Connection, enrollment_id: str) -> int:
     return int(last or 0) + 1
 
 
-def current_round(connection: Connection, enrollment_id: str) -> list[Any]:
-    """The device-setup checks of the enrollment's latest round."""
-    latest = sa.select(sa.func.max(status_checks.c.setup_round)).where(
-        status_checks.c.enrollment_id == enrollment_id).scalar_subquery()
-    return list(connection.execute(sa.select(status_checks).where(
-        status_checks.c.enrollment_id == enrollment_id, status_checks.c.setup_round == latest)).all())
+def current_rounds(connection: Connection, enrollment_ids: set[str]) -> dict[str, list[Any]]:
+    """The device-setup checks of each enrollment's latest round (one query for all)."""
+    rows = connection.execute(sa.select(status_checks).where(status_checks.c.enrollment_id.in_(enrollment_ids),
+                                                             status_checks.c.purpose == DEVICE_SETUP)).all()
+    latest: dict[str, int] = {}
+    for row in rows:
+        latest[row.enrollment_id] = max(latest.get(row.enrollment_id, 0), row.setup_round or 0)
+    rounds: dict[str, list[Any]] = {}
+    for row in rows:
+        if (row.setup_round or 0) == latest[row.enrollment_id]:
+            rounds.setdefault(row.enrollment_id, []).append(row)
+    return rounds
 
 
 def get(connection: Connection, communication_id: str) -> Any:

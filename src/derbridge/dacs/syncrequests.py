@@ -7,15 +7,15 @@ FAILED when the hub refused it for good.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.schema import sync_requests
-from derbridge.store.db import as_utc, utcnow
+from derbridge.store.db import as_utc, reading, utcnow
 from derbridge.store.outbox import new_outbox_values
 
 COMPLETE, ERROR = "COMPLETE", "ERROR"
@@ -23,39 +23,47 @@ SYNC_REQUEST_DIGITS = 14
 
 
 def write_sync_request(connection: Connection, kind: str, object_id: str, path: str,
-                       build_payload: Any) -> str:
+                       build_payload: Callable[[str], dict[str, Any]]) -> str:
     """Insert a PENDING sync request inside the caller's transaction; `build_payload(id)` makes its body."""
-    for _ in range(5):
-        sync_request_id = new_id(SYNC_REQUEST_DIGITS)
-        taken = connection.execute(sa.select(sync_requests.c.id)
-                                   .where(sync_requests.c.sync_request_id == sync_request_id)).first()
-        if taken is None:
-            break
-    else:  # pragma: no cover - five collisions in 9e13 ids
-        raise IntegrityError("sync request id", None, Exception("no free id"))
-    connection.execute(sa.insert(sync_requests).values(
-        sync_request_id=sync_request_id, kind=kind, object_id=object_id,
-        **new_outbox_values(path, build_payload(sync_request_id)),
-    ))
+    [sync_request_id] = write_sync_requests(connection, kind, path, [(object_id, build_payload)])
     return sync_request_id
+
+
+def write_sync_requests(connection: Connection, kind: str, path: str,
+                        items: list[tuple[str, Callable[[str], dict[str, Any]]]]) -> list[str]:
+    """Several PENDING sync requests in one statement: (object id, build_payload) each; returns their ids."""
+    ids = _free_ids(connection, len(items))
+    if items:
+        connection.execute(sa.insert(sync_requests), [
+            {"sync_request_id": sync_request_id, "kind": kind, "object_id": object_id, "acked_at": None,
+             "ack_payload": None, "last_error": None, "sent_at": None,
+             **new_outbox_values(path, build_payload(sync_request_id))}
+            for sync_request_id, (object_id, build_payload) in zip(ids, items, strict=True)])
+    return ids
+
+
+def _free_ids(connection: Connection, count: int) -> list[str]:
+    """`count` new sync request ids, none of them taken (random ids checked in one query)."""
+    ids: set[str] = set()
+    while len(ids) < count:
+        wanted = {new_id(SYNC_REQUEST_DIGITS) for _ in range(count - len(ids))} - ids
+        taken = set(connection.execute(sa.select(sync_requests.c.sync_request_id).where(
+            sync_requests.c.sync_request_id.in_(wanted))).scalars())
+        ids |= wanted - taken
+    return list(ids)
 
 
 def acknowledge(engine: Engine, sync_request_id: str, has_error: bool, payload: dict[str, Any]) -> str:
     """Apply an acknowledgement once. Returns 'applied', 'already synchronized' or 'unknown'."""
     with engine.begin() as connection:
-        return acknowledge_in(connection, sync_request_id, has_error, payload)
-
-
-def acknowledge_in(connection: Connection, sync_request_id: str, has_error: bool, payload: dict[str, Any]) -> str:
-    """`acknowledge` inside the caller's transaction."""
-    row = connection.execute(sa.select(sync_requests.c.id, sync_requests.c.status)
-                             .where(sync_requests.c.sync_request_id == sync_request_id)).first()
-    if row is None:
-        return "unknown"
-    if row.status in (COMPLETE, ERROR):
-        return "already synchronized"
-    connection.execute(sa.update(sync_requests).where(sync_requests.c.id == row.id).values(
-        status=ERROR if has_error else COMPLETE, acked_at=utcnow(), ack_payload=json.dumps(payload)))
+        row = connection.execute(sa.select(sync_requests.c.id, sync_requests.c.status)
+                                 .where(sync_requests.c.sync_request_id == sync_request_id)).first()
+        if row is None:
+            return "unknown"
+        if row.status in (COMPLETE, ERROR):
+            return "already synchronized"
+        connection.execute(sa.update(sync_requests).where(sync_requests.c.id == row.id).values(
+            status=ERROR if has_error else COMPLETE, acked_at=utcnow(), ack_payload=json.dumps(payload)))
     return "applied"
 
 
@@ -66,19 +74,19 @@ def list_sync_requests(engine: Engine, status: str | None = None, object_id: str
         query = query.where(sync_requests.c.status == status)
     if object_id:
         query = query.where(sync_requests.c.object_id == object_id)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [describe(row) for row in connection.execute(query)]
 
 
 def get_sync_request(engine: Engine, sync_request_id: str) -> dict[str, Any] | None:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         row = connection.execute(sa.select(sync_requests)
                                  .where(sync_requests.c.sync_request_id == sync_request_id)).first()
     return describe(row) if row else None
 
 
 def counts_by_status(engine: Engine) -> dict[str, int]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(sa.select(sync_requests.c.status, sa.func.count())
                                   .group_by(sync_requests.c.status)).all()
     return {str(status): int(count) for status, count in rows}

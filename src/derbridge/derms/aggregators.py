@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.derms.schema import aggregators, outbound_messages, received_messages
-from derbridge.store.db import as_utc, utcnow
+from derbridge.store.db import as_utc, reading, utcnow
 from derbridge.store.outbox import new_outbox_values
 
 ACK_PATH = "/hub/from-derms/aggregatorAck"
@@ -76,7 +76,7 @@ def ack_payload(dacs_message_id: str, when: datetime) -> dict[str, Any]:
 
 
 def list_all(engine: Engine) -> list[dict[str, Any]]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(sa.select(aggregators).order_by(aggregators.c.name)).all()
     return [describe(row) for row in rows]
 

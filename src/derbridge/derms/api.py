@@ -24,6 +24,7 @@ from derbridge.derms.schema import (
     rejected_uploads,
 )
 from derbridge.derms.services import DermsServices
+from derbridge.store.db import reading
 from derbridge.store.rejections import rejection_keeper
 from derbridge.store.runtime import Outbox, Runtime
 from derbridge.web.apps import health_and_metrics, new_app
@@ -136,14 +137,14 @@ def operator_router(runtime: Runtime) -> APIRouter:
 
     @router.get("/subscriptions", summary="Program subscriptions in the registry, by id (paged)")
     def list_subscriptions(status: str | None = None, limit: Limit = 100, offset: Offset = 0) -> list[dict[str, Any]]:
-        with runtime.db.connect() as connection:
+        with reading(runtime.db) as connection:
             return registry.list_subscriptions(connection, status=status, limit=limit, offset=offset)
 
     @router.get("/devices", summary="Devices in the registry, by head end and NIC id (paged)")
     def list_devices(headEndSystem: str | None = None, registration: str | None = None, active: bool | None = None,
                      limit: Limit = 100, offset: Offset = 0) -> list[dict[str, Any]]:
         try:
-            with runtime.db.connect() as connection:
+            with reading(runtime.db) as connection:
                 return registry.list_devices(connection, head_end_system=headEndSystem, registration=registration,
                                              active=active, limit=limit, offset=offset)
         except ValueError as exc:
@@ -152,12 +153,12 @@ def operator_router(runtime: Runtime) -> APIRouter:
 
     @router.get("/devices/counts", summary="Devices per head end, registration and active flag")
     def device_counts() -> list[dict[str, Any]]:
-        with runtime.db.connect() as connection:
+        with reading(runtime.db) as connection:
             return registry.registration_counts(connection)
 
     @router.get("/devices/{headEndSystem}/{nicId}", summary="One device, with its subscription's device groups")
     def one_device(headEndSystem: str, nicId: str) -> dict[str, Any]:
-        with runtime.db.connect() as connection:
+        with reading(runtime.db) as connection:
             found = registry.one_device(connection, headEndSystem, nicId)
         if found is None:
             raise Problem(404, "Not found", f"no device {nicId} of {headEndSystem}")
@@ -165,7 +166,7 @@ def operator_router(runtime: Runtime) -> APIRouter:
 
     @router.get("/enrollment-syncs", summary="Enrollment syncs received, newest first")
     def list_enrollment_syncs(state: str | None = None, limit: Limit = 100) -> list[dict[str, Any]]:
-        with runtime.db.connect() as connection:
+        with reading(runtime.db) as connection:
             return enrollsync.list_syncs(connection, state=state, limit=limit)
 
     @router.get("/bulk-syncs", summary="Bulk initial syncs, newest first, with their progress")

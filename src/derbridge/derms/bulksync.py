@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from derbridge.derms import registry
 from derbridge.derms.schema import bulk_sync_rows, bulk_syncs, devices, outbound_files
 from derbridge.store.bulk import bulk_insert
-from derbridge.store.db import utcnow
+from derbridge.store.db import reading, utcnow
 from derbridge.store.outbox import new_file_values
 
 log = structlog.get_logger()
@@ -294,13 +294,13 @@ def describe(row: Any) -> dict[str, Any]:
 
 
 def find(engine: Engine, bulk_sync_id: str) -> dict[str, Any] | None:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         row = connection.execute(sa.select(bulk_syncs).where(bulk_syncs.c.bulk_sync_id == bulk_sync_id)).first()
     return describe(row) if row is not None else None
 
 
 def list_all(engine: Engine, limit: int = 100) -> list[dict[str, Any]]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(sa.select(bulk_syncs).order_by(bulk_syncs.c.received_at.desc()).limit(limit))
         return [describe(row) for row in rows]
 
@@ -340,7 +340,7 @@ def _set_state(engine: Engine, bulk_sync_id: str, state: str, **values: Any) -> 
 
 def apply_job(engine: Engine, bulk_sync_id: str) -> None:
     """Apply the job's file chunk by chunk (from the start again after a restart: the steps are idempotent)."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         job = connection.execute(sa.select(bulk_syncs).where(bulk_syncs.c.bulk_sync_id == bulk_sync_id)).one()
     _set_state(engine, bulk_sync_id, APPLYING, rows_applied=0, rows_refused=0)
     with engine.begin() as connection:
@@ -433,7 +433,7 @@ class BulkSyncRunner:
 
     def _next(self) -> str | None:
         try:
-            with self.engine.connect() as connection:
+            with reading(self.engine) as connection:
                 return connection.execute(
                     sa.select(bulk_syncs.c.bulk_sync_id).where(bulk_syncs.c.state.in_([RECEIVED, APPLYING]))
                     .order_by(bulk_syncs.c.received_at).limit(1)).scalar()
@@ -459,7 +459,7 @@ def finish_registered(engine: Engine, files_dir: Path, drained_since: datetime) 
     """Write and queue the ack file of every job that was registering before `drained_since`: the worker has
     since taken every device that was due (a round found fewer than it could take), so each of the job's
     devices has had its registration settled."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         ready = connection.execute(sa.select(bulk_syncs.c.bulk_sync_id).where(
             bulk_syncs.c.state == REGISTERING, bulk_syncs.c.registering_at < drained_since,
         ).order_by(bulk_syncs.c.received_at)).scalars().all()
@@ -493,7 +493,7 @@ def ack_frame(connection: Connection, bulk_sync_id: str) -> pl.DataFrame:
 
 
 def _queue_ack_file(engine: Engine, files_dir: Path, bulk_sync_id: str) -> None:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         frame = ack_frame(connection, bulk_sync_id)
         job = connection.execute(sa.select(bulk_syncs).where(bulk_syncs.c.bulk_sync_id == bulk_sync_id)).one()
     path = files_dir / "acks" / f"enroll-sync-ack-{bulk_sync_id}.parquet"

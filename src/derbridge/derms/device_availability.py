@@ -34,6 +34,7 @@ from derbridge.derms.availability import (
 from derbridge.derms.participation import HISTORY_COLUMNS, history_frame, periods_of, recent_days_frame
 from derbridge.derms.schema import devices, sensitive_premises, service_locations, subscriptions
 from derbridge.errors import Conflict, InvalidInput
+from derbridge.store.db import reading
 
 MAX_LISTED_DEVICES = 10_000
 KEYS = ("head_end_system", "nic_id")
@@ -85,7 +86,7 @@ def evaluate(engine: Engine, request: AvailabilityRequest, now: datetime) -> pl.
     """One row per device: head_end_system, nic_id, program_code, time_zone, available, reasons (every
     violated rule), overridable (those of them the operator lets planners override). `now` is when the event
     is being planned (for the notice rule)."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         fleet = _fleet(connection, request)
         results = []
         for (program_code, timezone), group in fleet.group_by("program_code", "time_zone", maintain_order=True):

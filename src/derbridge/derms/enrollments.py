@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.derms.schema import enrollment_batches, enrollment_records, outbound_messages
-from derbridge.store.db import as_utc, utcnow
+from derbridge.store.db import as_utc, reading, utcnow
 from derbridge.store.outbox import new_outbox_values
 from derbridge.web.problems import Problem
 
@@ -269,7 +269,7 @@ def apply_results(engine: Engine, results: EnrollmentResults) -> bool:
 
 def find(engine: Engine, batch_id: str, with_records: bool = False) -> dict[str, Any] | None:
     b, r = enrollment_batches, enrollment_records
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         batch = connection.execute(sa.select(b).where(b.c.batch_id == batch_id)).first()
         if batch is None:
             return None
@@ -285,7 +285,7 @@ def list_batches(engine: Engine, status: str | None = None, limit: int = 50) -> 
     query = sa.select(b).order_by(b.c.submitted_at.desc()).limit(limit)
     if status is not None:
         query = query.where(b.c.status == status)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [describe_batch(row) for row in connection.execute(query).all()]
 
 

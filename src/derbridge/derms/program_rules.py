@@ -37,7 +37,7 @@ from derbridge.derms.availability import (
 )
 from derbridge.derms.schema import outbound_messages, overridable_rules, programs, received_messages
 from derbridge.errors import Conflict, InvalidInput, NotFound
-from derbridge.store.db import as_utc, utcnow
+from derbridge.store.db import as_utc, reading, utcnow
 from derbridge.store.outbox import new_outbox_values
 
 ACK_PATH = "/hub/from-derms/programAck"
@@ -238,7 +238,7 @@ def _overridable_problem(reason: str) -> str | None:
 
 
 def get(engine: Engine, program_code: str) -> dict[str, Any]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         row = connection.execute(sa.select(programs).where(programs.c.program_code == program_code)).first()
         if row is None:
             raise NotFound("program", program_code)
@@ -246,7 +246,7 @@ def get(engine: Engine, program_code: str) -> dict[str, Any]:
 
 
 def list_all(engine: Engine) -> list[dict[str, Any]]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(sa.select(programs).order_by(programs.c.program_code)).all()
         return [describe(row, overridable_of(connection, row.program_code)) for row in rows]
 

@@ -31,7 +31,7 @@ from derbridge.derms.headend.model import Registration
 from derbridge.derms.registry import DEREGISTERED, NOT_REGISTERED, REGISTERED
 from derbridge.derms.schema import devices, enrollment_sync_devices, enrollment_syncs, outbound_messages
 from derbridge.store.bulk import bulk_insert
-from derbridge.store.db import utcnow
+from derbridge.store.db import reading, utcnow
 from derbridge.store.outbox import new_outbox_values
 
 log = structlog.get_logger()
@@ -52,7 +52,7 @@ results = sa.Table(
 
 def reconcile_due(engine: Engine, gateway: Gateway, limit: int = DEVICES_PER_ROUND) -> int:
     """Register or deregister up to `limit` due devices and record the outcome; returns how many were due."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(
             sa.select(devices.c.head_end_system, devices.c.nic_id, devices.c.registration_wanted,
                       devices.c.registration_status).where(devices.c.registration_due == sa.true()).limit(limit)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.model import DeviceStatus
 from derbridge.derms.schema import outbound_messages, status_checks
-from derbridge.store.db import as_utc, utcnow
+from derbridge.store.db import as_utc, reading, utcnow
 from derbridge.store.outbox import new_outbox_values
 
 log = structlog.get_logger()
@@ -155,7 +155,7 @@ class StatusCheckWorker:
     def _ask_new(self) -> tuple[int, int]:
         """Ask the head ends about one round of new checks: how many were asked, how many answered already."""
         t = status_checks
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             rows = connection.execute(
                 sa.select(t.c.dacs_message_id, t.c.head_end_system, t.c.nic_id)
                 .where(t.c.status == NEW).order_by(t.c.received_at).limit(self.round_size)).all()
@@ -189,7 +189,7 @@ class StatusCheckWorker:
     def _release_due(self) -> int:
         t = status_checks
         now = self.clock()
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             rows = connection.execute(
                 sa.select(t.c.dacs_message_id, t.c.response_code, t.c.message, t.c.last_seen)
                 .where(t.c.status == HELD, t.c.due_at <= now).order_by(t.c.due_at).limit(self.round_size)).all()
@@ -205,7 +205,7 @@ class StatusCheckWorker:
 
     def _next_due(self) -> datetime | None:
         t = status_checks
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             due = connection.execute(sa.select(sa.func.min(t.c.due_at)).where(t.c.status == HELD)).scalar()
         return as_utc(due)
 
@@ -235,7 +235,7 @@ def search(engine: Engine, *, dacs_message_id: str | None = None, nic_id: str | 
                           (t.c.head_end_system, head_end_system), (t.c.status, status)):
         if value is not None:
             query = query.where(column == value)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [describe(row) for row in connection.execute(query).all()]
 
 

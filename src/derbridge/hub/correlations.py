@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.hub.schema import correlations
-from derbridge.store.db import as_utc, utcnow
+from derbridge.store.db import as_utc, reading, utcnow
 
 WAITING, ANSWERED, EXPIRED, LATE, UNMATCHED = "WAITING", "ANSWERED", "EXPIRED", "LATE", "UNMATCHED"
 
@@ -79,12 +79,12 @@ def search(engine: Engine, state: str | None = None, correlation_id: str | None 
         query = query.where(correlations.c.state == state)
     if correlation_id:
         query = query.where(correlations.c.correlation_id == correlation_id)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [_describe(row) for row in connection.execute(query)]
 
 
 def counts_by_state(engine: Engine) -> dict[str, int]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(sa.select(correlations.c.state, sa.func.count())
                                   .group_by(correlations.c.state)).all()
     return {str(state): int(count) for state, count in rows}

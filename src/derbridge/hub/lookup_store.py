@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from derbridge.errors import PermanentError
 from derbridge.hub.lookups import Change, InvalidLookup, Lookup, LookupMissing, Lookups, Problem, changes
 from derbridge.hub.schema import lookup_audit, lookup_rows, lookups
-from derbridge.store.db import as_utc, utcnow
+from derbridge.store.db import as_utc, reading, utcnow
 
 MAX_KEPT_REQUEST_CHARS = 1_000_000
 
@@ -71,7 +71,7 @@ class Incoming:
 # ---- reading ----------------------------------------------------------------------------------------------
 
 def load_all(engine: Engine) -> Lookups:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         heads = connection.execute(sa.select(lookups).order_by(lookups.c.name)).all()
         cells: dict[str, list[str]] = {}
         for row in connection.execute(sa.select(lookup_rows.c.lookup, lookup_rows.c.cells).order_by(lookup_rows.c.id)):
@@ -80,13 +80,13 @@ def load_all(engine: Engine) -> Lookups:
 
 
 def load(engine: Engine, name: str) -> Lookup | None:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return _read(connection, name)
 
 
 def versions(engine: Engine) -> dict[str, int]:
     """Every lookup's version: the one small query that tells a running hub whether to reload."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return {str(name): int(version) for name, version in connection.execute(sa.select(lookups.c.name,
                                                                                           lookups.c.version))}
 
@@ -96,7 +96,7 @@ def history(engine: Engine, lookup: str | None = None, limit: int = 200) -> list
     query = sa.select(lookup_audit).order_by(lookup_audit.c.id.desc()).limit(limit)
     if lookup:
         query = query.where(lookup_audit.c.lookup == lookup)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [_audit_entry(row) for row in connection.execute(query)]
 
 

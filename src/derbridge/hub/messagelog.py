@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.hub.schema import message_keys, messages
-from derbridge.store.db import as_utc, utcnow
+from derbridge.store.db import as_utc, reading, utcnow
 
 RECEIVED, DELIVERED, RETRYING, DEAD, REJECTED = "RECEIVED", "DELIVERED", "RETRYING", "DEAD", "REJECTED"
 DECLINED, WAITING, HELD = "DECLINED", "WAITING", "HELD"
@@ -158,7 +158,7 @@ def assign_workflow(engine: Engine, ids: list[int], workflow_id: str) -> None:
 
 def deliverable(engine: Engine, ids: list[int]) -> list[Any]:
     """The messages among `ids` that still need delivering (a re-run step skips what is done)."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return list(connection.execute(
             sa.select(messages).where(messages.c.id.in_(ids), messages.c.status.in_(UNDELIVERED))
             .order_by(messages.c.id)
@@ -201,14 +201,14 @@ def without_payload(engine: Engine, ids: list[int]) -> list[Any]:
     """The messages among `ids` that have no outbound payload (their mapping failed when they arrived)."""
     if not ids:
         return []
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return list(connection.execute(sa.select(messages).where(
             messages.c.id.in_(ids), messages.c.outbound_payload.is_(None))).all())
 
 
 def undelivered(engine: Engine) -> list[tuple[int, str | None]]:
     """(id, workflow id) of every message not yet delivered nor dead: what recovery must see through."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(sa.select(messages.c.id, messages.c.workflow_id)
                                   .where(messages.c.status.in_(UNDELIVERED)).order_by(messages.c.id)).all()
     return [(int(row.id), row.workflow_id) for row in rows]
@@ -216,7 +216,7 @@ def undelivered(engine: Engine) -> list[tuple[int, str | None]]:
 
 def orphans(engine: Engine, received_before: datetime) -> list[int]:
     """Undelivered messages never tied to a delivery workflow, received before the given time."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [int(i) for i in connection.execute(
             sa.select(messages.c.id).where(messages.c.status.in_(UNDELIVERED), messages.c.workflow_id.is_(None),
                                            messages.c.received_at < received_before).order_by(messages.c.id)
@@ -248,7 +248,7 @@ def reopen(engine: Engine, ids: list[int]) -> list[int]:
 
 def waiting_parents(engine: Engine, part_ids: list[int]) -> list[int]:
     """The WAITING parents of the given parts."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [int(i) for i in connection.execute(sa.select(messages.c.parent_id).distinct().where(
             messages.c.id.in_(part_ids), messages.c.parent_id.is_not(None),
             messages.c.parent_id.in_(sa.select(messages.c.id).where(messages.c.status == WAITING)))).scalars()]
@@ -263,13 +263,13 @@ def hold_unsent_parts(engine: Engine, parent_id: int, reason: str) -> int:
 
 
 def parts_of(engine: Engine, parent_id: int) -> list[Any]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return list(connection.execute(
             sa.select(messages).where(messages.c.parent_id == parent_id).order_by(messages.c.id)).all())
 
 
 def message_row(engine: Engine, message_id: int) -> Any:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return connection.execute(sa.select(messages).where(messages.c.id == message_id)).one()
 
 
@@ -290,13 +290,13 @@ def settled_waiting_parents(engine: Engine) -> list[int]:
     """WAITING parents none of whose parts is still on its way (a crash came between the two)."""
     part = messages.alias("part")
     unsettled = sa.select(part.c.id).where(part.c.parent_id == messages.c.id, part.c.status.not_in(SETTLED))
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [int(i) for i in connection.execute(
             sa.select(messages.c.id).where(messages.c.status == WAITING, ~sa.exists(unsettled))).scalars()]
 
 
 def part_counts(engine: Engine, parent_id: int) -> dict[str, int]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(sa.select(messages.c.status, sa.func.count()).where(
             messages.c.parent_id == parent_id).group_by(messages.c.status)).all()
     return {str(status): int(count) for status, count in rows}
@@ -318,14 +318,14 @@ def search(engine: Engine, key: str | None = None, status: str | None = None, fl
         query = query.where(messages.c.flow == flow)
     if parent is not None:
         query = query.where(messages.c.parent_id == parent)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(query).all()
         keys = _keys_of(connection, [row.id for row in rows])
     return [summary(row, keys.get(row.id, {})) for row in rows]
 
 
 def get(engine: Engine, message_id: int) -> dict[str, Any] | None:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         row = connection.execute(sa.select(messages).where(messages.c.id == message_id)).one_or_none()
         if row is None:
             return None
@@ -337,7 +337,7 @@ def get(engine: Engine, message_id: int) -> dict[str, Any] | None:
 
 
 def counts_by_status(engine: Engine) -> dict[str, int]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(sa.select(messages.c.status, sa.func.count()).group_by(messages.c.status)).all()
     return {str(status): int(count) for status, count in rows}
 

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from derbridge.store.db import as_utc
+from derbridge.store.db import as_utc, reading
 
 
 def file_imports_table(metadata: sa.MetaData) -> sa.Table:
@@ -88,19 +88,19 @@ def recent_imports(engine: Engine, table: sa.Table, table_name: str | None = Non
     query = sa.select(table).order_by(table.c.id.desc()).limit(limit)
     if table_name is not None:
         query = query.where(table.c.table_name == table_name)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [describe_import(row) for row in connection.execute(query)]
 
 
 def last_import_per_table(engine: Engine, table: sa.Table) -> dict[str, dict[str, Any]]:
     latest = sa.select(sa.func.max(table.c.id)).group_by(table.c.table_name)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(sa.select(table).where(table.c.id.in_(latest)))
         return {row.table_name: describe_import(row) for row in rows}
 
 
 def recent_rejected_uploads(engine: Engine, table: sa.Table, limit: int = 100) -> list[dict[str, Any]]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(sa.select(table).order_by(table.c.id.desc()).limit(limit))
         return [{"id": row.id, "path": row.path, "file": row.file, "bytes": row.bytes, "sha256": row.sha256,
                  "contentType": row.content_type, "status": row.status, "errors": json.loads(row.errors),

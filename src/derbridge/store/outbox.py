@@ -21,7 +21,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from derbridge.store.db import utcnow
+from derbridge.store.db import reading, utcnow
 from derbridge.web.client import Outcome, classify, make_client, post_batch, post_json
 from derbridge.web.uploads import CHECKSUM_HEADER
 
@@ -117,7 +117,7 @@ class OutboxSender:
         """Send one batch of due rows, several per request to the same path; returns how many were tried."""
         now = now or utcnow()
         t = self.table
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             rows = list(connection.execute(
                 sa.select(t).where(t.c.status == PENDING, t.c.next_attempt_at <= now)
                 .order_by(t.c.id).limit(self.batch)

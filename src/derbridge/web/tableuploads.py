@@ -20,7 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
-from derbridge.store.db import utcnow
+from derbridge.store.db import reading, utcnow
 from derbridge.store.importlog import (
     ImportRecord,
     last_import_per_table,
@@ -62,7 +62,7 @@ def table_upload_router(uploads: TableUploads, prefix: str) -> APIRouter:
     def status() -> dict[str, Any]:
         engine = uploads.engine_of()
         last = last_import_per_table(engine, uploads.imports)
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             tables = [{"table": name, "rows": _count(connection, spec.table), "lastImport": last.get(name)}
                       for name, spec in uploads.tables.items()]
         return {"system": uploads.system, "tables": tables}
