@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.config import Settings
 from derbridge.dacs import aggregators, syncrequests
+from derbridge.dacs.network_api import FILES_PREFIX, network_file_router, network_location_router
 from derbridge.dacs.schema import outbound_files, rejected_requests, sync_requests
 from derbridge.store.rejections import rejection_keeper
 from derbridge.store.runtime import Runtime
@@ -23,10 +24,13 @@ def create_app(settings: Settings) -> FastAPI:
     runtime = Runtime("dacs", sync_requests, lambda row: row.sync_request_id, outbound_files)
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
     app, authenticator = new_app("dacs", settings, runtime.lifespan(settings), keep_rejected,
-                                 "Reference program system (DACS/CPMCS role).")
+                                 "Reference program system (DACS/CPMCS role).", file_paths=(FILES_PREFIX,))
     app.include_router(agent_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
     app.include_router(cross_router(runtime, keep_rejected),
                        dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
+    app.include_router(network_file_router(runtime, settings, keep_rejected),
+                       dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
+    app.include_router(network_location_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
     app.include_router(health_and_metrics(authenticator, "dacs", None,
                                           lambda: {"syncRequests": syncrequests.counts_by_status(runtime.db)}))
     return app

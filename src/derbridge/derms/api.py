@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from derbridge.config import Settings
 from derbridge.derms import aggregators
+from derbridge.derms.network_api import IMPORT_PREFIX, network_router
 from derbridge.derms.schema import outbound_files, outbound_messages, rejected_requests
 from derbridge.store.db import utcnow
 from derbridge.store.rejections import rejection_keeper
@@ -23,10 +24,12 @@ def create_app(settings: Settings) -> FastAPI:
     runtime = Runtime("derms", outbound_messages, lambda row: row.message_key, outbound_files)
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
     app, authenticator = new_app("derms", settings, runtime.lifespan(settings), keep_rejected,
-                                 "Reference DERMS (Edge DERMS role).")
+                                 "Reference DERMS (Edge DERMS role).", file_paths=(IMPORT_PREFIX,))
     app.include_router(integration_router(runtime, keep_rejected),
                        dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
     app.include_router(operator_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
+    app.include_router(network_router(runtime, settings, keep_rejected),
+                       dependencies=[Depends(require(authenticator, {"operator"}))])
     app.include_router(health_and_metrics(authenticator, "derms", None))
     return app
 

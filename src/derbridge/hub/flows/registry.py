@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from derbridge.hub.flows import f3_aggregator
+from derbridge.hub.flows import f1_network, f3_aggregator
+from derbridge.hub.flows.files import FileRelay
 from derbridge.hub.flows.relay import Inbound, Leg, Relay
 
 
@@ -17,7 +18,7 @@ class Flow:
 
 
 FLOWS = [
-    Flow("F1", "Service-point network location", "DERMS → program system", "planned"),
+    Flow("F1", "Service-point network location", "DERMS → program system", "working: full and delta files"),
     Flow("F2", "Program rules and constraints (+ ack)", "program system → DERMS", "planned"),
     Flow("F3", "Energy aggregator details (+ ack)", "program system → DERMS", "working"),
     Flow("F4", "Enrollment request", "DERMS → program system", "planned"),
@@ -36,3 +37,6 @@ FLOWS = [
 RELAYS: list[Relay] = [*f3_aggregator.RELAYS]
 INBOUND: list[Inbound] = [*RELAYS]
 LEGS: dict[str, Leg] = {leg.kind: leg for leg in [relay.leg for relay in RELAYS]}
+
+FILE_RELAYS: list[FileRelay] = [*f1_network.FILE_RELAYS]
+LEGS.update({relay.kind: relay.leg for relay in FILE_RELAYS})
