@@ -13,6 +13,7 @@ from rich.table import Table
 
 from derbridge.config import SYSTEMS, ConfigError, Settings, effective_config, load_settings
 from derbridge.dataset.cli import app as dataset_app
+from derbridge.network_cli import app as network_app
 
 app = typer.Typer(help="derbridge: connects a utility's program system (DACS role) with its DERMS.",
                   no_args_is_help=True, add_completion=False)
@@ -20,6 +21,7 @@ aggregator_app = typer.Typer(help="Energy aggregators in the program system (cre
                              no_args_is_help=True)
 app.add_typer(aggregator_app, name="aggregator")
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(network_app, name="network")
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 ConfigOption = Annotated[
