@@ -4,7 +4,7 @@ sent as exports, tell the program system exactly where every service point was o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
@@ -22,8 +22,9 @@ from derbridge.derms.connections import (
     refeed,
     rewritten,
 )
+from tests.networks import DAYS, FEEDERS, JAN_1, TRANSFORMERS, Move, Network, Refeed, changes, days
 
-JAN_1, FEB_1, MAR_1, APR_1 = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)
+FEB_1, MAR_1, APR_1 = date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)
 T1: Location = ("T-1", "F-1", "S-1")
 T2: Location = ("T-2", "F-2", "S-1")
 
@@ -89,93 +90,10 @@ def test_storage_rewrites_only_what_changed() -> None:
 
 # ---- any sequence of changes -----------------------------------------------------------------------------
 
-FEEDERS = {"F-1": "S-1", "F-2": "S-1", "F-3": "S-2"}
-TRANSFORMERS = {"T-1": "F-1", "T-2": "F-2", "T-3": "F-3"}
-SERVICE_POINTS = ["SP-1", "SP-2", "SP-3"]
-DAYS = 60
-days = st.integers(0, DAYS - 1).map(lambda n: JAN_1 + timedelta(days=n))
-
-
-@dataclass(frozen=True)
-class Move:
-    service_point: str
-    transformer: str
-    day: date
-
-
-@dataclass(frozen=True)
-class Refeed:
-    transformer: str
-    feeder: str
-    day: date
-
-
 @dataclass(frozen=True)
 class Export:
     full: bool
     day: date
-
-
-changes = st.one_of(
-    st.builds(Move, st.sampled_from(SERVICE_POINTS), st.sampled_from(list(TRANSFORMERS)), days),
-    st.builds(Refeed, st.sampled_from(list(TRANSFORMERS)), st.sampled_from(list(FEEDERS)), days),
-)
-
-
-@dataclass
-class Network:
-    """The storage rules around the pure functions: transformer moves in date order, a service point joins a
-    transformer only from when it is on its current feeder, each written record stamped with its change."""
-
-    feeders: dict[str, tuple[str, date]] = field(default_factory=dict)
-    histories: dict[str, list[Connection]] = field(default_factory=dict)
-    written: dict[Connection, int] = field(default_factory=dict)
-    seq: int = 0
-
-    @classmethod
-    def imported(cls) -> Network:
-        network = cls(feeders={t: (f, JAN_1) for t, f in TRANSFORMERS.items()})
-        for number, service_point in enumerate(SERVICE_POINTS):
-            transformer = list(TRANSFORMERS)[number % len(TRANSFORMERS)]
-            network.write({service_point: [Connection(service_point, *network.location(transformer), JAN_1)]})
-        return network
-
-    def location(self, transformer: str) -> Location:
-        feeder = self.feeders[transformer][0]
-        return (transformer, feeder, FEEDERS[feeder])
-
-    def write(self, histories: dict[str, list[Connection]]) -> None:
-        self.seq += 1
-        for service_point, after in histories.items():
-            check_history(after)
-            _removed, added = rewritten(self.histories.get(service_point, []), after)
-            self.written.update(dict.fromkeys(added, self.seq))
-            self.histories[service_point] = after
-
-    def apply(self, change: Move | Refeed) -> None:
-        if isinstance(change, Move):
-            if change.day < self.feeders[change.transformer][1]:
-                return
-            try:
-                after = connect(self.histories[change.service_point], change.service_point,
-                                self.location(change.transformer), change.day)
-            except ChangeRefused:
-                return
-            self.write({change.service_point: after})
-            return
-        if change.day < self.feeders[change.transformer][1] or change.feeder == self.feeders[change.transformer][0]:
-            return
-        self.feeders[change.transformer] = (change.feeder, change.day)
-        self.write({sp: refeed(h, change.transformer, change.feeder, FEEDERS[change.feeder], change.day)
-                    for sp, h in self.histories.items()})
-
-    def export(self, full: bool, as_of: date, since: int) -> list[program_system.Observation]:
-        """A delta: the records written after change `since`; a full export: those and every record in effect
-        on or after as_of."""
-        records = [r for h in self.histories.values() for r in h if self.written[r] > since
-                   or (full and (r.effective_end is None or r.effective_end > as_of))]
-        return [program_system.Observation(r.service_point_id, *r.location, effective_date=r.effective_start)
-                for r in sorted(records, key=lambda r: (r.service_point_id, r.effective_start))]
 
 
 def applied(histories: dict[str, list[program_system.Record]],
