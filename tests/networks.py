@@ -69,8 +69,12 @@ class Network:
         self.seq += 1
         for service_point, after in histories.items():
             check_history(after)
-            _removed, added = rewritten(self.histories.get(service_point, []), after)
-            self.written.update(dict.fromkeys(added, self.seq))
+            before = self.histories.get(service_point, [])
+            rewrite = rewritten(before, after)
+            self.written.update(dict.fromkeys(rewrite.inserted, self.seq))
+            for record in rewrite.ended:
+                [old] = [r for r in before if r.effective_start == record.effective_start]
+                self.written[record] = self.written[old]
             self.histories[service_point] = after
 
     def apply(self, change: Move | Refeed) -> None:

@@ -129,12 +129,23 @@ def test_a_full_export_then_deltas_hold_what_changed_and_each_follows_the_previo
     assert delta["previousExportId"] == full["exportId"]
     rows = pl.read_parquet(delta["file"])
     assert rows.columns == ["servicePointId", "transformerId", "feederId", "substationId", "effectiveDate"]
-    assert rows.rows() == [("SP-1", "T-1", "F-1", "S-1", JAN_1), ("SP-1", "T-2", "F-2", "S-1", MAR_1)]
+    assert rows.rows() == [("SP-1", "T-2", "F-2", "S-1", MAR_1)]  # the record it ends needs no second telling
     with derms_db.connect() as connection:
         queued = connection.execute(sa.select(outbound_files.c.path).where(
             outbound_files.c.message_key == f"network-export:{delta['exportId']}")).scalar_one()
     assert queued.startswith("/hub/files/from-derms/networkLocations?exportType=delta")
     assert f"previousExportId={full['exportId']}" in queued
+
+
+def test_a_delta_after_a_transformer_move_holds_one_new_record_per_service_point_on_it(
+        derms_db: Engine, tmp_path: Path) -> None:
+    imported(derms_db, tmp_path)
+    network.move_service_point(derms_db, "SP-3", "T-1", MAR_1)
+    create_export(derms_db, tmp_path / "exports", "full", JAN_1)
+    network.move_transformer(derms_db, "T-1", "F-2", APR_1)
+    delta = create_export(derms_db, tmp_path / "exports", "delta", APR_1)
+    assert pl.read_parquet(delta["file"]).rows() == [("SP-1", "T-1", "F-2", "S-1", APR_1),
+                                                     ("SP-3", "T-1", "F-2", "S-1", APR_1)]
 
 
 def test_a_full_export_as_of_a_date_leaves_records_that_ended_before_it_unless_just_written(

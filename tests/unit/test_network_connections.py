@@ -16,6 +16,7 @@ from derbridge.derms.connections import (
     ChangeRefused,
     Connection,
     Location,
+    Rewrite,
     check_history,
     connect,
     location_on,
@@ -81,11 +82,15 @@ def test_a_transformer_move_to_its_own_feeder_changes_nothing() -> None:
     assert refeed(history, "T-1", "F-1", "S-1", FEB_1) == history
 
 
-def test_storage_rewrites_only_what_changed() -> None:
+def test_storage_rewrites_only_what_changed_and_tells_new_observations_from_new_ends() -> None:
     before = [record(JAN_1, None, T1)]
     after = connect(before, "SP-1", T2, APR_1)
-    assert rewritten(before, after) == ([record(JAN_1, None, T1)], after)
-    assert rewritten(after, after) == ([], [])
+    assert rewritten(before, after) == Rewrite(deleted=[], inserted=[record(APR_1, None, T2)],
+                                               ended=[record(JAN_1, APR_1, T1)])
+    corrected = connect(after, "SP-1", T1, APR_1)
+    assert rewritten(after, corrected) == Rewrite(deleted=[record(APR_1, None, T2)], inserted=[record(APR_1, None, T1)],
+                                                  ended=[])
+    assert rewritten(after, after) == Rewrite([], [], [])
 
 
 # ---- any sequence of changes -----------------------------------------------------------------------------

@@ -9,8 +9,9 @@ operator makes it, effective a date:
 - refeed: a transformer moves to another feeder from a date. Every record on that transformer that runs past
   the date is split there (or, starting on or after it, changed): from the date on, it has the new feeder and
   substation. The caller makes sure transformer moves come in date order.
-Records are never merged: each start is a change DERMS made, and an export sends each written record as an
-observation "from this date on, the service point is served by this location". Pure: no I/O.
+Records are never merged: each start is a change DERMS made, and an export sends each record written with a
+new start or location as an observation "from this date on, the service point is served by this location".
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -94,7 +95,27 @@ def refeed(history: list[Connection], transformer_id: str, feeder_id: str, subst
     return result
 
 
-def rewritten(before: list[Connection], after: list[Connection]) -> tuple[list[Connection], list[Connection]]:
-    """What storage must do to turn `before` into `after`: the records to delete and those to insert."""
+@dataclass(frozen=True)
+class Rewrite:
+    """What storage must do to turn one service point's records into others."""
+
+    deleted: list[Connection]
+    inserted: list[Connection]
+    """New observations: a start or a location the records did not have."""
+    ended: list[Connection]
+    """Records that only end on another day (in their new form): the same observation as before, so an export
+    need not send them again (the program system ends a record where the next one starts)."""
+
+
+def rewritten(before: list[Connection], after: list[Connection]) -> Rewrite:
     kept = set(before) & set(after)
-    return [r for r in before if r not in kept], [r for r in after if r not in kept]
+    removed = [r for r in before if r not in kept]
+    added = [r for r in after if r not in kept]
+    ended = [r for r in added if _observation(r) in {_observation(old) for old in removed}]
+    ended_keys = {_observation(r) for r in ended}
+    return Rewrite([r for r in removed if _observation(r) not in ended_keys],
+                   [r for r in added if _observation(r) not in ended_keys], ended)
+
+
+def _observation(record: Connection) -> tuple[str, date, Location]:
+    return (record.service_point_id, record.effective_start, record.location)

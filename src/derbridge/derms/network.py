@@ -117,22 +117,25 @@ def record_of(row: Any) -> Record:
 
 def _write(connection: Connection, kind: str, subject: str, day: date,
            changed: dict[str, tuple[list[Record], list[Record]]]) -> int | None:
-    """Delete the records a change replaced, insert those it wrote, stamped with a new change number; None when
-    it changed nothing."""
-    deleted: list[Record] = []
-    inserted: list[Record] = []
-    for before, after in changed.values():
-        removed, added = rewritten(before, after)
-        deleted += removed
-        inserted += added
-    if not inserted and not deleted:
+    """Store what a change did, numbered: new observations carry the change's number; a record that only ends
+    on another day keeps its own (delta exports send what carries a number after the previous export's).
+    None when nothing changed."""
+    rewrites = [rewritten(before, after) for before, after in changed.values()]
+    deleted = [r for rewrite in rewrites for r in rewrite.deleted]
+    inserted = [r for rewrite in rewrites for r in rewrite.inserted]
+    ended = [r for rewrite in rewrites for r in rewrite.ended]
+    if not (deleted or inserted or ended):
         return None
     seq = new_change(connection, kind, subject, day, len(inserted))
     t = service_point_connections
+    same = (t.c.cis_service_point_id == sa.bindparam("sp"), t.c.effective_start == sa.bindparam("start"))
     if deleted:
-        connection.execute(sa.delete(t).where(t.c.cis_service_point_id == sa.bindparam("sp"),
-                                              t.c.effective_start == sa.bindparam("start")),
+        connection.execute(sa.delete(t).where(*same),
                            [{"sp": r.service_point_id, "start": r.effective_start} for r in deleted])
+    if ended:
+        connection.execute(sa.update(t).where(*same).values(effective_end=sa.bindparam("end")),
+                           [{"sp": r.service_point_id, "start": r.effective_start, "end": r.effective_end}
+                            for r in ended])
     if inserted:
         connection.execute(sa.insert(t), [_values(r, seq) for r in inserted])
     return seq

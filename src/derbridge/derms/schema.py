@@ -195,7 +195,7 @@ transformers = sa.Table(
 
 # Which transformer (and through it, feeder and substation) served a service point: contiguous effective-dated
 # records per service point, the last one open (effective_end NULL). change_seq is the network change that
-# last wrote the record; a delta export sends the records written since the previous export.
+# gave the record its start and location; a delta export sends the records numbered after the previous export.
 service_point_connections = sa.Table(
     "service_point_connections",
     metadata,
