@@ -22,6 +22,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "demo-time": ("derbridge.benchmarks.demo_time", "`derbridge demo` wall time on a fresh data directory (s)"),
     "availability": ("derbridge.benchmarks.availability", "Availability of N devices for one event window (s)"),
     "dataset-generate": ("derbridge.benchmarks.dataset_generate", "Generate an N-customer dataset (s)"),
+    "network-export": ("derbridge.benchmarks.network_export",
+                       "F1 full export of N service points from DERMS into the program system (s) vs a raw "
+                       "SQLite bulk insert of the same rows"),
 }
 REQUIRED = ("name", "value", "unit", "baseline", "ratio", "target", "met")
 

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from derbridge.dacs.network import ExportParameters, TooEarly, describe_export
 from derbridge.dacs.network_locations import OPEN_RECORD_COLUMNS, Observation, Record, apply_change, diff_export
 from derbridge.dacs.schema import network_exports, network_locations
-from derbridge.store.bulk import bulk_insert
+from derbridge.store.bulk import bulk_insert, select_frame
 from derbridge.store.db import utcnow
 from derbridge.store.locks import one_writer_at_a_time
 from derbridge.tablecheck import ROW, read_checked
@@ -56,8 +56,9 @@ def apply_export(engine: Engine, parameters: ExportParameters, path: Path, fmt: 
                            "not been applied yet")
         changes = diff_export(export, _open_records(connection, export))
         _close(connection, changes.to_close)
-        bulk_insert(connection, network_locations,
-                    changes.to_insert.rename({"service_point_id": "cis_service_point_id"}))
+        bulk_insert(connection, network_locations,  # in key order: each insert lands where the last one did
+                    changes.to_insert.rename({"service_point_id": "cis_service_point_id"})
+                    .sort("cis_service_point_id", "effective_start"))
         _apply_one_by_one(connection, changes.needs_history)
         connection.execute(sa.insert(network_exports).values(
             export_id=parameters.exportId, export_type=parameters.exportType, as_of=parameters.asOf,
@@ -77,12 +78,11 @@ def _open_records(connection: Connection, export: pl.DataFrame) -> pl.DataFrame:
     columns = (t.c.cis_service_point_id.label("service_point_id"), t.c.transformer_id, t.c.feeder_id,
                t.c.substation_id, t.c.effective_start)
     query = sa.select(*columns).where(t.c.effective_end.is_(None))
-    if export.height > FEW_ROWS:
-        rows = connection.execute(query).all()
-    else:
-        rows = [row for chunk in _chunks(export["service_point_id"].unique().to_list())
-                for row in connection.execute(query.where(t.c.cis_service_point_id.in_(chunk))).all()]
     schema = dict.fromkeys(OPEN_RECORD_COLUMNS, pl.String) | {"effective_start": pl.Date}
+    if export.height > FEW_ROWS:
+        return select_frame(connection, query, schema)
+    rows = [row for chunk in _chunks(export["service_point_id"].unique().to_list())
+            for row in connection.execute(query.where(t.c.cis_service_point_id.in_(chunk))).all()]
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 

@@ -180,18 +180,18 @@ outbound_files = sa.Table(
 # ---- the electrical network: which transformer, feeder and substation served a service point, day by day (F1) --
 
 # Contiguous effective-dated records per service point, the last one open (effective_end NULL): the rules of
-# dacs/network_locations.py. Written only from DERMS's network exports.
+# dacs/network_locations.py. Written only from DERMS's network exports. Stored in key order (SQLite: without
+# rowid), so a million records arriving in service point order cost one B-tree, not a table and an index.
 network_locations = sa.Table(
     "network_locations",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("cis_service_point_id", sa.String(30), nullable=False),
+    sa.Column("cis_service_point_id", sa.String(30), primary_key=True),
+    sa.Column("effective_start", sa.Date, primary_key=True),
     sa.Column("transformer_id", sa.String(30), nullable=False),
     sa.Column("feeder_id", sa.String(30), nullable=False),
     sa.Column("substation_id", sa.String(30), nullable=False),
-    sa.Column("effective_start", sa.Date, nullable=False),
     sa.Column("effective_end", sa.Date, nullable=True),
-    sa.UniqueConstraint("cis_service_point_id", "effective_start", name="uq_network_locations_start"),
+    sqlite_with_rowid=False,
 )
 
 # Every network export received: applied once, in the order DERMS made them (each names the one it follows).

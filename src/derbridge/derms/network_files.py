@@ -37,7 +37,7 @@ from derbridge.derms.schema import (
     substations,
     transformers,
 )
-from derbridge.store.bulk import bulk_insert
+from derbridge.store.bulk import bulk_insert, select_frame
 from derbridge.store.db import utcnow
 from derbridge.store.locks import one_writer_at_a_time
 from derbridge.store.outbox import FAILED, new_file_values
@@ -221,7 +221,7 @@ def _rows_where(frame: pl.DataFrame, failed: pl.Expr, field: str, kind: str, mes
 
 
 def _frame(connection: Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame(connection.execute(query).all(), schema=schema, orient="row")
+    return select_frame(connection, query, schema)
 
 
 def _dtype(column: FileColumn) -> type[pl.DataType]:

@@ -199,15 +199,14 @@ transformers = sa.Table(
 service_point_connections = sa.Table(
     "service_point_connections",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("cis_service_point_id", sa.String(30), nullable=False),
+    sa.Column("cis_service_point_id", sa.String(30), primary_key=True),
+    sa.Column("effective_start", sa.Date, primary_key=True),
     sa.Column("transformer_id", sa.String(30), nullable=False, index=True),
     sa.Column("feeder_id", sa.String(30), nullable=False),
     sa.Column("substation_id", sa.String(30), nullable=False),
-    sa.Column("effective_start", sa.Date, nullable=False),
     sa.Column("effective_end", sa.Date, nullable=True),
     sa.Column("change_seq", sa.Integer, nullable=False, index=True),
-    sa.UniqueConstraint("cis_service_point_id", "effective_start", name="uq_service_point_connections_start"),
+    sqlite_with_rowid=False,  # stored in key order: a full export reads it in the order it sends
 )
 
 # Every change of the network (an import, a service point or transformer moved), numbered in order.

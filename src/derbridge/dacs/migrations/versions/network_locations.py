@@ -16,14 +16,13 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "network_locations",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("cis_service_point_id", sa.String(30), nullable=False),
+        sa.Column("cis_service_point_id", sa.String(30), primary_key=True),
+        sa.Column("effective_start", sa.Date, primary_key=True),
         sa.Column("transformer_id", sa.String(30), nullable=False),
         sa.Column("feeder_id", sa.String(30), nullable=False),
         sa.Column("substation_id", sa.String(30), nullable=False),
-        sa.Column("effective_start", sa.Date, nullable=False),
         sa.Column("effective_end", sa.Date, nullable=True),
-        sa.UniqueConstraint("cis_service_point_id", "effective_start", name="uq_network_locations_start"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "network_exports",

@@ -47,15 +47,14 @@ def upgrade() -> None:
     op.create_index("ix_transformers_feeder_id", "transformers", ["feeder_id"])
     op.create_table(
         "service_point_connections",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("cis_service_point_id", sa.String(30), nullable=False),
+        sa.Column("cis_service_point_id", sa.String(30), primary_key=True),
+        sa.Column("effective_start", sa.Date, primary_key=True),
         sa.Column("transformer_id", sa.String(30), nullable=False),
         sa.Column("feeder_id", sa.String(30), nullable=False),
         sa.Column("substation_id", sa.String(30), nullable=False),
-        sa.Column("effective_start", sa.Date, nullable=False),
         sa.Column("effective_end", sa.Date, nullable=True),
         sa.Column("change_seq", sa.Integer, nullable=False),
-        sa.UniqueConstraint("cis_service_point_id", "effective_start", name="uq_service_point_connections_start"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_service_point_connections_transformer_id", "service_point_connections", ["transformer_id"])
     op.create_index("ix_service_point_connections_change_seq", "service_point_connections", ["change_seq"])
