@@ -67,6 +67,8 @@ def move_transformer(engine: Engine, transformer_id: str, feeder_id: str, day: d
         changed = {sp: (before, refeed(before, transformer_id, feeder_id, substation_id, day))
                    for sp, before in _histories_on(connection, transformer_id, day).items()}
         seq = _write(connection, "move-transformer", transformer_id, day, changed)
+        if seq is None:  # no service point on it from that day: still a change of the network
+            seq = new_change(connection, "move-transformer", transformer_id, day, 0)
         connection.execute(sa.update(transformers).where(transformers.c.transformer_id == transformer_id)
                            .values(feeder_id=feeder_id, feeder_since=day, updated_at=utcnow()))
     return {"transformerId": transformer_id, "feederId": feeder_id, "changeSeq": seq,
