@@ -120,7 +120,7 @@ def import_file(engine: Engine, name: str, path: Path, fmt: FileFormat) -> dict[
 
 def _apply_elements(connection: Connection, spec: NetworkTable, frame: pl.DataFrame) -> dict[str, int]:
     key_column = spec.table.c[spec.names[spec.key]]
-    known = _frame(connection, sa.select(*(spec.table.c[c] for c in spec.names.values())),
+    known = select_frame(connection, sa.select(*(spec.table.c[c] for c in spec.names.values())),
                    {spec.names[c.name]: _dtype(c) for c in spec.columns})
     rows = frame.rename(spec.names)
     errors = []
@@ -169,7 +169,7 @@ def import_locations(engine: Engine, path: Path, fmt: FileFormat) -> dict[str, A
         errors = _location_errors(rows)
         if errors:
             raise invalid(errors)
-        new = rows.filter(pl.col("at_transformer").is_null())
+        new = rows.filter(pl.col("at_transformer").is_null()).sort("cis_service_point_id")  # in key order
         seq = new_change(connection, "import-service-points", "service_point_locations", None, new.height)
         bulk_insert(connection, service_point_connections,
                     new.select("cis_service_point_id", "transformer_id", "feeder_id", "substation_id",
@@ -183,7 +183,7 @@ def _transformer_feeders(connection: Connection) -> pl.DataFrame:
     query = (sa.select(transformers.c.transformer_id, transformers.c.feeder_id.label("tx_feeder"),
                        feeders.c.substation_id.label("tx_substation"))
              .join(feeders, feeders.c.feeder_id == transformers.c.feeder_id))
-    return _frame(connection, query, {"transformer_id": pl.String, "tx_feeder": pl.String, "tx_substation": pl.String})
+    return select_frame(connection, query, dict.fromkeys(("transformer_id", "tx_feeder", "tx_substation"), pl.String))
 
 
 def _open_connections(connection: Connection) -> pl.DataFrame:
@@ -192,8 +192,8 @@ def _open_connections(connection: Connection) -> pl.DataFrame:
     query = sa.select(t.c.cis_service_point_id, t.c.transformer_id.label("at_transformer"),
                       t.c.feeder_id.label("at_feeder"), t.c.substation_id.label("at_substation")
                       ).where(t.c.effective_end.is_(None))
-    return _frame(connection, query, {"cis_service_point_id": pl.String, "at_transformer": pl.String,
-                                      "at_feeder": pl.String, "at_substation": pl.String})
+    return select_frame(connection, query, dict.fromkeys(
+        ("cis_service_point_id", "at_transformer", "at_feeder", "at_substation"), pl.String))
 
 
 def _location_errors(rows: pl.DataFrame) -> list[dict[str, Any]]:
@@ -214,14 +214,10 @@ def _location_errors(rows: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def _rows_where(frame: pl.DataFrame, failed: pl.Expr, field: str, kind: str, message: str) -> list[dict[str, Any]]:
-    flagged = frame.filter(failed.fill_null(True))
+    flagged = frame.filter(failed.fill_null(True)).sort(ROW)
     if flagged.is_empty():
         return []
     return [row_error(field, kind, message, flagged.height, flagged.head(ROWS_NAMED)[ROW].to_list())]
-
-
-def _frame(connection: Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
-    return select_frame(connection, query, schema)
 
 
 def _dtype(column: FileColumn) -> type[pl.DataType]:
@@ -288,5 +284,5 @@ def _export_rows(connection: Connection, export_type: ExportType, as_of: date, s
                        t.c.effective_start)
              .where(written if export_type == "delta" else sa.or_(written, current))
              .order_by(t.c.cis_service_point_id, t.c.effective_start))
-    return _frame(connection, query, EXPORT_SCHEMA)
+    return select_frame(connection, query, EXPORT_SCHEMA)
 

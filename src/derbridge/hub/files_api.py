@@ -61,9 +61,9 @@ def file_endpoint(relay: FileRelay, directory: Path, max_bytes: int) -> Callable
             upload = await receive_upload(request, directory / "incoming", max_bytes)
         except Problem as problem:
             await _drain(request)
-            refused = FileRefused(problem.status, problem.title, problem.detail,
-                                  problem.errors or [{"field": "body", "type": "refused", "message": problem.detail}])
-            raise await _rejected(relay, request, None, refused) from problem
+            errors = problem.errors or [{"field": "body", "type": "refused", "message": problem.detail}]
+            too_big_or_altered = FileRefused(problem.status, problem.title, problem.detail, errors)
+            raise await _rejected(relay, request, None, too_big_or_altered) from problem
         try:
             recorded = await run_in_threadpool(_take, relay, parameters, sender_key, upload, fmt, directory)
         except FileRefused as refused:
