@@ -3,8 +3,8 @@
 A sender PUTs a file (Parquet or CSV) to `/hub/files/from-<source>/<name>` with its SHA-256, an
 Idempotency-Key (its own id for the file) and the relay's parameters in the query string. The hub streams it
 to its data directory, checks that it holds the relay's columns with readable types (the schema, not every
-row: the target checks every value), and copies the columns the target takes, renamed to the target's
-names, into a second file, once. The message log keeps a claim check: the two files' paths and checksums,
+row: the target checks every value), and copies those columns, renamed to the target's names, into a
+second file, once (Parquet, whatever came in). The message log keeps a claim check: the two files' paths and checksums,
 never their rows. Delivery PUTs the second file to the target, streamed, with its checksum and the message's
 idempotency key; answers are read like any delivery's (2xx delivered, 408/425/429/5xx retried, other 4xx dead).
 """
@@ -27,6 +27,8 @@ from derbridge.tablefiles import PARQUET_TYPE, FileColumn, FileFormat
 from derbridge.web.client import Outcome, put_file
 
 FILES_PREFIX = "/hub/files/"
+DELIVERED_TYPE = PARQUET_TYPE
+"""What the hub delivers, whatever it received: Parquet keeps the types the check established."""
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,6 @@ def map_file(relay: FileRelay, path: Path, fmt: FileFormat, out: Path) -> int:
     from derbridge.tablecheck import copy_columns  # polars loads only when a file arrives
 
     return copy_columns(path, fmt, relay.columns, relay.to_target, out)
-
-
-DELIVERED_TYPE = PARQUET_TYPE
-"""What the hub delivers, whatever it received: Parquet keeps the types the check established."""
 
 
 def send_file(row: Any) -> Outcome:
