@@ -56,8 +56,8 @@ def apply_export(engine: Engine, parameters: ExportParameters, path: Path, fmt: 
                            "not been applied yet")
         changes = diff_export(export, _open_records(connection, export))
         _close(connection, changes.to_close)
-        bulk_insert(connection, network_locations,  # in key order: each insert lands where the last one did
-                    changes.to_insert.rename({"service_point_id": "cis_service_point_id"})
+        bulk_insert(connection, network_locations,  # open records, in key order: each lands where the last did
+                    changes.to_insert.drop("effective_end").rename({"service_point_id": "cis_service_point_id"})
                     .sort("cis_service_point_id", "effective_start"))
         _apply_one_by_one(connection, changes.needs_history)
         connection.execute(sa.insert(network_exports).values(

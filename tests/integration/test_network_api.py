@@ -1,0 +1,78 @@
+"""The network over HTTP: DERMS's import endpoint refuses a bad file naming its rows and keeps it, moves are
+refused with the reason, and the program system says when it knows no location."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import sqlalchemy as sa
+
+from derbridge.bootstrap import BackgroundSystems
+from derbridge.derms.schema import rejected_requests
+from derbridge.operator import checked, operator_client
+from derbridge.store.db import make_engine
+from tests.networks import write_network
+
+
+@pytest.fixture(scope="module")
+def network(running_stack: BackgroundSystems, tmp_path_factory: pytest.TempPathFactory) -> BackgroundSystems:
+    directory = write_network(tmp_path_factory.mktemp("network"))
+    with operator_client(running_stack.settings, "derms") as derms:
+        for table in ("substations", "feeders", "transformers", "service_point_locations"):
+            put(derms, table, (directory / f"{table}.csv").read_bytes())
+    return running_stack
+
+
+def put(derms: httpx2.Client, table: str, body: bytes) -> dict[str, Any]:
+    response = derms.put(f"/api/network/import/{table}", content=body,
+                         headers={"Content-Type": "text/csv", "X-Content-SHA256": hashlib.sha256(body).hexdigest()})
+    return {"status": response.status_code, **response.json()}
+
+
+def test_a_bad_import_file_is_refused_naming_its_rows_and_kept(network: BackgroundSystems) -> None:
+    body = (b"cisServicePointId,transformerId,feederId,substationId,effectiveStartDate\n"
+            b"SP-20,T-1,F-1,S-1,2026-01-01\nSP-21,T-404,F-1,S-1,2026-01-01\n")
+    with operator_client(network.settings, "derms") as derms:
+        refused = put(derms, "service_point_locations", body)
+        assert checked(derms.get("/api/network"))["servicePoints"] == 3
+    assert refused["status"] == 422
+    assert [(e["field"], e["rows"]) for e in refused["errors"]] == [("transformerId", [2])]
+    engine = make_engine(network.settings.database_url("derms"))
+    with engine.connect() as connection:
+        kept = connection.execute(sa.select(rejected_requests).order_by(rejected_requests.c.id.desc())).first()
+    engine.dispose()
+    assert kept is not None and kept.path == "/api/network/import/service_point_locations"
+    assert Path(json.loads(kept.body)["file"]).read_bytes() == body
+
+
+def test_an_unknown_table_is_not_found(network: BackgroundSystems) -> None:
+    with operator_client(network.settings, "derms") as derms:
+        assert put(derms, "meters", b"a\n1\n")["status"] == 404
+
+
+def test_moves_are_refused_with_their_reason(network: BackgroundSystems) -> None:
+    with operator_client(network.settings, "derms") as derms:
+        early = derms.post("/api/network/service-points/SP-2/moves",
+                           json={"transformerId": "T-1", "effectiveDate": "2025-12-31"})
+        unknown = derms.post("/api/network/transformers/T-404/moves",
+                             json={"feederId": "F-1", "effectiveDate": "2026-02-01"})
+        moved = checked(derms.post("/api/network/transformers/T-3/moves",
+                                   json={"feederId": "F-1", "effectiveDate": "2026-02-01"}))
+        connections = checked(derms.get("/api/network/service-points/SP-3"))["connections"]
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "effectiveDate"
+    assert unknown.status_code == 404
+    assert moved["servicePoints"] == 1
+    assert [(c["feederId"], c["effectiveStart"]) for c in connections] == [("F-3", "2026-01-01"),
+                                                                          ("F-1", "2026-02-01")]
+
+
+def test_the_program_system_says_when_it_knows_no_location(network: BackgroundSystems) -> None:
+    with operator_client(network.settings, "dacs") as dacs:
+        missing = dacs.get("/api/service-points/SP-NOWHERE/network-location", params={"date": "2026-01-01"})
+        history = checked(dacs.get("/api/service-points/SP-NOWHERE/network-locations"))
+    assert missing.status_code == 404 and history == []
