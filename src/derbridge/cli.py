@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from derbridge.config import SYSTEMS, ConfigError, Settings, effective_config, load_settings
+from derbridge.cli_support import ConfigOption, call, console, errors, read_json, settings_from
+from derbridge.config import SYSTEMS, ConfigError, Settings, effective_config
 from derbridge.dataset.cli import app as dataset_app
+from derbridge.derms.cli import app as registry_app
+from derbridge.derms.headend.cli import app as headend_app
+from derbridge.enrollments_cli import devices_app, enrollments_app
+from derbridge.lookups_cli import app as lookups_app
 from derbridge.network_cli import app as network_app
+from derbridge.programs_cli import availability_app, programs_app, rules_app
 
 app = typer.Typer(help="derbridge: connects a utility's program system (DACS role) with its DERMS.",
                   no_args_is_help=True, add_completion=False)
@@ -21,19 +26,15 @@ aggregator_app = typer.Typer(help="Energy aggregators in the program system (cre
                              no_args_is_help=True)
 app.add_typer(aggregator_app, name="aggregator")
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(headend_app, name="headend")
+app.add_typer(lookups_app, name="lookups")
+app.add_typer(enrollments_app, name="enrollments")
+app.add_typer(devices_app, name="devices")
+app.add_typer(programs_app, name="programs")
+app.add_typer(rules_app, name="rules")
+app.add_typer(availability_app, name="availability")
 app.add_typer(network_app, name="network")
-console = Console(width=None if sys.stdout.isatty() else 160)
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="TOML file (default: DERBRIDGE_CONFIG or ./derbridge.toml)")]
-
-
-def settings_from(config: Path | None) -> Settings:
-    try:
-        return load_settings(config_file=config)
-    except ConfigError as exc:
-        console.print(f"[red]configuration error:[/] {exc}")
-        raise typer.Exit(2) from exc
+app.add_typer(registry_app, name="registry")
 
 
 @app.command("config")
@@ -78,11 +79,24 @@ def _serve(systems: tuple[str, ...], config: Path | None) -> None:
     from derbridge.bootstrap import configure_logging, run_forever
 
     settings = settings_from(config)
+    if "derms" in systems:
+        _check_headends(settings)
     configure_logging(settings)
     for system in systems:
         console.print(f"{system:5} listening on {settings.url(system)}", highlight=False)
     console.print(f"data directory {settings.data_dir.resolve()}; Ctrl-C stops", highlight=False)
     run_forever(systems, settings)
+
+
+def _check_headends(settings: Settings) -> None:
+    """A bad DERBRIDGE_HEADENDS stops DERMS before it starts, with the problem named."""
+    from derbridge.derms.headend.setup import parse_headends
+
+    try:
+        parse_headends(settings.headends)
+    except ConfigError as exc:
+        errors.print(f"[red]configuration error:[/] {exc}")
+        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -131,12 +145,9 @@ def messages(
 ) -> None:
     """Track messages in the running hub by business key, status or flow."""
     from derbridge.demo import trail_table
-    from derbridge.operator import checked, operator_client
 
-    settings = settings_from(config)
     params = {k: v for k, v in {"key": key, "status": status, "flow": flow, "limit": limit}.items() if v}
-    with operator_client(settings, "hub") as client:
-        found = _call(lambda: checked(client.get("/hub/api/messages", params=params)))
+    found = call(config, "hub", "GET", "/hub/api/messages", params=params)
     if as_json:
         print(json.dumps(found, indent=2))
     else:
@@ -146,21 +157,19 @@ def messages(
 @app.command()
 def resubmit(ids: Annotated[list[int], typer.Argument(help="Message ids (from `derbridge messages`)")],
              config: ConfigOption = None) -> None:
-    """Deliver dead-lettered messages again."""
-    from derbridge.operator import checked, operator_client
-
-    with operator_client(settings_from(config), "hub") as client:
-        done = _call(lambda: checked(client.post("/hub/api/messages/resubmit", json={"ids": ids})))
-    console.print(f"resubmitted: {done['resubmitted'] or 'none (only DEAD messages can be resubmitted)'}")
+    """Deliver dead-lettered or held messages again (for an F4 request: its dead and held records)."""
+    done = call(config, "hub", "POST", "/hub/api/messages/resubmit", json={"ids": ids})
+    console.print(f"resubmitted: {done['resubmitted'] or 'none (only DEAD or HELD messages can be resubmitted)'}")
 
 
 @app.command()
-def credentials(system: Annotated[str, typer.Argument(help="hub, dacs or derms")] = "hub",
+def credentials(system: Annotated[str, typer.Argument(help="hub, dacs, derms, or headend (the clouds)")] = "hub",
                 config: ConfigOption = None) -> None:
     """Print the operator credential for a system (for curl: -u 'operator:SECRET')."""
     from derbridge.web.auth import outbound_credential
 
-    _check_system(system)
+    if system != "headend":
+        _check_system(system)
     print(outbound_credential(settings_from(config), "operator", system))
 
 
@@ -192,34 +201,9 @@ def aggregator_list(config: ConfigOption = None) -> None:
 
 
 def _aggregator_call(method: str, path: str, file: Path | None, config: Path | None) -> None:
-    from derbridge.operator import checked, operator_client
-
-    body = None
-    if file is not None:
-        try:
-            body = json.loads(file.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            console.print(f"[red]cannot read {file}:[/] {exc}")
-            raise typer.Exit(2) from exc
-    with operator_client(settings_from(config), "dacs") as client:
-        result = _call(lambda: checked(client.request(method, path, json=body)))
+    result = call(config, "dacs", method, path, json=read_json(file) if file is not None else None)
     if result is not None:
         print(json.dumps(result, indent=2))
-
-
-def _call(action: Any) -> Any:
-    from derbridge.operator import OperatorError
-
-    try:
-        return action()
-    except OperatorError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
-    except Exception as exc:
-        if type(exc).__name__.endswith(("ConnectError", "ConnectTimeout")):
-            console.print(f"[red]cannot reach the system:[/] {exc}. Is it running (`derbridge up`)?")
-            raise typer.Exit(1) from exc
-        raise
 
 
 @app.command()

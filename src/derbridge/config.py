@@ -51,8 +51,25 @@ class Settings:
     # message on its own, as the vendor systems' documented endpoints expect.
     batch_size: int = 200
     sender_poll_s: float = 0.5
+    # How long a device status check (F6) may wait for DERMS's result: the program system then puts the
+    # enrollment's device setup in SETUP-ERROR, and the hub marks the check EXPIRED.
+    status_check_timeout_s: float = 300.0
     max_body_bytes: int = 10 * 1024 * 1024
     max_upload_bytes: int = 4 * 1024 * 1024 * 1024
+    # DERMS's head-end gateway: the head-end systems it talks to, comma-separated. Each is a name, then either
+    # `url=http://…` for a cloud running as its own process (`derbridge headend serve`), or, for a simulated cloud
+    # inside DERMS's process, any of `lag=S status_failure_rate=R registration_failure_rate=R seed=N`
+    # (derms/headend/setup.py), e.g. "ECOCLOUD lag=2, NESTLIKE url=http://127.0.0.1:8481, HOMEGRID".
+    headends: str = "ECOCLOUD, NESTLIKE, HOMEGRID"
+    # A dataset directory (`derbridge dataset generate`) whose devices table fills the in-process clouds;
+    # empty: they start without devices (add some through DERMS's operator API).
+    headend_dataset: str = ""
+    # How long DERMS waits for a cloud of its own process to answer before calling it unavailable.
+    headend_timeout_s: float = 10.0
+    # The credential DERMS presents to clouds of their own process; empty: the embedded secret.
+    headend_auth: str = ""
+    # Which DERMS sends F4 enrollment requests: their `drmsInstanceId` (at most 30 characters).
+    derms_instance_id: str = "DERMS-1"
     log_level: str = "info"
     log_json: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
@@ -79,7 +96,7 @@ class Settings:
         return replace(self, **changes)
 
 
-SECRET_FIELDS = {"hub_auth", "dacs_auth", "derms_auth"}
+SECRET_FIELDS = {"hub_auth", "dacs_auth", "derms_auth", "headend_auth"}
 
 
 def load_settings(env: dict[str, str] | None = None, config_file: Path | None = None) -> Settings:

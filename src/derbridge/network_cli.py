@@ -5,58 +5,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from derbridge.config import ConfigError, Settings, load_settings
+from derbridge.cli_support import ConfigOption, JsonOption, call, console, errors
 
 app = typer.Typer(help="The electrical network: import it into DERMS, change it, export it to the program system "
                        "(F1), and ask where a service point sits.", no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 160)
 
 TABLES = ("substations", "feeders", "transformers", "service_point_locations")
 """Imported in this order: each file refers to rows of the ones before."""
 CONTENT_TYPES = {".parquet": "application/vnd.apache.parquet", ".csv": "text/csv"}
-IMPORT_TIMEOUT_S = 900.0
+LONG_S = 900.0
+"""A million rows take seconds to import or export; give them time."""
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="TOML file (default: DERBRIDGE_CONFIG or ./derbridge.toml)")]
 DateOption = Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"],
                                                      help="Effective date, YYYY-MM-DD (default: today)")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config_file=config)
-    except ConfigError as exc:
-        console.print(f"[red]configuration error:[/] {exc}")
-        raise typer.Exit(2) from exc
-
-
-def _call(settings: Settings, system: str, action: Callable[[Any], Any], timeout_s: float = 60.0) -> Any:
-    """Run `action(client)` against a running system as its operator; a refusal or no answer exits 1."""
-    from derbridge.operator import OperatorError, operator_client
-
-    try:
-        with operator_client(settings, system, timeout_s) as client:
-            return action(client)
-    except OperatorError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
-    except Exception as exc:
-        if type(exc).__name__.endswith(("ConnectError", "ConnectTimeout")):
-            console.print(f"[red]cannot reach {system}:[/] {exc}. Is it running (`derbridge up`)?")
-            raise typer.Exit(1) from exc
-        raise
 
 
 def _print(result: Any, as_json: bool, table: Callable[[Any], Table] | None = None) -> None:
@@ -71,25 +41,19 @@ def import_network(
     directory: Annotated[Path, typer.Argument(help="A dataset directory (`derbridge dataset generate`) holding "
                                                    "substations, feeders, transformers and service_point_locations "
                                                    "as .parquet or .csv")],
-    config: ConfigOption = None, as_json: AsJson = False,
+    config: ConfigOption = None, as_json: JsonOption = False,
 ) -> None:
     """Import the network tables into DERMS, parents first; each file is applied whole or refused whole."""
-    from derbridge.operator import checked
-
     files = [_table_file(directory, table) for table in TABLES]
-    settings = _settings(config)
     results = []
     with Progress(TextColumn("{task.description:<24}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   console=console, transient=as_json) as progress:
         for table, file in zip(TABLES, files, strict=True):
             task = progress.add_task(table, total=file.stat().st_size)
-
-            def upload(client: Any, table: str = table, file: Path = file, task: Any = task) -> Any:
-                headers = {"Content-Type": CONTENT_TYPES[file.suffix], "X-Content-SHA256": _sha256(file)}
-                body = _read(file, lambda size: progress.advance(task, size))
-                return checked(client.put(f"/api/network/import/{table}", headers=headers, content=body))
-
-            results.append(_call(settings, "derms", upload, IMPORT_TIMEOUT_S))
+            headers = {"Content-Type": CONTENT_TYPES[file.suffix], "X-Content-SHA256": _sha256(file)}
+            body = _read(file, lambda size, task=task: progress.advance(task, size))
+            results.append(call(config, "derms", "PUT", f"/api/network/import/{table}", headers=headers,
+                                content=body, timeout=LONG_S))
     _print(results, as_json, _import_table)
 
 
@@ -97,7 +61,7 @@ def _table_file(directory: Path, table: str) -> Path:
     for suffix in CONTENT_TYPES:
         if (directory / f"{table}{suffix}").is_file():
             return directory / f"{table}{suffix}"
-    console.print(f"[red]no {table}.parquet or {table}.csv in {directory}[/]")
+    errors.print(f"[red]no {table}.parquet or {table}.csv in {directory}[/]")
     raise typer.Exit(2)
 
 
@@ -135,16 +99,13 @@ def export(
     new_chain: Annotated[bool, typer.Option("--new-chain", help="Follow no earlier export: the program system "
                                                                 "applies it at once (e.g. after its database "
                                                                 "was replaced)")] = False,
-    config: ConfigOption = None, as_json: AsJson = False,
+    config: ConfigOption = None, as_json: JsonOption = False,
 ) -> None:
     """Export network locations from DERMS to the program system (F1): one file, queued to the hub."""
-    from derbridge.operator import checked
-
     body: dict[str, Any] = {"exportType": "full" if full else "delta", "newChain": new_chain}
     if as_of is not None:
         body["asOf"] = as_of.date().isoformat()
-    result = _call(_settings(config), "derms", lambda client: checked(client.post("/api/network/exports", json=body)),
-                   IMPORT_TIMEOUT_S)
+    result = call(config, "derms", "POST", "/api/network/exports", json=body, timeout=LONG_S)
     if result["exportId"] is None and not as_json:
         console.print(result["detail"])
         return
@@ -152,12 +113,9 @@ def export(
 
 
 @app.command("exports")
-def exports(limit: int = 20, config: ConfigOption = None, as_json: AsJson = False) -> None:
+def exports(limit: int = 20, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """DERMS's network exports, newest first, and how far each got (PENDING, SENT to the hub, FAILED)."""
-    from derbridge.operator import checked
-
-    found = _call(_settings(config), "derms",
-                  lambda client: checked(client.get("/api/network/exports", params={"limit": limit})))
+    found = call(config, "derms", "GET", "/api/network/exports", params={"limit": limit})
     _print(found, as_json, _exports_table)
 
 
@@ -175,48 +133,37 @@ def _exports_table(found: list[dict[str, Any]]) -> Table:
 @app.command("move-service-point")
 def move_service_point(service_point: Annotated[str, typer.Argument(help="CIS service point id")],
                        transformer: Annotated[str, typer.Argument(help="The transformer it moves to")],
-                       effective: DateOption = None, config: ConfigOption = None, as_json: AsJson = False) -> None:
+                       effective: DateOption = None, config: ConfigOption = None,
+                       as_json: JsonOption = False) -> None:
     """Connect a service point to another transformer in DERMS, from a date on."""
-    from derbridge.operator import checked
-
     body = {"transformerId": transformer, "effectiveDate": _day(effective).isoformat()}
-    result = _call(_settings(config), "derms", lambda client: checked(
-        client.post(f"/api/network/service-points/{service_point}/moves", json=body)))
+    result = call(config, "derms", "POST", f"/api/network/service-points/{service_point}/moves", json=body)
     _print(result, as_json, lambda r: _history_table(f"Service point {service_point} (DERMS)", r["connections"]))
 
 
 @app.command("move-transformer")
 def move_transformer(transformer: Annotated[str, typer.Argument(help="Transformer id")],
                      feeder: Annotated[str, typer.Argument(help="The feeder it moves to")],
-                     effective: DateOption = None, config: ConfigOption = None, as_json: AsJson = False) -> None:
+                     effective: DateOption = None, config: ConfigOption = None,
+                     as_json: JsonOption = False) -> None:
     """Move a transformer to another feeder in DERMS, from a date on; its service points follow."""
-    from derbridge.operator import checked
-
     body = {"feederId": feeder, "effectiveDate": _day(effective).isoformat()}
-    result = _call(_settings(config), "derms", lambda client: checked(
-        client.post(f"/api/network/transformers/{transformer}/moves", json=body)))
+    result = call(config, "derms", "POST", f"/api/network/transformers/{transformer}/moves", json=body)
     _print(result, as_json, lambda r: _fields(f"Transformer {transformer}", r))
 
 
 @app.command("where")
 def where(service_point: Annotated[str, typer.Argument(help="CIS service point id")],
-          on: DateOption = None, config: ConfigOption = None, as_json: AsJson = False) -> None:
+          on: DateOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Which transformer, feeder and substation served a service point on a date, as the program system
     knows it, and its whole history."""
-    from derbridge.operator import OperatorError, checked
-
     day = _day(on)
-
-    def ask(client: Any) -> dict[str, Any]:
-        history = checked(client.get(f"/api/service-points/{service_point}/network-locations"))
-        try:
-            found = checked(client.get(f"/api/service-points/{service_point}/network-location",
-                                       params={"date": day.isoformat()}))
-        except OperatorError:
-            found = None
-        return {"servicePointId": service_point, "date": day.isoformat(), "location": found, "history": history}
-
-    result = _call(_settings(config), "dacs", ask)
+    history = call(config, "dacs", "GET", f"/api/service-points/{service_point}/network-locations")
+    found = None
+    if history and history[0]["effectiveStart"] <= day.isoformat():  # the records leave no gap after the first
+        found = call(config, "dacs", "GET", f"/api/service-points/{service_point}/network-location",
+                     params={"date": day.isoformat()})
+    result = {"servicePointId": service_point, "date": day.isoformat(), "location": found, "history": history}
     if as_json:
         _print(result, True)
         return

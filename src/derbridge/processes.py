@@ -32,14 +32,18 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class SystemProcess:
     """One system (`derbridge hub|dacs|derms`) in its own process; its output goes to a log file.
 
-    `command` runs another subcommand (e.g. `up`), still judged healthy by `system`'s /health.
+    `command` runs another subcommand (e.g. `up`, or `headend` with `args`), still judged healthy by `system`'s
+    /health, at `url` when the system is not one of the settings' (a head end: see `head_end_process`).
     """
 
-    def __init__(self, system: str, settings: Settings, log_dir: Path | None = None, command: str = "") -> None:
+    def __init__(self, system: str, settings: Settings, log_dir: Path | None = None, command: str = "",
+                 args: tuple[str, ...] = (), url: str = "", log_name: str = "") -> None:
         self.system = system
         self.command = command or system
+        self.args = args
+        self.url = url or settings.url(system)
         self.settings = settings
-        self.log_path = (log_dir or settings.data_dir) / f"{self.command}.log"
+        self.log_path = (log_dir or settings.data_dir) / f"{log_name or self.command}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 60.0) -> SystemProcess:
@@ -47,7 +51,7 @@ class SystemProcess:
         env = {**os.environ, **settings_env(self.settings)}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "derbridge.cli", self.command], env=env,
+            self.process = subprocess.Popen([sys.executable, "-m", "derbridge.cli", self.command, *self.args], env=env,
                                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.wait_healthy(timeout_s)
         return self
@@ -55,7 +59,7 @@ class SystemProcess:
     def wait_healthy(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         credential = outbound_credential(self.settings, "operator", self.system)
-        with make_client(self.settings.url(self.system), credential, 2.0) as client:
+        with make_client(self.url, credential, 2.0) as client:
             while True:
                 if self.process is not None and self.process.poll() is not None:
                     raise RuntimeError(f"{self.system} exited with {self.process.returncode}; see {self.log_path}:\n"
@@ -87,3 +91,9 @@ class SystemProcess:
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
+
+
+def head_end_process(settings: Settings, name: str, port: int, *options: str) -> SystemProcess:
+    """A simulated aggregator cloud in its own process (`derbridge headend serve NAME --port PORT OPTIONS…`)."""
+    return SystemProcess("headend", settings, command="headend", args=("serve", name, "--port", str(port), *options),
+                         url=f"http://{settings.host}:{port}", log_name=f"headend-{name}")

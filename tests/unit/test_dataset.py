@@ -305,3 +305,16 @@ def test_the_benchmark_reports_what_the_harness_requires() -> None:
     assert result["baseline"] > 0
     assert result["peak_rss_mb"] > 0
 
+
+
+def test_the_legacy_extract_lists_every_enrolled_device_with_its_customer_and_agreement(
+        small: tuple[Path, Manifest]) -> None:
+    out, _manifest = small
+    extract, devices = read(out, "enrolled_devices"), read(out, "devices")
+    assert extract.height == devices.filter(pl.col("enrolled")).height
+    assert extract.null_count().row(0) == (0,) * extract.width
+    accounts, agreements = read(out, "accounts"), read(out, "service_agreements")
+    joined = extract.join(agreements, on="cisServiceAgreementId").join(accounts, on="cisAccountId")
+    assert (joined["cisServicePointId"] == joined["cisServicePointId_right"]).all()
+    assert (joined["cisPersonId"] == joined["cisPersonId_right"]).all()
+    assert set(extract["specification"].unique()) <= set(read(out, "make_model")["specification"])

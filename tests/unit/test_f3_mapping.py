@@ -12,6 +12,7 @@ from derbridge.hub.flows.f3_aggregator import (
     to_dacs_ack,
     to_derms,
 )
+from derbridge.hub.lookups import Lookups
 
 SAMPLE = {
     "syncRequestId": "12345678901234", "serviceProviderId": "998877665544", "serviceProviderType": "DER_AGGREGATOR",
@@ -21,9 +22,11 @@ SAMPLE = {
     "programOfferings": [{"programCode": "SMARTSTAT"}, {"programCode": "EVSAVER"}],
 }
 
+NO_LOOKUPS = Lookups.of([])
+
 
 def test_sync_maps_field_by_field_to_the_derms_aggregator_message() -> None:
-    mapped = to_derms(DacsAggregatorSync.model_validate(SAMPLE))
+    mapped = to_derms(DacsAggregatorSync.model_validate(SAMPLE), NO_LOOKUPS)
     assert mapped == {
         "dacsMessageId": "12345678901234", "aggregatorId": "998877665544", "aggregatorName": "EcoCloud",
         "status": "Active", "effectiveStartDateTimeISO": "2026-01-01T00:00:00Z",
@@ -37,7 +40,7 @@ def test_an_error_ack_becomes_has_error_with_exception_info() -> None:
     ack = DermsAggregatorAck.model_validate({
         "dacsMessageId": "1", "ackType": "ERROR", "whenISO": "2026-01-01T00:00:00Z",
         "errors": [{"code": "AGG-7", "message": "x" * 400}]})
-    mapped = to_dacs_ack(ack)
+    mapped = to_dacs_ack(ack, NO_LOOKUPS)
     assert mapped["syncRequestId"] == "1" and mapped["hasError"] is True
     assert mapped["exceptionInfo"][0]["messageNumber"] == "AGG-7"
     assert len(mapped["exceptionInfo"][0]["comments"]) == 254
@@ -56,7 +59,7 @@ def test_every_valid_sync_maps_to_a_message_the_reference_derms_accepts(
     sync = DacsAggregatorSync.model_validate({**SAMPLE, "syncRequestId": ident, "name": name, "status": status,
                                               "startDate": start.isoformat(), "endDate": None,
                                               "programOfferings": [{"programCode": c} for c in codes]})
-    accepted = AggregatorMessage.model_validate(to_derms(sync))
+    accepted = AggregatorMessage.model_validate(to_derms(sync, NO_LOOKUPS))
     assert accepted.dacsMessageId == ident
     assert accepted.aggregatorName == sync.name
     assert accepted.status == ("Active" if status == "ACTIVE" else "Inactive")

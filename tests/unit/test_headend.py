@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -112,3 +113,18 @@ def test_the_gateway_asks_each_head_end_for_its_own_devices_and_answers_per_devi
 def test_registration_through_an_unreachable_head_end_fails_for_each_device(verb: str) -> None:
     answers = getattr(Gateway([Unreachable()]), verb)([("NESTLIKE", "N-1"), ("NESTLIKE", "N-2")])
     assert [a.ok for a in answers.values()] == [False, False]
+
+
+def test_a_dataset_fleet_costs_under_a_hundred_bytes_a_device(tmp_path: Path) -> None:
+    from derbridge.dataset.generate import generate
+    from derbridge.derms.headend.simulator import devices_file, load_fleets
+
+    generate(tmp_path, 20_000, seed=1)
+    clouds = load_fleets(devices_file(tmp_path), [CloudProfile(name) for name in ("ECOCLOUD", "NESTLIKE", "HOMEGRID")])
+    statistics = [cloud.statistics() for cloud in clouds.values()]
+    devices = sum(each["devices"] for each in statistics)
+    assert devices == pl.read_parquet(tmp_path / "devices.parquet").height
+    assert sum(each["fleetBytes"] for each in statistics) < 100 * devices
+    nic = pl.read_parquet(tmp_path / "devices.parquet").filter(pl.col("headEndSystem") == "HOMEGRID")["nicId"][7]
+    [status] = clouds["HOMEGRID"].latest_status([nic])
+    assert status.known

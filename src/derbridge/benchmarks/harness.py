@@ -21,7 +21,11 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "up-idle-memory": ("derbridge.benchmarks.up_idle_memory", "`derbridge up` idle resident memory (MB)"),
     "demo-time": ("derbridge.benchmarks.demo_time", "`derbridge demo` wall time on a fresh data directory (s)"),
     "availability": ("derbridge.benchmarks.availability", "Availability of N devices for one event window (s)"),
+    "availability-stored": ("derbridge.benchmarks.availability_stored",
+                            "Availability of an N-device program through DERMS's storage (s)"),
     "dataset-generate": ("derbridge.benchmarks.dataset_generate", "Generate an N-customer dataset (s)"),
+    "enroll-bulk": ("derbridge.benchmarks.enroll_bulk",
+                    "DERMS's bulk initial sync of N enrolled devices: apply, register, ack file (s)"),
     "network-export": ("derbridge.benchmarks.network_export",
                        "F1 full export of N service points from DERMS into the program system (s) vs a raw "
                        "SQLite bulk insert of the same rows"),

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.config import Settings
-from derbridge.dacs import aggregators, syncrequests
+from derbridge.dacs import aggregators, enrollment_api, enrollments, syncrequests
 from derbridge.dacs.network_api import FILES_PREFIX, network_file_router, network_location_router
-from derbridge.dacs.schema import outbound_files, rejected_requests, sync_requests
+from derbridge.dacs.programs_api import programs_router
+from derbridge.dacs.schema import outbound_files, outbound_messages, rejected_requests, sync_requests
 from derbridge.store.rejections import rejection_keeper
-from derbridge.store.runtime import Runtime
+from derbridge.store.runtime import Outbox, Runtime, Task
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
 from derbridge.web.batch import Answer, add_single_and_batch
@@ -21,18 +22,27 @@ from derbridge.web.problems import Problem, RejectionKeeper
 
 
 def create_app(settings: Settings) -> FastAPI:
-    runtime = Runtime("dacs", sync_requests, lambda row: row.sync_request_id, outbound_files)
+    runtime = Runtime(
+        "dacs",
+        [Outbox(sync_requests, lambda row: row.sync_request_id),
+         Outbox(outbound_messages, lambda row: row.message_key)],
+        files=outbound_files,
+        tasks=[Task("expire-status-checks", 1.0, enrollments.expire_status_checks)])
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
     app, authenticator = new_app("dacs", settings, runtime.lifespan(settings), keep_rejected,
                                  "Reference program system (DACS/CPMCS role).", file_paths=(FILES_PREFIX,))
-    app.include_router(agent_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
-    app.include_router(cross_router(runtime, keep_rejected),
-                       dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
-    app.include_router(network_file_router(runtime, settings, keep_rejected),
-                       dependencies=[Depends(require(authenticator, {"hub", "operator"}))])
-    app.include_router(network_location_router(runtime), dependencies=[Depends(require(authenticator, {"operator"}))])
-    app.include_router(health_and_metrics(authenticator, "dacs", None,
-                                          lambda: {"syncRequests": syncrequests.counts_by_status(runtime.db)}))
+    operator_only = [Depends(require(authenticator, {"operator"}))]
+    hub_or_operator = [Depends(require(authenticator, {"hub", "operator"}))]
+    app.include_router(agent_router(runtime), dependencies=operator_only)
+    app.include_router(enrollment_api.agent_router(runtime, settings), dependencies=operator_only)
+    app.include_router(programs_router(runtime), dependencies=operator_only)
+    app.include_router(cross_router(runtime, keep_rejected), dependencies=hub_or_operator)
+    app.include_router(enrollment_api.cross_router(runtime, settings, keep_rejected), dependencies=hub_or_operator)
+    app.include_router(network_location_router(runtime), dependencies=operator_only)
+    app.include_router(network_file_router(runtime, settings, keep_rejected), dependencies=hub_or_operator)
+    app.include_router(health_and_metrics(authenticator, "dacs", None, lambda: {
+        "syncRequests": syncrequests.counts_by_status(runtime.db),
+        "enrollments": enrollments.counts_by_status(runtime.db)}))
     return app
 
 
@@ -109,6 +119,12 @@ def cross_router(runtime: Runtime, keep_rejected: RejectionKeeper) -> APIRouter:
 
     add_single_and_batch(router, "/energyAggregators/postAcknowledgement", SyncAcknowledgement, aggregator_ack,
                          keep_rejected, summary="DERMS's ack of an aggregator sync (F3)", status_code=200)
+
+    def program_rules_ack(body: SyncAcknowledgement) -> Answer:
+        return _apply_ack(runtime, body)
+
+    add_single_and_batch(router, "/programRules/postAcknowledgement", SyncAcknowledgement, program_rules_ack,
+                         keep_rejected, summary="DERMS's ack of a program rules sync (F2)", status_code=200)
     return router
 
 

@@ -151,6 +151,8 @@ programs = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # Version of the program's rule set as last sent to DERMS (F2); raised by every rules sync of the program.
+    sa.Column("rules_version", sa.Integer, nullable=False, server_default="0"),
 )
 
 program_specifications = sa.Table(
@@ -175,6 +177,180 @@ outbound_files = sa.Table(
     sa.Column("message_key", sa.String(120), nullable=False, unique=True),
     sa.Column("kind", sa.String(40), nullable=False),
     *outbox_columns(),
+)
+
+# ---- enrollments: PENDING → validation → DEVICE-SETUP → ACTIVE → UNENROLLED, or VAL-ERROR / SETUP-ERROR ------
+
+enrollments = sa.Table(
+    "enrollments",
+    metadata,
+    sa.Column("enrollment_id", sa.String(12), primary_key=True),
+    sa.Column("transaction_id", sa.String(120), nullable=True, unique=True),  # the source's id: a repeat is 10589
+    sa.Column("enrollment_source", sa.String(4), nullable=False),  # X1BY, X1CC, X1SS
+    sa.Column("status", sa.String(12), nullable=False, index=True),
+    sa.Column("program_code", sa.String(30), nullable=False),
+    sa.Column("program_id", sa.String(12), nullable=True),
+    sa.Column("cis_person_id", sa.String(30), nullable=True),
+    sa.Column("cis_account_id", sa.String(30), nullable=True, index=True),
+    sa.Column("cis_premise_id", sa.String(30), nullable=True),
+    sa.Column("cis_service_point_id", sa.String(30), nullable=True),
+    sa.Column("cis_service_agreement_id", sa.String(30), nullable=True),
+    sa.Column("division", sa.String(30), nullable=True),
+    sa.Column("start_date", sa.Date, nullable=True),
+    sa.Column("installation_method", sa.String(4), nullable=False),  # X1RE, X1SD, X1SI, X1UI
+    sa.Column("asset_ownership", sa.String(4), nullable=False),  # W1CO, W1OW
+    sa.Column("exception_category", sa.Integer, nullable=True),
+    sa.Column("exception_number", sa.Integer, nullable=True),
+    sa.Column("exception_text", sa.String(254), nullable=True),
+    sa.Column("subscription_id", sa.String(14), nullable=True),
+    sa.Column("unenroll_reason", sa.String(30), nullable=True),
+    sa.Column("request", sa.Text, nullable=False),  # the request as it came, kept whole
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# The devices an enrollment asks for, as requested (they become controllable devices when it is ACTIVE).
+enrollment_assets = sa.Table(
+    "enrollment_assets",
+    metadata,
+    sa.Column("enrollment_id", sa.String(12), primary_key=True),
+    sa.Column("sequence", sa.Integer, primary_key=True),
+    sa.Column("asset_id", sa.String(30), nullable=True),
+    sa.Column("specification", sa.String(60), nullable=True),
+    sa.Column("asset_type", sa.String(30), nullable=True),
+    sa.Column("badge_no", sa.String(30), nullable=True),
+    sa.Column("serial_no", sa.String(60), nullable=True),
+    sa.Column("nic_id", sa.String(100), nullable=True),
+    sa.Column("head_end_system", sa.String(50), nullable=True),
+)
+
+enrollment_history = sa.Table(
+    "enrollment_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("enrollment_id", sa.String(12), nullable=False, index=True),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("note", sa.String(254), nullable=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# A customer's participation in a program, created when an enrollment becomes ACTIVE.
+program_subscriptions = sa.Table(
+    "program_subscriptions",
+    metadata,
+    sa.Column("subscription_id", sa.String(14), primary_key=True),
+    sa.Column("enrollment_id", sa.String(12), nullable=False, index=True),
+    sa.Column("program_id", sa.String(12), nullable=True),
+    sa.Column("program_code", sa.String(30), nullable=False),
+    sa.Column("subscription_type", sa.String(30), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # ACTIVE, INACTIVE
+    sa.Column("cis_person_id", sa.String(30), nullable=False),
+    sa.Column("cis_account_id", sa.String(30), nullable=False, index=True),
+    sa.Column("cis_service_agreement_id", sa.String(30), nullable=True),
+    sa.Column("cis_service_point_id", sa.String(30), nullable=False),
+    sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+controllable_devices = sa.Table(
+    "controllable_devices",
+    metadata,
+    sa.Column("device_id", sa.String(12), primary_key=True),
+    sa.Column("enrollment_id", sa.String(12), nullable=False, index=True),
+    sa.Column("subscription_id", sa.String(14), nullable=False, index=True),
+    sa.Column("status", sa.String(10), nullable=False),  # ACTIVE, REMOVED
+    sa.Column("head_end_system", sa.String(50), nullable=False),
+    sa.Column("nic_id", sa.String(100), nullable=False),
+    sa.Column("specification", sa.String(60), nullable=True),
+    sa.Column("device_type", sa.String(30), nullable=True),
+    sa.Column("serial_no", sa.String(60), nullable=True),
+    sa.Column("badge_no", sa.String(30), nullable=True),
+    sa.Column("asset_id", sa.String(30), nullable=True),
+    sa.Column("cis_service_point_id", sa.String(30), nullable=False),  # the device location
+    sa.Column("installed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
+    # D1RE registered, D1DR deregistered, D1NR not registered with its head end (from F5 acks); None: not yet known
+    sa.Column("head_end_registration", sa.String(4), nullable=True),
+    sa.Column("registration_message", sa.Text, nullable=True),
+    sa.Column("registration_updated_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Which device holds each (head end, NIC id) now: at most one active device per physical device.
+active_device_keys = sa.Table(
+    "active_device_keys",
+    metadata,
+    sa.Column("head_end_system", sa.String(50), primary_key=True),
+    sa.Column("nic_id", sa.String(100), primary_key=True),
+    sa.Column("device_id", sa.String(12), nullable=False),
+)
+
+# Device status checks (F6): AWAITRESP until DERMS's result (SUCCESS, FAILURE) or the deadline (TIMED-OUT).
+status_checks = sa.Table(
+    "status_checks",
+    metadata,
+    sa.Column("communication_id", sa.String(30), primary_key=True),
+    sa.Column("purpose", sa.String(12), nullable=False),  # DEVICE-SETUP, AGENT
+    sa.Column("enrollment_id", sa.String(12), nullable=True, index=True),
+    sa.Column("asset_sequence", sa.Integer, nullable=True),
+    sa.Column("setup_round", sa.Integer, nullable=True),  # device setup: 1, and one more on each retry
+    sa.Column("device_id", sa.String(12), nullable=True, index=True),
+    sa.Column("head_end_system", sa.String(50), nullable=False),
+    sa.Column("nic_id", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, index=True),
+    sa.Column("result_message", sa.String(254), nullable=True),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("late_result", sa.String(12), nullable=True),  # a result that came after the deadline
+    sa.Column("requested_by", sa.String(100), nullable=True),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("deadline", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# Outbound messages that are not sync requests (status checks), delivered by the outbox sender.
+outbound_messages = sa.Table(
+    "outbound_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_key", sa.String(60), nullable=False, unique=True),
+    sa.Column("kind", sa.String(30), nullable=False),
+    *outbox_columns(),
+)
+
+# ---- program rules (F2): defined on their own, then associated with programs --------------------------------
+
+program_rules = sa.Table(
+    "program_rules",
+    metadata,
+    sa.Column("rule_id", sa.String(12), primary_key=True),
+    sa.Column("rule_code", sa.String(30), nullable=False, unique=True),
+    sa.Column("description", sa.String(254), nullable=False),
+    sa.Column("available_for_events", sa.Boolean, nullable=False),
+    sa.Column("allowed_overrides", sa.Integer, nullable=False),  # customer overrides per cycle
+    sa.Column("max_event_duration_minutes", sa.Integer, nullable=False),
+    sa.Column("allow_event_days", sa.String(30), nullable=False),  # day codes, comma-separated: MON,TUE,…
+    sa.Column("cycle_frequency", sa.String(10), nullable=False),  # WEEKLY, MONTHLY, SEASONAL
+    sa.Column("max_events_per_season", sa.Integer, nullable=True),  # None: no cap
+    sa.Column("max_events_per_month", sa.Integer, nullable=True),
+    sa.Column("max_events_per_week", sa.Integer, nullable=True),
+    sa.Column("max_event_hours_per_year", sa.Float, nullable=True),
+    sa.Column("event_window_start", sa.Time, nullable=False),  # local time of day
+    sa.Column("event_window_end", sa.Time, nullable=False),
+    sa.Column("min_notice_minutes", sa.Integer, nullable=False),
+    sa.Column("max_consecutive_days", sa.Integer, nullable=True),
+    sa.Column("exclude_life_support", sa.Boolean, nullable=False),  # life-support and sensitive-load premises
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+program_rule_associations = sa.Table(
+    "program_rule_associations",
+    metadata,
+    sa.Column("program_id", sa.String(12), primary_key=True),
+    sa.Column("rule_id", sa.String(12), primary_key=True, index=True),
+    sa.Column("associated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 # ---- the electrical network: which transformer, feeder and substation served a service point, day by day (F1) --

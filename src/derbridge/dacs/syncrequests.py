@@ -43,14 +43,19 @@ def write_sync_request(connection: Connection, kind: str, object_id: str, path: 
 def acknowledge(engine: Engine, sync_request_id: str, has_error: bool, payload: dict[str, Any]) -> str:
     """Apply an acknowledgement once. Returns 'applied', 'already synchronized' or 'unknown'."""
     with engine.begin() as connection:
-        row = connection.execute(sa.select(sync_requests.c.id, sync_requests.c.status)
-                                 .where(sync_requests.c.sync_request_id == sync_request_id)).first()
-        if row is None:
-            return "unknown"
-        if row.status in (COMPLETE, ERROR):
-            return "already synchronized"
-        connection.execute(sa.update(sync_requests).where(sync_requests.c.id == row.id).values(
-            status=ERROR if has_error else COMPLETE, acked_at=utcnow(), ack_payload=json.dumps(payload)))
+        return acknowledge_in(connection, sync_request_id, has_error, payload)
+
+
+def acknowledge_in(connection: Connection, sync_request_id: str, has_error: bool, payload: dict[str, Any]) -> str:
+    """`acknowledge` inside the caller's transaction."""
+    row = connection.execute(sa.select(sync_requests.c.id, sync_requests.c.status)
+                             .where(sync_requests.c.sync_request_id == sync_request_id)).first()
+    if row is None:
+        return "unknown"
+    if row.status in (COMPLETE, ERROR):
+        return "already synchronized"
+    connection.execute(sa.update(sync_requests).where(sync_requests.c.id == row.id).values(
+        status=ERROR if has_error else COMPLETE, acked_at=utcnow(), ack_payload=json.dumps(payload)))
     return "applied"
 
 

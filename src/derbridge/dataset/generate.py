@@ -24,6 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
+from derbridge.dataset.fleets import DEVICE_MODELS, HEAD_ENDS
 from derbridge.dataset.spec import DEFAULT_THERMOSTAT_SHARE, MAX_CUSTOMERS, FileFormat
 
 FORMAT_VERSION = 1
@@ -128,56 +129,6 @@ STREET_NAMES = (
 )
 STREET_SUFFIXES = ("St", "Ave", "Rd", "Ln", "Dr", "Ct", "Blvd", "Way", "Pl", "Cir", "Ter")
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
-
-
-@dataclass(frozen=True)
-class DeviceModel:
-    make: str
-    model: str
-    specification: str
-    """The program system's specification code for `MAKE!MODEL` (the F4 lookup)."""
-    asset_type: str
-    serial_prefix: str
-    firmware: tuple[str, ...]
-    """Newest first; newer versions are more common in the field."""
-
-    @property
-    def make_model(self) -> str:
-        return f"{self.make}!{self.model}"
-
-
-@dataclass(frozen=True)
-class HeadEnd:
-    name: str
-    """The headEndSystem value, as DERMS and the program system spell it."""
-    share: float
-    """Of thermostat-owning customers."""
-    nic_prefix: str
-    nic_bytes: int
-    """Random bytes after the prefix, written in hex; their count bounds the fleet size."""
-    nic_separator: str
-    models: tuple[DeviceModel, ...]
-
-
-THERMOSTAT = "SMART-THERMOSTAT"
-HEAD_ENDS: tuple[HeadEnd, ...] = (
-    HeadEnd("ECOCLOUD", 0.50, "ECO-", 6, "", (
-        DeviceModel("ECOTHERM", "ET300", "TSTAT-ECO-ET300", THERMOSTAT, "E3", ("5.4.2", "5.3.9", "5.1.0")),
-        DeviceModel("ECOTHERM", "ET500", "TSTAT-ECO-ET500", THERMOSTAT, "E5", ("6.1.0", "6.0.4")),
-        DeviceModel("ECOTHERM", "ET700PRO", "TSTAT-ECO-ET700", THERMOSTAT, "E7", ("7.0.2", "6.9.8", "6.8.1")),
-    )),
-    HeadEnd("NESTLIKE", 0.35, "18B430", 5, "", (
-        DeviceModel("NESTLIKE", "LEARNING-3", "TSTAT-NL-LRN3", THERMOSTAT, "N3", ("6.2-12", "6.1-7")),
-        DeviceModel("NESTLIKE", "LEARNING-4", "TSTAT-NL-LRN4", THERMOSTAT, "N4", ("7.1-3", "7.0-9", "6.9-2")),
-        DeviceModel("NESTLIKE", "E", "TSTAT-NL-E", THERMOSTAT, "NE", ("6.2-12", "6.0-1")),
-    )),
-    HeadEnd("HOMEGRID", 0.15, "02:1C:7E:", 3, ":", (
-        DeviceModel("THERMAWISE", "T6", "TSTAT-TW-T6", THERMOSTAT, "T6", ("2.8.1", "2.7.5")),
-        DeviceModel("THERMAWISE", "T9", "TSTAT-TW-T9", THERMOSTAT, "T9", ("3.4.0", "3.3.2", "3.1.7")),
-        DeviceModel("KELVIN", "K2", "TSTAT-KV-K2", THERMOSTAT, "K2", ("1.12.0", "1.11.4")),
-    )),
-)
-DEVICE_MODELS: tuple[DeviceModel, ...] = tuple(model for head_end in HEAD_ENDS for model in head_end.models)
 
 
 # --- random draws as expressions -------------------------------------------------------------------------
@@ -580,6 +531,22 @@ def last_seen(dice: Dice, online: pl.Expr) -> pl.Expr:
     return pl.lit(AS_OF) - pl.duration(seconds=seconds_ago)
 
 
+def enrolled_devices_table(devices: pl.DataFrame, agreements: pl.DataFrame, accounts: pl.DataFrame,
+                           make_model: pl.DataFrame) -> pl.DataFrame:
+    """The program system's legacy extract: the devices already enrolled before derbridge, one row each, with
+    the customer, agreement and program they are enrolled under (loaded in bulk, then synced to DERMS)."""
+    return (devices.filter(pl.col("enrolled"))
+            .with_columns(makeModel=pl.concat_str("make", pl.lit("!"), "model"))
+            .join(agreements.select("cisServicePointId", "cisServiceAgreementId", "cisAccountId"),
+                  on="cisServicePointId", how="left", maintain_order="left")
+            .join(accounts.select("cisAccountId", "cisPersonId"), on="cisAccountId", how="left",
+                  maintain_order="left")
+            .join(make_model, on="makeModel", how="left", maintain_order="left")
+            .select("cisPersonId", "cisAccountId", "cisServicePointId", "cisServiceAgreementId", "programCode",
+                    enrolledOn="installDate", headEndSystem="headEndSystem", nicId="nicId",
+                    specification="specification", assetType="assetType", serialNo="serialNo"))
+
+
 def make_model_table() -> pl.DataFrame:
     """The F4 vendor lookup: DERMS `MAKE!MODEL` → program-system specification and asset type."""
     return pl.DataFrame({
@@ -680,19 +647,20 @@ def generate(out_dir: Path, customers: int, seed: int, fmt: FileFormat = "parque
     people = customer_frame(dice, customers, thermostat_share)
     sites = site_frame(dice, people)
     persons = writer.write("persons", lambda: persons_table(dice, people))
-    writer.write("accounts", lambda: accounts_table(people))
+    accounts = writer.write("accounts", lambda: accounts_table(people))
     writer.write("premises", lambda: premises_table(dice, sites))
     network = build_network(dice, sites)
     writer.write("service_points",
                  lambda: service_points_table(sites, network.service_point_locations["transformerId"]))
-    writer.write("service_agreements", lambda: service_agreements_table(dice, sites))
+    agreements = writer.write("service_agreements", lambda: service_agreements_table(dice, sites))
     writer.write("contacts", lambda: contacts_table(dice, persons))
     writer.write("substations", lambda: network.substations)
     writer.write("feeders", lambda: network.feeders)
     writer.write("transformers", lambda: network.transformers)
     writer.write("service_point_locations", lambda: network.service_point_locations)
-    writer.write("devices", lambda: devices_table(dice, people, sites))
-    writer.write("make_model", make_model_table)
+    devices = writer.write("devices", lambda: devices_table(dice, people, sites))
+    make_model = writer.write("make_model", make_model_table)
+    writer.write("enrolled_devices", lambda: enrolled_devices_table(devices, agreements, accounts, make_model))
     manifest = Manifest(customers, seed, fmt, thermostat_share, tuple(writer.written))
     (out_dir / "manifest.json").write_text(manifest.to_json())
     return manifest

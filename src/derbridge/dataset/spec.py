@@ -7,7 +7,8 @@ from typing import Literal
 FileFormat = Literal["parquet", "csv"]
 
 TABLES = ("persons", "accounts", "premises", "service_points", "service_agreements", "contacts",
-          "substations", "feeders", "transformers", "service_point_locations", "devices", "make_model")
+          "substations", "feeders", "transformers", "service_point_locations", "devices", "make_model",
+          "enrolled_devices")
 """Every table, in the order it is written; make_model is always CSV (an editable lookup, not bulk data)."""
 
 MAX_CUSTOMERS = 10_000_000

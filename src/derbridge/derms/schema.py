@@ -137,12 +137,16 @@ devices = sa.Table(
     sa.Column("nameplate_kw", sa.Float, nullable=True),
     sa.Column("nameplate_kwh", sa.Float, nullable=True),
     sa.Column("network_address", sa.String(100), nullable=True),
-    # PENDING, REGISTERED, DEREGISTERED, NOT_REGISTERED: the device's registration with its head end
+    # NOT_REGISTERED, REGISTERED, DEREGISTERED: the device's registration with its head end, as last learnt
     sa.Column("registration_status", sa.String(20), nullable=False),
     sa.Column("registration_message", sa.Text, nullable=True),
     sa.Column("registration_changed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("last_message_id", sa.String(14), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # Whether the device should be registered (active, not removed, its subscription active), and whether the
+    # registration worker still has to make the head end agree (derms/registration.py).
+    sa.Column("registration_wanted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("registration_due", sa.Boolean, nullable=False, server_default=sa.false(), index=True),
 )
 
 # Files on their way to the hub (bulk exports and syncs), streamed by store/outbox.py's FileOutboxSender.
@@ -153,6 +157,196 @@ outbound_files = sa.Table(
     sa.Column("message_key", sa.String(120), nullable=False, unique=True),
     sa.Column("kind", sa.String(40), nullable=False),
     *outbox_columns(),
+)
+
+# ---- programs and their rules, from the program system (F2) ------------------------------------------------
+
+# One row per program: its whole rule set as last received, and that set's version (an older one never wins).
+programs = sa.Table(
+    "programs",
+    metadata,
+    sa.Column("program_code", sa.String(30), primary_key=True),
+    sa.Column("program_id", sa.String(12), nullable=False),
+    sa.Column("rules_version", sa.Integer, nullable=False),
+    sa.Column("rules", sa.Text, nullable=False),  # JSON list, as received
+    sa.Column("last_message_id", sa.String(14), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# An operator's choice: a rule (by the reason code it produces) that may be overridden when planning an event.
+overridable_rules = sa.Table(
+    "overridable_rules",
+    metadata,
+    sa.Column("program_code", sa.String(30), primary_key=True),
+    sa.Column("reason_code", sa.String(40), primary_key=True),
+    sa.Column("marked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Premises with life-support or sensitive-load equipment: excluded from events by the rules that say so.
+sensitive_premises = sa.Table(
+    "sensitive_premises",
+    metadata,
+    sa.Column("cis_premise_id", sa.String(30), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # LIFE_SUPPORT, SENSITIVE_LOAD
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Each device's part in each event (filled by the event flows; by an operator endpoint until they exist).
+event_participations = sa.Table(
+    "event_participations",
+    metadata,
+    sa.Column("event_id", sa.String(40), primary_key=True),
+    sa.Column("head_end_system", sa.String(50), primary_key=True),
+    sa.Column("nic_id", sa.String(100), primary_key=True),
+    sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("customer_override", sa.Boolean, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_event_participations_device_start", "head_end_system", "nic_id", "start_at"),
+)
+
+# ---- device status checks (F6): asked of the head end, answered later through the outbox --------------------
+
+status_checks = sa.Table(
+    "status_checks",
+    metadata,
+    sa.Column("dacs_message_id", sa.String(30), primary_key=True),  # the program system's communicationId
+    sa.Column("head_end_system", sa.String(50), nullable=False),
+    sa.Column("nic_id", sa.String(100), nullable=False, index=True),
+    sa.Column("division", sa.String(30), nullable=True),
+    sa.Column("device_type", sa.String(30), nullable=True),
+    sa.Column("specification", sa.String(60), nullable=True),
+    sa.Column("connection_id", sa.String(60), nullable=True),
+    # NEW: to ask the head end; HELD: answered, held until the cloud's reporting lag has passed (due_at);
+    # ANSWERED: the result is in the outbox
+    sa.Column("status", sa.String(10), nullable=False, index=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("asked_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("response_code", sa.String(10), nullable=True),  # SUCCESS, FAILURE
+    sa.Column("message", sa.String(254), nullable=True),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=True),
+)
+
+# ---- enrollments aggregators ask for (F4): a batch, its records, and the program system's result for each -----
+
+enrollment_batches = sa.Table(
+    "enrollment_batches",
+    metadata,
+    sa.Column("batch_id", sa.String(60), primary_key=True),
+    sa.Column("status", sa.String(10), nullable=False, index=True),  # SUBMITTED, COMPLETE, PARTIAL, FAILED
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("enrolled", sa.Integer, nullable=False),
+    sa.Column("refused", sa.Integer, nullable=False),
+    sa.Column("ack_type", sa.String(10), nullable=True),  # of the latest results: SUCCESS, ERROR, FAILURE
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("results_when", sa.DateTime(timezone=True), nullable=True),  # whenISO of the results held
+    sa.Column("results_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+enrollment_records = sa.Table(
+    "enrollment_records",
+    metadata,
+    sa.Column("batch_id", sa.String(60), primary_key=True),
+    sa.Column("message_id", sa.String(120), primary_key=True),  # params.messageId: the program system's transactionId
+    sa.Column("sequence", sa.Integer, nullable=False),  # position in the batch
+    sa.Column("head_end_system", sa.String(50), nullable=False),
+    sa.Column("nic_ids", sa.Text, nullable=False),  # the record's devices, comma-separated
+    sa.Column("program_code", sa.String(30), nullable=False),
+    sa.Column("record", sa.Text, nullable=False),  # as submitted (JSON)
+    sa.Column("response_code", sa.String(10), nullable=True),  # SUCCESS, ERROR, FAILURE; empty until results
+    sa.Column("enrollment_id", sa.String(30), nullable=True),
+    sa.Column("message_category", sa.Integer, nullable=True),
+    sa.Column("message_number", sa.Integer, nullable=True),
+    sa.Column("message_text", sa.Text, nullable=True),
+    sa.Column("result_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# ---- the registry's own records: device groups, enrollment syncs received, bulk initial syncs --------------
+
+# A subscription's device groups (program, model/firmware, rate class) as its latest applied sync lists them.
+device_groups = sa.Table(
+    "device_groups",
+    metadata,
+    sa.Column("subscription_id", sa.String(14), primary_key=True),
+    sa.Column("group_category", sa.String(10), primary_key=True),  # PROGRAM, MODEL, RATE
+    sa.Column("group_code", sa.String(60), primary_key=True),
+    sa.Column("effective_start", sa.DateTime(timezone=True), primary_key=True),
+    sa.Column("effective_end", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_message_id", sa.String(14), nullable=False),
+)
+
+# Every enrollment sync (F5) received, until its ack is queued: PENDING, ACKED, or REFUSED (unknown customer).
+enrollment_syncs = sa.Table(
+    "enrollment_syncs",
+    metadata,
+    sa.Column("dacs_message_id", sa.String(14), primary_key=True),
+    sa.Column("subscription_id", sa.String(14), nullable=False, index=True),
+    sa.Column("state", sa.String(10), nullable=False, index=True),
+    sa.Column("has_error", sa.Boolean, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# The devices an enrollment sync's ack reports: those it lists, and on an unenrollment every device of the
+# subscription. newer_message_id: the sync whose newer state of the device was kept instead of this one's.
+enrollment_sync_devices = sa.Table(
+    "enrollment_sync_devices",
+    metadata,
+    sa.Column("dacs_message_id", sa.String(14), primary_key=True),
+    sa.Column("head_end_system", sa.String(50), primary_key=True),
+    sa.Column("nic_id", sa.String(100), primary_key=True),
+    sa.Column("device_id", sa.String(12), nullable=False),
+    sa.Column("newer_message_id", sa.String(14), nullable=True),
+)
+
+# Bulk initial syncs: one file of already-enrolled devices, applied in the background, acknowledged by a file.
+# state: RECEIVED, APPLYING, REGISTERING, DONE, FAILED.
+bulk_syncs = sa.Table(
+    "bulk_syncs",
+    metadata,
+    sa.Column("bulk_sync_id", sa.String(60), primary_key=True),
+    sa.Column("state", sa.String(12), nullable=False, index=True),
+    sa.Column("file", sa.Text, nullable=False),
+    sa.Column("file_format", sa.String(8), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("rows_applied", sa.Integer, nullable=False),
+    sa.Column("rows_refused", sa.Integer, nullable=False),
+    sa.Column("registered", sa.Integer, nullable=True),
+    sa.Column("deregistered", sa.Integer, nullable=True),
+    sa.Column("not_registered", sa.Integer, nullable=True),
+    sa.Column("ack_file", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("registering_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# A bulk sync's rows while it runs: the staging table its devices are upserted from, and what its ack file
+# reports (refused: why the row was not applied). Deleted once the ack file is queued.
+bulk_sync_rows = sa.Table(
+    "bulk_sync_rows",
+    metadata,
+    sa.Column("bulk_sync_id", sa.String(60), primary_key=True),
+    sa.Column("row_no", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("message_id", sa.String(14), nullable=False),
+    sa.Column("subscription_id", sa.String(14), nullable=False),
+    sa.Column("head_end_system", sa.String(50), nullable=False),
+    sa.Column("nic_id", sa.String(100), nullable=False),
+    sa.Column("device_id", sa.String(12), nullable=False),
+    sa.Column("specification", sa.String(60), nullable=True),
+    sa.Column("device_type", sa.String(30), nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("installed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("nameplate_kw", sa.Float, nullable=True),
+    sa.Column("nameplate_kwh", sa.Float, nullable=True),
+    sa.Column("network_address", sa.String(100), nullable=True),
+    sa.Column("refused", sa.Text, nullable=True),
+    sa.Column("newer_message_id", sa.String(14), nullable=True),
 )
 
 # ---- the electrical network: substations → feeders → transformers → service points (F1) ---------------------

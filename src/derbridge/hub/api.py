@@ -20,7 +20,9 @@ from derbridge.hub.context import HubContext, bind, current
 from derbridge.hub.files_api import file_router
 from derbridge.hub.flows.files import FILES_PREFIX
 from derbridge.hub.flows.registry import FLOWS, INBOUND
-from derbridge.hub.flows.relay import Inbound, msg_ack
+from derbridge.hub.flows.relay import Inbound
+from derbridge.hub.flows.wire import msg_ack
+from derbridge.hub.lookups_api import lookups_router, start_lookups
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
 from derbridge.web.apps import health_and_metrics, new_app
@@ -53,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
                  dependencies=[allowed])(batch_endpoint(inbound))
     app.include_router(file_router(settings, authenticator))
     app.include_router(operator_router(require(authenticator, {"operator"})))
+    app.include_router(lookups_router(require(authenticator, {"operator"})))
     app.include_router(health_and_metrics(authenticator, "hub", metrics.registry,
                                           lambda: {"messages": messagelog.counts_by_status(current().db)}))
     return app
@@ -63,7 +66,7 @@ def start_hub(settings: Settings, dispatcher: delivery.Dispatcher) -> None:
     upgrade("hub", db)
     clients = {target: make_client(settings.url(target), outbound_credential(settings, "hub", target),
                                    settings.http_timeout_s) for target in ("dacs", "derms")}
-    bind(HubContext(settings, db, clients, dispatcher))
+    bind(HubContext(settings, db, clients, dispatcher, start_lookups(db)))
     engine.launch(settings.engine_url(), settings.executor_id, settings.engine_polling_interval_s)
     delivery.recover_undelivered()
     engine.schedule("hub-sweep", "0 * * * * *", delivery.sweep)
@@ -83,10 +86,16 @@ def stop_hub(dispatcher: delivery.Dispatcher) -> None:
 def record(inbound: Inbound, accepted: list[tuple[BaseModel, str]]) -> list[Answer]:
     """Record accepted messages, hand what is ready to the dispatcher, answer each with a MsgAck."""
     context = current()
-    recorded = messagelog.record_many(context.db, [inbound.new_message(message, raw) for message, raw in accepted])
+    lookups = context.lookups.snapshot()
+    new_messages = [inbound.new_message(message, raw, lookups) for message, raw in accepted]
+    recorded = messagelog.record_many(context.db, new_messages)
     answers = []
-    for (message, _raw), done in zip(accepted, recorded, strict=True):
+    for (message, _raw), new, done in zip(accepted, new_messages, recorded, strict=True):
+        if done.is_new and inbound.on_recorded is not None:
+            inbound.on_recorded(context.db, message, done)
         context.dispatcher.submit(done.to_deliver)
+        if done.is_new and new.status == messagelog.WAITING:  # every part settled already (none could be mapped)
+            context.dispatcher.submit(delivery.settle_parents([done.id]))
         metrics.received.labels(inbound.flow, inbound.kind, "new" if done.is_new else "duplicate").inc()
         answers.append(Answer(202 if done.is_new else 200,
                               msg_ack(inbound.business_key(message), done.id, not done.is_new)))

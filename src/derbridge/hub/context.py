@@ -1,4 +1,4 @@
-"""What the hub's workflows need at run time: its database, its clients, its retry policy.
+"""What the hub's workflows need at run time: its database, its clients, its lookups, its retry policy.
 
 DBOS is a process singleton, so the hub is too: `bind()` at start-up, `current()` inside steps.
 """
@@ -12,6 +12,7 @@ import httpx2
 from sqlalchemy.engine import Engine
 
 from derbridge.config import Settings
+from derbridge.hub.lookup_store import LiveLookups
 
 
 class Dispatch(Protocol):
@@ -26,6 +27,8 @@ class HubContext:
     db: Engine
     clients: dict[str, httpx2.Client]
     dispatcher: Dispatch
+    lookups: LiveLookups
+    """`lookups.snapshot()`: the current lookups, for the flows' mapping code."""
 
 
 _current: HubContext | None = None

@@ -27,10 +27,11 @@ from typing import Any
 
 import structlog
 
-from derbridge.hub import engine, messagelog, metrics
+from derbridge.hub import correlations, engine, messagelog, metrics
 from derbridge.hub.context import current
 from derbridge.hub.flows.registry import LEGS
 from derbridge.hub.flows.relay import Leg
+from derbridge.hub.lookups import LookupMissing
 from derbridge.store.db import utcnow
 from derbridge.store.outbox import backoff_seconds
 from derbridge.web.client import Outcome, post_batch, post_json
@@ -103,7 +104,7 @@ def settle_parents(parent_ids: Iterable[int]) -> list[int]:
         parent = messagelog.message_row(db, parent_id)
         leg = LEGS[parent.kind]
         parts = messagelog.parts_of(db, parent_id)
-        stop = leg.stop_when_a_part_dies and any(part.status == messagelog.DEAD for part in parts)
+        stop = leg.stop_when_a_part_dies and any(part.status == messagelog.DEAD and part.attempts for part in parts)
         if stop and messagelog.hold_unsent_parts(db, parent_id, "not sent: the run stopped at a dead-lettered part"):
             parts = messagelog.parts_of(db, parent_id)
         if leg.compose is None or any(part.status not in messagelog.SETTLED for part in parts):
@@ -174,19 +175,45 @@ def start_orphans() -> int:
     return len(orphans)
 
 
+@engine.step()
+def expire_correlations() -> int:
+    """Requests whose reply is overdue are marked EXPIRED (a reply may still come: it is then LATE)."""
+    return correlations.expire_overdue(current().db)
+
+
 @engine.workflow()
 def sweep(_scheduled: object, _actual: object) -> int:
     """Run every minute by the hub, so nothing recorded waits for the next restart."""
+    expire_correlations()
     return start_orphans()
 
 
 def resubmit(ids: list[int]) -> list[int]:
     """Send dead-lettered or held messages again (for a parent: its dead and held parts), as a new batch;
-    returns the ids resubmitted."""
+    returns the ids resubmitted. Messages that could not be mapped when they arrived are mapped now."""
     reopened = messagelog.reopen(current().db, ids)
-    if reopened:
-        start_batch(reopened)
+    mapped = map_again(reopened)
+    if mapped:
+        start_batch(mapped)
     return reopened
+
+
+def map_again(ids: list[int]) -> list[int]:
+    """Map the messages among `ids` that have no outbound payload yet, with the lookups as they are now; those
+    that still cannot be mapped are dead-lettered again. Returns the ids ready to deliver."""
+    context = current()
+    lookups = context.lookups.snapshot()
+    failed = set()
+    for row in messagelog.without_payload(context.db, ids):
+        leg = LEGS[row.kind]
+        try:
+            if leg.map_again is None:
+                raise ValueError(f"a {row.kind} message cannot be mapped again")
+            messagelog.set_outbound_payload(context.db, row.id, leg.map_again(row, lookups))
+        except (LookupMissing, ValueError) as error:
+            messagelog.dead_letter(context.db, [row.id], f"cannot map: {error}")
+            failed.add(row.id)
+    return [message_id for message_id in ids if message_id not in failed]
 
 
 class Dispatcher:

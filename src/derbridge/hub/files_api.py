@@ -25,7 +25,7 @@ from derbridge.hub import messagelog, metrics
 from derbridge.hub.context import current
 from derbridge.hub.flows.files import DELIVERED_TYPE, FileRelay, StoredFile, map_file
 from derbridge.hub.flows.registry import FILE_RELAYS
-from derbridge.hub.flows.relay import msg_ack
+from derbridge.hub.flows.wire import msg_ack
 from derbridge.tablefiles import FileFormat, FileRefused, file_format, sha256_of
 from derbridge.web.auth import Authenticator, require
 from derbridge.web.problems import Problem, field_errors

@@ -185,10 +185,25 @@ def apply_outcomes(engine: Engine, outcomes: list[Outcome]) -> None:
         connection.execute(statement, rows)
 
 
+def set_outbound_payload(engine: Engine, message_id: int, payload: dict[str, Any]) -> None:
+    with engine.begin() as connection:
+        connection.execute(sa.update(messages).where(messages.c.id == message_id)
+                           .values(outbound_payload=json.dumps(payload), updated_at=utcnow()))
+
+
 def dead_letter(engine: Engine, ids: list[int], reason: str) -> None:
     with engine.begin() as connection:
         connection.execute(sa.update(messages).where(messages.c.id.in_(ids), messages.c.status.in_(UNDELIVERED))
                            .values(status=DEAD, last_error=reason, updated_at=utcnow()))
+
+
+def without_payload(engine: Engine, ids: list[int]) -> list[Any]:
+    """The messages among `ids` that have no outbound payload (their mapping failed when they arrived)."""
+    if not ids:
+        return []
+    with engine.connect() as connection:
+        return list(connection.execute(sa.select(messages).where(
+            messages.c.id.in_(ids), messages.c.outbound_payload.is_(None))).all())
 
 
 def undelivered(engine: Engine) -> list[tuple[int, str | None]]:

@@ -57,3 +57,43 @@ correlations = sa.Table(
     sa.Column("deadline", sa.DateTime(timezone=True), nullable=True),
     sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
 )
+
+
+# --- Lookups (domain value maps): editable at run time, versioned, audited --------------------------------
+
+lookups = sa.Table(
+    "lookups",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("column_names", sa.Text, nullable=False),  # JSON list, in order
+    sa.Column("key_columns", sa.Text, nullable=False),  # JSON list: the columns translated from, unique values
+    sa.Column("version", sa.Integer, nullable=False),  # +1 per change: how running hubs notice edits
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+lookup_rows = sa.Table(
+    "lookup_rows",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),  # keeps the rows' order
+    sa.Column("lookup", sa.String(100), sa.ForeignKey("lookups.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("row_key", sa.String(200), nullable=False),  # the value of the lookup's first key column
+    sa.Column("cells", sa.Text, nullable=False),  # JSON object: column → value
+    sa.UniqueConstraint("lookup", "row_key", name="uq_lookup_rows_lookup_row_key"),
+)
+
+lookup_audit = sa.Table(
+    "lookup_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("principal", sa.String(40), nullable=False),  # the authenticated caller
+    sa.Column("person", sa.String(100), nullable=True),  # X-Derbridge-Actor, when given
+    sa.Column("action", sa.String(10), nullable=False),  # create, add, replace, delete, refuse
+    sa.Column("lookup", sa.String(100), nullable=False, index=True),
+    sa.Column("row_key", sa.String(200), nullable=True),
+    sa.Column("old_value", sa.Text, nullable=True),  # JSON
+    sa.Column("new_value", sa.Text, nullable=True),  # JSON; for a refusal, the request as it came
+    sa.Column("version", sa.Integer, nullable=True),  # the lookup's version after the change
+    sa.Column("note", sa.Text, nullable=True),  # e.g. "import (merge)", "seed", or a refusal's reasons
+)

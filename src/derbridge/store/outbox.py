@@ -61,11 +61,14 @@ def backoff_seconds(attempts: int, initial: float, cap: float) -> float:
 
 class OutboxSender:
     """Delivers due outbox rows to one target, a batch at a time: up to `per_request` rows with the same path
-    in one request (`<path>/batch`, web/batch.py; 1 sends each on its own), several requests in flight."""
+    in one request (`<path>/batch`, web/batch.py; 1 sends each on its own), and no more than `max_request_bytes`
+    of payload (a big message, such as a 1,000-record enrollment request, goes with fewer others), several
+    requests in flight."""
 
     def __init__(self, engine: Engine, table: sa.Table, base_url: str, credential: str, key_of: Callable[[Any], str],
                  *, poll_s: float = 0.5, retry_initial_s: float = 1.0, retry_max_interval_s: float = 300.0,
-                 timeout_s: float = 300.0, batch: int = 1000, per_request: int = 200, workers: int = 8) -> None:
+                 timeout_s: float = 300.0, batch: int = 1000, per_request: int = 200, workers: int = 8,
+                 max_request_bytes: int = 4 * 1024 * 1024) -> None:
         self.engine = engine
         self.table = table
         self.key_of = key_of
@@ -74,6 +77,7 @@ class OutboxSender:
         self.retry_max_interval_s = retry_max_interval_s
         self.batch = batch
         self.per_request = per_request
+        self.max_request_bytes = max_request_bytes
         self.client = make_client(base_url, credential, timeout_s)
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix=f"outbox-{table.name}")
         self._wake = threading.Event()
@@ -131,8 +135,19 @@ class OutboxSender:
         by_path: dict[str, list[Any]] = {}
         for row in rows:
             by_path.setdefault(row.path, []).append(row)
-        size = max(1, self.per_request)
-        return [same[start:start + size] for same in by_path.values() for start in range(0, len(same), size)]
+        most = max(1, self.per_request)
+        chunks: list[list[Any]] = []
+        for same in by_path.values():
+            chunk: list[Any] = []
+            size = 0
+            for row in same:
+                if chunk and (len(chunk) >= most or size + len(row.payload) > self.max_request_bytes):
+                    chunks.append(chunk)
+                    chunk, size = [], 0
+                chunk.append(row)
+                size += len(row.payload)
+            chunks.append(chunk)
+        return chunks
 
     def _deliver(self, chunk: list[Any]) -> list[Outcome]:
         if len(chunk) == 1:

@@ -17,18 +17,37 @@ from derbridge.config import Settings
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
 from derbridge.store.outbox import FileOutboxSender, OutboxSender
+from derbridge.store.periodic import Periodic
 from derbridge.web.auth import outbound_credential
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """An outbound table and how to name each row's idempotency key."""
+
+    table: sa.Table
+    key_of: Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class Task:
+    """Something the system does every `every_s` seconds with its database."""
+
+    name: str
+    every_s: float
+    run: Callable[[Engine], Any]
 
 
 @dataclass
 class Runtime:
     system: str
-    outbox: sa.Table
-    outbox_key: Callable[[Any], str]
+    outboxes: list[Outbox]
     files: sa.Table | None = None
-    """The outbound files table, keyed by `message_key` like the outbox."""
+    """The outbound files table, keyed by `message_key` like the outboxes."""
+    tasks: list[Task] = field(default_factory=list)
     _db: Engine | None = None
     senders: list[OutboxSender] = field(default_factory=list)
+    periodic: list[Periodic] = field(default_factory=list)
 
     @property
     def db(self) -> Engine:
@@ -37,28 +56,31 @@ class Runtime:
         return self._db
 
     def open(self, settings: Settings) -> None:
-        """Migrate the system's database and start delivering its outbox to the hub."""
-        self._db = make_engine(settings.database_url(self.system))
-        upgrade(self.system, self._db)
+        """Migrate the system's database, start delivering its outboxes to the hub, start its tasks."""
+        db = self._db = make_engine(settings.database_url(self.system))
+        upgrade(self.system, db)
         credential = outbound_credential(settings, self.system, "hub")
         common: dict[str, Any] = {
             "poll_s": settings.sender_poll_s, "retry_initial_s": settings.retry_initial_s,
             "retry_max_interval_s": settings.retry_max_interval_s, "timeout_s": settings.http_timeout_s}
-        self.senders = [OutboxSender(self._db, self.outbox, settings.url("hub"), credential, key_of=self.outbox_key,
-                                     per_request=settings.batch_size, **common)]
+        self.senders = [OutboxSender(db, outbox.table, settings.url("hub"), credential, key_of=outbox.key_of,
+                                     per_request=settings.batch_size, max_request_bytes=settings.max_body_bytes // 2,
+                                     **common) for outbox in self.outboxes]
         if self.files is not None:
-            self.senders.append(FileOutboxSender(self._db, self.files, settings.url("hub"), credential,
+            self.senders.append(FileOutboxSender(db, self.files, settings.url("hub"), credential,
                                                  key_of=lambda row: row.message_key, workers=2, **common))
-        for sender in self.senders:
-            sender.start()
+        self.periodic = [Periodic(task.name, task.every_s, lambda task=task: task.run(db)) for task in self.tasks]
+        for worker in [*self.senders, *self.periodic]:
+            worker.start()
 
     def close(self) -> None:
-        for sender in self.senders:
-            sender.stop()
+        for worker in [*self.periodic, *self.senders]:
+            worker.stop()
         if self._db is not None:
             self._db.dispose()
         self._db = None
         self.senders = []
+        self.periodic = []
 
     def wake_senders(self) -> None:
         for sender in self.senders:

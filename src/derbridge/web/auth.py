@@ -23,6 +23,7 @@ CALLERS: dict[str, tuple[str, ...]] = {
     "hub": ("dacs", "derms", "operator"),
     "dacs": ("hub", "operator"),
     "derms": ("hub", "operator", "aggregator"),
+    "headend": ("derms", "operator"),  # simulated aggregator clouds running as their own processes
 }
 CREDENTIALS_FILE = "credentials.json"
 

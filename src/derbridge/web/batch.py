@@ -89,6 +89,37 @@ def add_single_and_batch(router: APIRouter, path: str, model: type[M], handle: C
     router.post(f"{path}/batch", summary=f"{summary} (several at once)", tags=tags)(batch)
 
 
+def add_single_and_batch_at_once(router: APIRouter, path: str, model: type[M],
+                                 handle_all: Callable[[list[M]], list[Answer]], keep_rejected: RejectionKeeper | None,
+                                 *, summary: str, status_code: int = 202, tags: list[str] | None = None) -> None:
+    """Like add_single_and_batch, for a handler that takes every valid message of a request in one call, so that
+    it can do its database work in one transaction instead of one per message; it answers each, in order."""
+
+    def single(body: BaseModel) -> JSONResponse:
+        [answer] = handle_all([body])  # type: ignore[list-item]
+        return JSONResponse(answer.body, status_code=answer.status)
+
+    single.__annotations__["body"] = model
+    single.__name__ = f"receive_{model.__name__}"
+    router.post(path, status_code=status_code, summary=summary, tags=tags)(single)
+
+    async def batch(body: BatchIn, request: Request) -> JSONResponse:
+        checked = await validated(request, model, body, keep_rejected)
+        return results(await run_in_threadpool(_handle_valid_together, checked, handle_all))
+
+    batch.__name__ = f"receive_{model.__name__}_batch"
+    router.post(f"{path}/batch", summary=f"{summary} (several at once)", tags=tags)(batch)
+
+
+def _handle_valid_together(checked: list[M | Answer], handle_all: Callable[[list[M]], list[Answer]]) -> list[Answer]:
+    valid = [item for item in checked if not isinstance(item, Answer)]
+    try:
+        answers = iter(handle_all(valid) if valid else [])
+    except Problem as problem:
+        answers = iter([answer_of(problem)] * len(valid))
+    return [item if isinstance(item, Answer) else next(answers) for item in checked]
+
+
 def _handle_each(checked: list[M | Answer], handle: Callable[[M], Answer]) -> list[Answer]:
     answers = []
     for item in checked:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from derbridge.errors import Conflict, InvalidInput, NotFound
 from derbridge.web.auth import Authenticator, AuthError
 
 PROBLEM = "application/problem+json"
@@ -74,6 +75,24 @@ def install_problem_handlers(app: FastAPI, authenticator: Authenticator,
             return problem_response(400, "Malformed JSON", "the request body is not valid JSON", errors)
         names = ", ".join(e["field"] for e in errors)
         return problem_response(422, "Invalid request", f"bad fields: {names}", errors)
+
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
+        """An endpoint's own checks failed (inside a transaction that rolled back): kept and answered like a
+        schema failure, one entry per field."""
+        errors = [{"field": field, "message": message, "type": "invalid_input"}
+                  for field, message in exc.problems.items()]
+        if keep_rejected is not None:
+            await keep_rejected(request, request.scope.get("derbridge.body", b""), errors)
+        return problem_response(422, "Invalid request", f"bad fields: {', '.join(exc.problems)}", errors)
+
+    @app.exception_handler(Conflict)
+    async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
+        return problem_response(409, "Conflict", str(exc))
+
+    @app.exception_handler(NotFound)
+    async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
+        return problem_response(404, f"Unknown {exc.what}", str(exc))
 
     @app.exception_handler(Problem)
     async def explicit(_request: Request, exc: Problem) -> JSONResponse:

@@ -7,22 +7,26 @@ seed, the NIC id and the attempt number, so a run is reproducible and a retry ma
 
 The fleet comes from a dataset's devices table (one row per device, `derbridge dataset generate`) and is
 kept as a polars frame sorted by NIC id (a million devices in tens of megabytes); devices added at run time
-and status changes live in small dictionaries beside it. Dataset times count back from the dataset's
+and status changes live in small dictionaries beside it. A cloud without a dataset never loads polars, so
+DERMS's default, empty clouds cost nothing at start-up. Dataset times count back from the dataset's
 "as of" date; they are shifted so that "as of" is now.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from derbridge.derms.headend.model import DeviceStatus, Registration
+
+if TYPE_CHECKING:
+    import polars as pl
 
 FLEET_COLUMNS = ("nicId", "serialNo", "make", "model", "firmware", "online", "lastSeenUtc")
 DATASET_AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
@@ -77,7 +81,7 @@ class SimulatedCloud:
 
     @property
     def size(self) -> int:
-        return self._fleet.height + len(self._added)
+        return (self._fleet.height if self._fleet is not None else 0) + len(self._added)
 
     # ---- what DERMS's gateway asks ----
 
@@ -106,14 +110,19 @@ class SimulatedCloud:
     # ---- what an operator or a test does to the fleet ----
 
     def devices(self, nic_ids: list[str]) -> dict[str, FleetDevice]:
-        """The fleet's devices among `nic_ids` (unknown ones are left out)."""
+        """The fleet's devices among `nic_ids` (unknown ones are left out): a binary search in the sorted fleet."""
         found = {nic: self._added[nic] for nic in nic_ids if nic in self._added}
         wanted = [nic for nic in nic_ids if nic not in found]
-        if wanted and self._fleet.height:
-            rows = self._fleet.join(pl.DataFrame({"nicId": wanted}, schema={"nicId": pl.String}), on="nicId")
-            for row in rows.iter_rows(named=True):
-                found[row["nicId"]] = FleetDevice(row["nicId"], row["serialNo"], row["make"], row["model"],
-                                                  row["firmware"], row["online"], row["lastSeenUtc"] + self._shift)
+        if not wanted or self._fleet is None:
+            return found
+        import polars as pl  # already loaded: it made the fleet
+
+        positions = (self._fleet["nicId"].search_sorted(pl.Series(wanted, dtype=pl.String))
+                     .clip(0, self._fleet.height - 1))
+        rows = self._fleet[positions].filter(pl.col("nicId").is_in(wanted))
+        for row in rows.iter_rows(named=True):
+            found[row["nicId"]] = FleetDevice(row["nicId"], row["serialNo"], row["make"], row["model"],
+                                              row["firmware"], row["online"], row["lastSeenUtc"] + self._shift)
         return found
 
     def add_device(self, device: FleetDevice) -> None:
@@ -134,6 +143,23 @@ class SimulatedCloud:
     def registered_count(self) -> int:
         with self._lock:
             return len(self._registered)
+
+    def statistics(self) -> dict[str, Any]:
+        """What an operator wants to know about the fleet: its size, how much of it is online, registrations."""
+        online = int(self._fleet["online"].sum()) if self._fleet is not None else 0
+        with self._lock:
+            added = list(self._added.values())
+            changes = dict(self._status_changes)
+            registered = len(self._registered)
+        online += sum(device.online for device in added)
+        for nic_id, (now_online, _since) in changes.items():
+            [device] = self.devices([nic_id]).values()
+            online += int(now_online) - int(device.online)
+        return {"name": self.name, "devices": self.size, "online": online, "registered": registered,
+                "statusChanges": len(changes), "fleetBytes": self._fleet.estimated_size() if self._fleet is not None
+                else 0, "reportingLagS": self.profile.reporting_lag_s,
+                "statusFailureRate": self.profile.status_failure_rate,
+                "registrationFailureRate": self.profile.registration_failure_rate, "seed": self.profile.seed}
 
     # ---- inside ----
 
@@ -181,23 +207,40 @@ class SimulatedCloud:
         return int.from_bytes(digest.digest(), "big")
 
 
-def _sorted_fleet(fleet: pl.DataFrame | None) -> pl.DataFrame:
-    if fleet is None:
-        schema = {"nicId": pl.String, "serialNo": pl.String, "make": pl.String, "model": pl.String,
-                  "firmware": pl.String, "online": pl.Boolean, "lastSeenUtc": pl.Datetime("us", "UTC")}
-        return pl.DataFrame(schema=schema)
+def _sorted_fleet(fleet: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The fleet sorted by NIC id for binary search; None when there is none."""
+    if fleet is None or fleet.height == 0:
+        return None
     missing = [column for column in FLEET_COLUMNS if column not in fleet.columns]
     if missing:
         raise ValueError(f"a fleet needs the columns {missing}")
     return fleet.select(FLEET_COLUMNS).sort("nicId")
 
 
+def devices_file(dataset_dir: Path) -> Path:
+    """A dataset's devices table, in whichever format it was written (manifest.json names it)."""
+    manifest = dataset_dir / "manifest.json"
+    if manifest.exists():
+        return dataset_dir / json.loads(manifest.read_text())["tables"]["devices"]["file"]
+    for candidate in (dataset_dir / "devices.parquet", dataset_dir / "devices.csv"):
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"{dataset_dir} holds no devices table (devices.parquet or devices.csv)")
+
+
 def load_fleets(devices_file: Path, profiles: list[CloudProfile],
                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, SimulatedCloud]:
-    """One cloud per profile, each with the dataset devices of its head-end system."""
+    """One cloud per profile, each with the dataset devices of its head-end system.
+
+    Each cloud reads only its own rows, and repeated strings (make, model, firmware) are kept once: a million
+    devices take about 50 MB.
+    """
+    import polars as pl
+
     scan = pl.scan_parquet(devices_file) if devices_file.suffix == ".parquet" else pl.scan_csv(
         devices_file, try_parse_dates=True)
-    devices = scan.select("headEndSystem", *FLEET_COLUMNS).collect()
-    return {profile.name: SimulatedCloud(profile, devices.filter(pl.col("headEndSystem") == profile.name)
-                                         .drop("headEndSystem"), clock)
-            for profile in profiles}
+    compact = [pl.col(name).cast(pl.Categorical) if name in ("make", "model", "firmware") else pl.col(name)
+               for name in FLEET_COLUMNS]
+    return {profile.name: SimulatedCloud(
+        profile, scan.filter(pl.col("headEndSystem") == profile.name).select(compact).collect(), clock)
+        for profile in profiles}

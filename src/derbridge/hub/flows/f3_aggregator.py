@@ -11,15 +11,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import EmailStr, Field
 
-from derbridge.hub.flows.relay import Relay, iso_now
+from derbridge.hub.flows.relay import Relay
+from derbridge.hub.flows.wire import Wire, iso_now
+from derbridge.hub.lookups import Lookups
 
 SYNC_REQUEST_ID = Field(min_length=1, max_length=14, pattern=r"^[0-9A-Za-z-]+$")
-
-
-class Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
 # ---- program system → hub -------------------------------------------------------------------------------
@@ -67,7 +65,7 @@ class DermsAggregatorAck(Wire):
 DERMS_STATUS = {"ACTIVE": "Active", "INACTIVE": "Inactive"}
 
 
-def to_derms(sync: DacsAggregatorSync) -> dict[str, Any]:
+def to_derms(sync: DacsAggregatorSync, _lookups: Lookups) -> dict[str, Any]:
     """The program system's sync request as DERMS's aggregator message."""
     return {
         "dacsMessageId": sync.syncRequestId,
@@ -85,7 +83,7 @@ def to_derms(sync: DacsAggregatorSync) -> dict[str, Any]:
     }
 
 
-def to_dacs_ack(ack: DermsAggregatorAck) -> dict[str, Any]:
+def to_dacs_ack(ack: DermsAggregatorAck, _lookups: Lookups) -> dict[str, Any]:
     """DERMS's ack as the program system's acknowledgement (same shape as the enrollment-sync ack)."""
     return {
         "syncRequestId": ack.dacsMessageId,

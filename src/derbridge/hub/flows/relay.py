@@ -11,13 +11,14 @@ its own payload is composed once every part is settled.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from pydantic import BaseModel
+from sqlalchemy.engine import Engine
 
 from derbridge.hub import messagelog
+from derbridge.hub.lookups import LookupMissing, Lookups
 from derbridge.web.client import Outcome
 
 
@@ -42,6 +43,14 @@ class Leg:
     """A part dead-lettered stops the run: parts not yet delivered are HELD, the results composed."""
     send: Callable[[Any], Outcome] | None = None
     """How to deliver one message row of this kind when it is not a JSON POST (e.g. a file); one per request."""
+    map_again: Callable[[Any, Lookups], dict[str, Any]] | None = None
+    """(message row, lookups) → its outbound payload, from its inbound payload: for a message that could not
+    be mapped when it arrived (a lookup lacked a row) and is resubmitted once the lookup is fixed."""
+
+
+def unmappable(message: messagelog.NewMessage, error: LookupMissing) -> messagelog.NewMessage:
+    """A message whose mapping failed is kept as a dead letter with the reason, to be resubmitted."""
+    return replace(message, status=messagelog.DEAD, outbound_payload=None, last_error=f"cannot map: {error}")
 
 
 class Inbound(Protocol):
@@ -55,8 +64,9 @@ class Inbound(Protocol):
     model: type[BaseModel]
     summary: str
     business_key: Callable[[Any], str]
+    on_recorded: Callable[[Engine, Any, messagelog.Recorded], None] | None
 
-    def new_message(self, message: Any, raw: str) -> messagelog.NewMessage: ...
+    def new_message(self, message: Any, raw: str, lookups: Lookups) -> messagelog.NewMessage: ...
 
 
 @dataclass(frozen=True)
@@ -70,45 +80,29 @@ class Relay:
     target_path: str
     business_key: Callable[[Any], str]
     keys: Callable[[Any], dict[str, str]]
-    to_target: Callable[[Any], dict[str, Any]]
+    to_target: Callable[[Any, Lookups], dict[str, Any]]
     summary: str = ""
     batchable: bool = True
+    on_recorded: Callable[[Engine, Any, messagelog.Recorded], None] | None = None
+    """Called once a new message is recorded (F6 opens its correlation here)."""
 
     def idempotency_key(self, message: Any) -> str:
         return f"{self.flow}:{self.kind}:{self.business_key(message)}"
 
     @property
     def leg(self) -> Leg:
-        return Leg(self.kind, self.batchable)
+        return Leg(self.kind, self.batchable, map_again=self.map_again)
 
-    def new_message(self, message: Any, raw: str) -> messagelog.NewMessage:
+    def new_message(self, message: Any, raw: str, lookups: Lookups) -> messagelog.NewMessage:
         """What the message log records for one accepted inbound message."""
-        return messagelog.NewMessage(
+        recorded = messagelog.NewMessage(
             flow=self.flow, kind=self.kind, source=self.source, target=self.target,
             business_key=self.business_key(message), idempotency_key=self.idempotency_key(message),
-            inbound_payload=raw, outbound_path=self.target_path, outbound_payload=self.to_target(message),
-            keys=self.keys(message))
+            inbound_payload=raw, outbound_path=self.target_path, outbound_payload=None, keys=self.keys(message))
+        try:
+            return replace(recorded, outbound_payload=self.to_target(message, lookups))
+        except LookupMissing as error:
+            return unmappable(recorded, error)
 
-
-def iso_now() -> str:
-    return iso(datetime.now(UTC))
-
-
-def iso(value: datetime) -> str:
-    """Wire format for date-times: ISO 8601 in UTC with a Z."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def msg_ack(business_key: str, message_id: int, duplicate: bool) -> dict[str, Any]:
-    """The synchronous MsgAck the hub answers with once a message is recorded."""
-    now = iso_now()
-    return {
-        "ackType": "SUCCESS",
-        "whenISO": now,
-        "responses": {"response": [{
-            "id": business_key,
-            "value": str(message_id),
-            "responseCode": "DUPLICATE" if duplicate else "RECEIVED",
-            "responseTimeISO": now,
-        }]},
-    }
+    def map_again(self, row: Any, lookups: Lookups) -> dict[str, Any]:
+        return self.to_target(self.model.model_validate_json(row.inbound_payload), lookups)

@@ -1,14 +1,14 @@
 """network locations of service points and the network exports applied (F1)
 
 Revision ID: network
-Revises: 0003
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "network"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

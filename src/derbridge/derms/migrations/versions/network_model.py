@@ -1,14 +1,14 @@
 """the electrical network: substations, feeders, transformers, service point connections, changes, exports (F1)
 
 Revision ID: network
-Revises: 0003
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "network"
-down_revision = "0003"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

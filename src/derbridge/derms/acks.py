@@ -1,0 +1,14 @@
+"""The MsgAck DERMS answers each message with at once (the vendor's DERMS acknowledgement envelope)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from derbridge.store.db import utcnow
+
+
+def msg_ack(message_id: str, code: str) -> dict[str, Any]:
+    now = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"ackType": "SUCCESS", "whenISO": now,
+            "responses": {"response": [{"id": message_id, "value": message_id, "responseCode": code,
+                                        "responseTimeISO": now, "dacsMessageId": message_id}]}}

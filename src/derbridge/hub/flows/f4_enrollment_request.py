@@ -1,0 +1,276 @@
+"""F4 — enrollment request: DERMS → program system, one call per record, per-record results back to DERMS.
+
+Aggregators enroll customers' devices through DERMS, which forwards them in one message of many records.
+The program system takes one enrollment per call, so the hub records the message as a parent with one part
+per record (hub/messagelog.py) and delivers each part on its own — never batched, as documented. Each
+record's `messageId` becomes the program system's `transactionId`: a record sent twice (a retry after a
+fault, or the same record in a later message) is answered with message 10589 and the existing enrollment,
+which counts as success, so no enrollment is ever created twice.
+
+A business refusal of a record (the enrollment's status VAL-ERROR or ERROR, or a business message number)
+marks that record ERROR and the others go on. A technical fault that will not pass (a dead letter) stops
+the run: the records not yet sent are held, and the results say FAILURE. A record whose device model is
+not in the MAKE!MODEL lookup cannot be mapped: it is reported as an error and kept as a dead letter to be
+resubmitted once the lookup has the model. When every record is settled, the hub posts the results to
+DERMS (a callback: a 500-record batch cannot wait on one HTTP answer).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from derbridge.hub import messagelog
+from derbridge.hub.flows.relay import Leg, status_after, unmappable
+from derbridge.hub.flows.wire import Wire, iso_now
+from derbridge.hub.lookup_catalog import ASSET_SPEC, ASSET_TYPE, DACS, DERMS, ROUTING
+from derbridge.hub.lookups import LookupMissing, Lookups
+from derbridge.web.client import Outcome
+
+FLOW = "F4"
+REQUEST_KIND, RECORD_KIND = "enrollment-request", "enrollment-record"
+ENROLL_PATH = "/rest/apis/cross/digitalAssets/programEnrollments/enroll"
+RESULTS_PATH = "/enroll-to-dacs/results"
+ALREADY_EXISTS = 10589
+HUB_CATEGORY, CANNOT_MAP = 90100, 90101
+"""The hub's own message for a record it could not map (a lookup lacks a row)."""
+BUSINESS_STATUSES = ("VAL-ERROR", "ERROR")
+
+# ---- DERMS → hub ----------------------------------------------------------------------------------------
+
+
+class Params(Wire):
+    messageId: str = Field(min_length=1, max_length=120)
+
+
+class CustomerInfo(Wire):
+    cisPersonId: str | None = Field(default=None, max_length=30)
+    cisAccountId: str | None = Field(default=None, max_length=30)
+    name: str | None = Field(default=None, max_length=254)
+    homePhone: str | None = Field(default=None, max_length=24)
+    businessPhone: str | None = Field(default=None, max_length=24)
+    email: str | None = Field(default=None, max_length=254)
+
+
+class ProgramInfo(Wire):
+    cisServiceAgreementId: str | None = Field(default=None, max_length=30)
+    programCode: str = Field(min_length=1, max_length=30)
+    startDateTimeISO: datetime | None = None
+    endDateTimeISO: datetime | None = None
+
+
+class LocationInfo(Wire):
+    locationId: str | None = Field(default=None, max_length=30)
+    division: str | None = Field(default=None, max_length=30)
+    cisPremiseId: str | None = Field(default=None, max_length=30)
+    cisServicePointId: str | None = Field(default=None, max_length=30)
+    timeZone: str | None = Field(default=None, max_length=40)
+    address1: str | None = Field(default=None, max_length=254)
+    city: str | None = Field(default=None, max_length=90)
+    county: str | None = Field(default=None, max_length=90)
+    state: str | None = Field(default=None, max_length=6)
+    postal: str | None = Field(default=None, max_length=12)
+    country: str | None = Field(default=None, max_length=3)
+
+
+class Asset(Wire):
+    sequence: int = Field(ge=1, le=999)
+    assetId: str | None = Field(default=None, max_length=30)
+    specification: str | None = Field(default=None, max_length=100)
+    """DERMS's MAKE!MODEL."""
+    assetType: str | None = Field(default=None, max_length=30)
+    badgeNo: str | None = Field(default=None, max_length=30)
+    serialNo: str | None = Field(default=None, max_length=60)
+    nicId: str | None = Field(default=None, max_length=100)
+    headEndSystem: str | None = Field(default=None, max_length=50)
+
+
+class AssetInfo(Wire):
+    installationMethod: Literal["X1RE", "X1SD", "X1SI", "X1UI"]
+    assetOwnership: Literal["W1CO", "W1OW"]
+    assetList: list[Asset] = Field(default_factory=list, max_length=20)
+
+
+class EnrollmentRecord(Wire):
+    params: Params
+    enrollmentSource: Literal["X1BY", "X1CC", "X1SS"] = "X1BY"
+    customerInfo: CustomerInfo
+    programInfo: ProgramInfo
+    locationInfo: LocationInfo = Field(default_factory=LocationInfo)
+    assetInfo: AssetInfo
+
+
+class EnrollmentRequest(Wire):
+    """DERMS's message: the enrollment requests aggregators sent it, many in one."""
+
+    batchId: str = Field(min_length=1, max_length=60)
+    drmsInstanceId: str | None = Field(default=None, max_length=30)
+    enrollments: list[EnrollmentRecord] = Field(min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def one_record_per_message_id(self) -> EnrollmentRequest:
+        seen: set[str] = set()
+        for record in self.enrollments:
+            if record.params.messageId in seen:
+                raise ValueError(f"enrollments: messageId {record.params.messageId!r} appears more than once")
+            seen.add(record.params.messageId)
+        return self
+
+
+# ---- mapping a record ------------------------------------------------------------------------------------
+
+
+def to_dacs(record: EnrollmentRecord, lookups: Lookups) -> dict[str, Any]:
+    """One record as the program system's enroll call; the device model through the MAKE!MODEL lookups."""
+    program, location, assets = record.programInfo, record.locationInfo, record.assetInfo
+    return {
+        "transactionId": record.params.messageId,
+        "enrollmentSource": record.enrollmentSource,
+        "customerInfo": record.customerInfo.model_dump(),
+        "programInfo": {"cisServiceAgreementId": program.cisServiceAgreementId, "programCode": program.programCode,
+                        "startDate": program.startDateTimeISO.date().isoformat() if program.startDateTimeISO else None},
+        "locationInfo": location.model_dump(exclude={"locationId"}),
+        "assetInfo": {"installationMethod": assets.installationMethod, "assetOwnership": assets.assetOwnership,
+                      "assetList": [_asset_to_dacs(asset, lookups) for asset in assets.assetList]},
+    }
+
+
+def _asset_to_dacs(asset: Asset, lookups: Lookups) -> dict[str, Any]:
+    make_model = asset.specification
+    return {
+        "sequence": asset.sequence, "assetId": asset.assetId,
+        "specification": lookups.value(ASSET_SPEC, DERMS, make_model, DACS) if make_model else None,
+        "assetType": asset.assetType or (lookups.value(ASSET_TYPE, DERMS, make_model, DACS) if make_model else None),
+        "badgeNo": asset.badgeNo, "serialNo": asset.serialNo, "nicId": asset.nicId,
+        "headEndSystem": asset.headEndSystem,
+    }
+
+
+def check_route(request: EnrollmentRequest, lookups: Lookups) -> None:
+    """The DERMS instance must route to this hub's program system (the Routing lookup)."""
+    if request.drmsInstanceId is None:
+        return
+    target = lookups.value(ROUTING, DERMS, request.drmsInstanceId, DACS)
+    if target != "dacs":
+        raise LookupMissing(ROUTING, DACS, target, f"routes DERMS instance {request.drmsInstanceId!r} to "
+                                                   f"{target!r}, which this hub does not know", "row")
+
+
+# ---- the intake: one parent, one part per record ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Intake:
+    flow: str = FLOW
+    kind: str = REQUEST_KIND
+    source: str = "derms"
+    target: str = "derms"
+    inbound_path: str = "/hub/from-derms/enroll-to-dacs"
+    model: type[EnrollmentRequest] = EnrollmentRequest
+    summary: str = "Aggregators' enrollment requests, many in one message, for the program system"
+    on_recorded: None = None
+
+    @staticmethod
+    def business_key(request: EnrollmentRequest) -> str:
+        return request.batchId
+
+    def new_message(self, request: EnrollmentRequest, raw: str, lookups: Lookups) -> messagelog.NewMessage:
+        keys = {"batchId": request.batchId}
+        if request.drmsInstanceId:
+            keys["drmsInstanceId"] = request.drmsInstanceId
+        return messagelog.NewMessage(
+            flow=FLOW, kind=REQUEST_KIND, source="derms", target="derms", business_key=request.batchId,
+            idempotency_key=f"{FLOW}:{REQUEST_KIND}:{request.batchId}", inbound_payload=raw,
+            outbound_path=RESULTS_PATH, outbound_payload=None, keys=keys, status=messagelog.WAITING,
+            parts=tuple(self._part(request, record, lookups) for record in request.enrollments))
+
+    def _part(self, request: EnrollmentRequest, record: EnrollmentRecord, lookups: Lookups) -> messagelog.NewMessage:
+        message_id = record.params.messageId
+        part = messagelog.NewMessage(
+            flow=FLOW, kind=RECORD_KIND, source="derms", target="dacs", business_key=message_id,
+            idempotency_key=f"{FLOW}:{RECORD_KIND}:{request.batchId}:{message_id}",
+            inbound_payload=record.model_dump_json(), outbound_path=ENROLL_PATH, outbound_payload=None,
+            keys=record_keys(request, record))
+        try:
+            check_route(request, lookups)
+            return replace(part, outbound_payload=to_dacs(record, lookups))
+        except LookupMissing as error:
+            return unmappable(part, error)
+
+
+def record_keys(request: EnrollmentRequest, record: EnrollmentRecord) -> dict[str, str]:
+    keys = {"messageId": record.params.messageId, "batchId": request.batchId}
+    if record.customerInfo.cisPersonId:
+        keys["cisPersonId"] = record.customerInfo.cisPersonId
+    if record.customerInfo.cisAccountId:
+        keys["cisAccountId"] = record.customerInfo.cisAccountId
+    for asset in record.assetInfo.assetList:
+        if asset.nicId:
+            keys[f"nicId.{asset.sequence}"] = asset.nicId
+    return keys
+
+
+def map_record_again(row: Any, lookups: Lookups) -> dict[str, Any]:
+    return to_dacs(EnrollmentRecord.model_validate_json(row.inbound_payload), lookups)
+
+
+# ---- reading the program system's answers ----------------------------------------------------------------
+
+
+def record_status(outcome: Outcome) -> str:
+    """A business refusal is DECLINED (the loop goes on); 10589 "already exists" is success."""
+    body = outcome.body if isinstance(outcome.body, dict) else {}
+    if outcome.delivered:
+        return messagelog.DECLINED if body.get("status") in BUSINESS_STATUSES else messagelog.DELIVERED
+    if _message_number(body) == ALREADY_EXISTS:
+        return messagelog.DELIVERED
+    if outcome.verdict == "permanent" and _message_number(body) is not None:
+        return messagelog.DECLINED
+    return status_after(outcome)
+
+
+def _message_number(body: dict[str, Any]) -> int | None:
+    number = body.get("messageNumber", (body.get("exception") or {}).get("messageNumber"))
+    return int(number) if number is not None else None
+
+
+def compose_results(parent: Any, parts: list[Any]) -> dict[str, Any]:
+    """The per-record results for DERMS: SUCCESS when every record enrolled, ERROR when some were refused,
+    FAILURE when the run stopped or a record failed for a technical reason."""
+    responses = [record_response(part) for part in parts]
+    codes = {response["responseCode"] for response in responses}
+    ack_type = "FAILURE" if "FAILURE" in codes else "ERROR" if "ERROR" in codes else "SUCCESS"
+    return {"batchId": parent.business_key, "ackType": ack_type, "whenISO": iso_now(),
+            "responses": {"response": responses}}
+
+
+def record_response(part: Any) -> dict[str, Any]:
+    body = json.loads(part.response) if part.response else {}
+    body = body if isinstance(body, dict) else {}
+    when = iso_now()
+    base = {"id": part.business_key, "responseTimeISO": when}
+    if part.status == messagelog.DELIVERED:
+        number = _message_number(body)
+        return {**base, "value": body.get("enrollmentId"), "responseCode": "SUCCESS",
+                "messageCategory": body.get("messageCategory"), "messageNumber": number}
+    if part.status == messagelog.DECLINED:
+        exception = body.get("exception") or body
+        return {**base, "value": exception.get("comments") or exception.get("detail") or "refused",
+                "responseCode": "ERROR", "messageCategory": exception.get("messageCategory"),
+                "messageNumber": _message_number(body)}
+    if part.status == messagelog.DEAD and not part.attempts:
+        return {**base, "value": part.last_error, "responseCode": "ERROR", "messageCategory": HUB_CATEGORY,
+                "messageNumber": CANNOT_MAP}
+    reason = "not processed: the run stopped" if part.status == messagelog.HELD else part.last_error
+    return {**base, "value": reason, "responseCode": "FAILURE", "messageCategory": None, "messageNumber": None}
+
+
+INTAKE = Intake()
+LEGS = [
+    Leg(RECORD_KIND, batchable=False, status_after=record_status, map_again=map_record_again),
+    Leg(REQUEST_KIND, batchable=False, compose=compose_results, stop_when_a_part_dies=True),
+]
