@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,7 +52,7 @@ def import_network(
         for table, file in zip(TABLES, files, strict=True):
             task = progress.add_task(table, total=file.stat().st_size)
             headers = {"Content-Type": CONTENT_TYPES[file.suffix], "X-Content-SHA256": _sha256(file)}
-            body = _read(file, lambda size, task=task: progress.advance(task, size))
+            body = _read(file, partial(progress.advance, task))
             results.append(call(config, "derms", "PUT", f"/api/network/import/{table}", headers=headers,
                                 content=body, timeout=LONG_S))
     _print(results, as_json, _import_table)

@@ -1,5 +1,6 @@
-"""The network over HTTP: DERMS's import endpoint refuses a bad file naming its rows and keeps it, moves are
-refused with the reason, and the program system says when it knows no location."""
+"""The network over HTTP and the command line: the network imported by `derbridge network import`, DERMS's
+import endpoint refusing a bad file naming its rows and keeping it, moves refused with the reason, an export
+applied and asked about with `derbridge network where`, and the program system saying when it knows nothing."""
 
 from __future__ import annotations
 
@@ -11,20 +12,37 @@ from typing import Any
 import httpx2
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner, Result
 
 from derbridge.bootstrap import BackgroundSystems
+from derbridge.cli import app
 from derbridge.derms.schema import rejected_requests
-from derbridge.operator import checked, operator_client
+from derbridge.operator import checked, operator_client, wait_for
 from derbridge.store.db import make_engine
 from tests.networks import write_network
 
 
 @pytest.fixture(scope="module")
-def network(running_stack: BackgroundSystems, tmp_path_factory: pytest.TempPathFactory) -> BackgroundSystems:
-    directory = write_network(tmp_path_factory.mktemp("network"))
-    with operator_client(running_stack.settings, "derms") as derms:
-        for table in ("substations", "feeders", "transformers", "service_point_locations"):
-            put(derms, table, (directory / f"{table}.csv").read_bytes())
+def config(running_stack: BackgroundSystems, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A configuration file that points the command line at the running stack."""
+    settings = running_stack.settings
+    path = Path(tmp_path_factory.mktemp("cli")) / "derbridge.toml"
+    path.write_text(f'data_dir = "{settings.data_dir}"\nhub_port = {settings.hub_port}\n'
+                    f'dacs_port = {settings.dacs_port}\nderms_port = {settings.derms_port}\n')
+    return path
+
+
+def run(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(app, ["network", *args, "--config", str(config)], env={"COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def network(running_stack: BackgroundSystems, config: Path, tmp_path_factory: pytest.TempPathFactory
+            ) -> BackgroundSystems:
+    """The small network, imported into DERMS by the command line."""
+    imported = run(config, "import", str(write_network(tmp_path_factory.mktemp("network"))), "--json")
+    assert imported.exit_code == 0, imported.output
+    assert [r["inserted"] for r in json.loads(imported.output)] == [2, 3, 3, 3]
     return running_stack
 
 
@@ -76,3 +94,18 @@ def test_the_program_system_says_when_it_knows_no_location(network: BackgroundSy
         missing = dacs.get("/api/service-points/SP-NOWHERE/network-location", params={"date": "2026-01-01"})
         history = checked(dacs.get("/api/service-points/SP-NOWHERE/network-locations"))
     assert missing.status_code == 404 and history == []
+
+
+def test_the_command_line_exports_and_answers_where_a_service_point_was(network: BackgroundSystems,
+                                                                       config: Path) -> None:
+    exported = run(config, "export", "--full", "--json")
+    assert exported.exit_code == 0, exported.output
+    export_id = json.loads(exported.output)["exportId"]
+    with operator_client(network.settings, "dacs") as dacs:
+        wait_for(lambda: any(e["exportId"] == export_id for e in checked(dacs.get("/api/network-exports"))), 30,
+                 "the export applied")
+    where = run(config, "where", "SP-1", "--date", "2026-01-15", "--json")
+    assert where.exit_code == 0, where.output
+    assert json.loads(where.output)["location"]["transformerId"] == "T-1"
+    refused = run(config, "move-service-point", "SP-1", "T-2", "--date", "2025-01-01")
+    assert refused.exit_code == 1 and "effectiveDate" in refused.output
