@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from derbridge.cisload.cli import app as cis_app
 from derbridge.cli_support import ConfigOption, call, console, errors, read_json, settings_from
 from derbridge.config import SYSTEMS, ConfigError, Settings, effective_config
 from derbridge.dataset.cli import app as dataset_app
@@ -28,6 +29,7 @@ app.add_typer(aggregator_app, name="aggregator")
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(headend_app, name="headend")
 app.add_typer(lookups_app, name="lookups")
+app.add_typer(cis_app, name="cis")
 app.add_typer(enrollments_app, name="enrollments")
 app.add_typer(devices_app, name="devices")
 app.add_typer(programs_app, name="programs")

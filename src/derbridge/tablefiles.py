@@ -1,5 +1,6 @@
-"""Table files between the systems (network exports, bulk imports): what a file must hold, the media types
-that carry it, and how a refusal names columns and rows.
+"""Table files between the systems (network exports and imports, files the hub relays): what a file must hold,
+the media types that carry it, and how a refusal names columns and rows (the CIS import's FileRefused, so a
+refusal reads the same whichever checked the file).
 
 Polars-free, so a system can declare its files at start-up; reading and checking them is tablecheck.py's.
 """
@@ -7,12 +8,14 @@ Polars-free, so a system can declare its files at start-up; reading and checking
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-FileFormat = Literal["parquet", "csv"]
+from derbridge.store.tablespec import FileFormat, FileRefused
+
+__all__ = ["FileColumn", "FileFormat", "FileRefused", "file_format", "sha256_of"]
+
 ColumnKind = Literal["text", "date", "number"]
 
 PARQUET_TYPE = "application/vnd.apache.parquet"
@@ -35,18 +38,6 @@ class FileColumn:
     max_length: int | None = None
     optional: bool = False
     """The column may be missing or hold no value in a row."""
-
-
-class FileRefused(Exception):
-    """The file cannot be taken; `errors` name each problem's column, and its rows where known
-    (problem+json `errors[]{field, type, message, count, rows}`; rows count from 1, without the header)."""
-
-    def __init__(self, status: int, title: str, detail: str, errors: Sequence[dict[str, Any]] = ()) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.title = title
-        self.detail = detail
-        self.errors = list(errors)
 
 
 def media_type(content_type: str) -> str:

@@ -292,3 +292,12 @@ def test_the_registry_cli_shows_devices_subscriptions_and_counts(derms: Derms) -
     assert subs.exit_code == 0 and "SUB15" in subs.output
     counts = runner.invoke(app, ["registry", "counts"], env=env)
     assert counts.exit_code == 0 and "ECOCLOUD" in counts.output and "D1RE" in counts.output
+
+
+def test_a_sync_without_a_contact_is_applied_for_a_customer_with_none_on_record(derms: Derms) -> None:
+    person, _contact, account, point = customer(derms, 77)
+    in_fleet(derms, "ECO-77")
+    checked(derms.hub.post("/enroll", json=enroll_sync("14000000000077", "SUB77", (person, None, account, point),
+                                                       [device("D77", "ECO-77")])), 202)
+    ack = ack_of(derms.db, "14000000000077")
+    assert ack["hasError"] is False and statuses(ack) == {"D77": "D1RE"}

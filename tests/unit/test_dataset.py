@@ -64,7 +64,7 @@ def test_another_seed_gives_different_data_files(small: tuple[Path, Manifest], t
     out, manifest = small
     other = generate(tmp_path, SMALL, seed=12)
     changed = {table.name for table in other.tables if table.sha256 != manifest.table(table.name).sha256}
-    assert changed == set(TABLES) - {"make_model"}
+    assert changed == set(TABLES) - {"make_model", "rates"}, "lookups do not depend on the seed"
 
 
 def test_the_manifest_records_version_seed_rows_and_checksum_of_every_table(
@@ -101,7 +101,7 @@ def test_csv_holds_the_same_rows_with_utc_times_marked_z(small: tuple[Path, Mani
 # --- referential integrity ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("table", "key"), [
-    ("persons", "cisPersonId"), ("accounts", "cisAccountId"), ("premises", "cisPremiseId"),
+    ("rates", "rateCode"), ("persons", "cisPersonId"), ("accounts", "cisAccountId"), ("premises", "cisPremiseId"),
     ("service_points", "cisServicePointId"), ("service_agreements", "cisServiceAgreementId"),
     ("contacts", "contactId"), ("substations", "substationId"), ("feeders", "feederId"),
     ("transformers", "transformerId"), ("service_point_locations", "cisServicePointId"),
@@ -114,6 +114,15 @@ def test_every_table_has_a_unique_key(small: tuple[Path, Manifest], table: str, 
 def test_every_account_belongs_to_a_person(small: tuple[Path, Manifest]) -> None:
     out, _ = small
     assert missing(read(out, "accounts")["cisPersonId"], read(out, "persons")["cisPersonId"]) == 0
+
+
+def test_every_account_and_agreement_is_on_a_described_rate(small: tuple[Path, Manifest]) -> None:
+    out, _ = small
+    rates = read(out, "rates")
+    assert rates["description"].str.len_chars().min() > 0
+    assert missing(read(out, "accounts")["rateCode"], rates["rateCode"]) == 0
+    assert missing(read(out, "service_agreements")["rateCode"], rates["rateCode"]) == 0
+    assert set(read(out, "accounts")["rateCode"]) == set(rates["rateCode"]), "every rate is in use"
 
 
 def test_every_service_point_has_its_premise_account_and_transformer(small: tuple[Path, Manifest]) -> None:

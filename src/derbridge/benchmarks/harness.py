@@ -26,6 +26,12 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "dataset-generate": ("derbridge.benchmarks.dataset_generate", "Generate an N-customer dataset (s)"),
     "enroll-bulk": ("derbridge.benchmarks.enroll_bulk",
                     "DERMS's bulk initial sync of N enrolled devices: apply, register, ack file (s)"),
+    "enroll-e2e": ("derbridge.benchmarks.enroll_e2e",
+                   "Full enrollments/s: aggregators → DERMS → program system → status check → ACTIVE → F5 ack"),
+    "status-check-latency": ("derbridge.benchmarks.status_check_latency",
+                             "Device status check round trip at 20 checks/s, zero device lag (p50 and p99, ms)"),
+    "cis-import": ("derbridge.benchmarks.cis_import",
+                   "Load an N-customer CIS extract into each system over HTTP (s) vs a plain bulk insert of persons"),
     "network-export": ("derbridge.benchmarks.network_export",
                        "F1 full export of N service points from DERMS into the program system (s) vs a raw "
                        "SQLite bulk insert of the same rows"),

@@ -9,16 +9,26 @@ from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.config import Settings
-from derbridge.dacs import aggregators, enrollment_api, enrollments, syncrequests
+from derbridge.dacs import aggregators, cis, enrollment_api, enrollments, syncrequests
 from derbridge.dacs.network_api import FILES_PREFIX, network_file_router, network_location_router
 from derbridge.dacs.programs_api import programs_router
-from derbridge.dacs.schema import outbound_files, outbound_messages, rejected_requests, sync_requests
+from derbridge.dacs.schema import (
+    file_imports,
+    outbound_files,
+    outbound_messages,
+    rejected_requests,
+    rejected_uploads,
+    sync_requests,
+)
 from derbridge.store.rejections import rejection_keeper
 from derbridge.store.runtime import Outbox, Runtime, Task
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
 from derbridge.web.batch import Answer, add_single_and_batch
 from derbridge.web.problems import Problem, RejectionKeeper
+from derbridge.web.tableuploads import TableUploads, table_upload_router
+
+CIS_PREFIX = "/api/cis"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -30,12 +40,14 @@ def create_app(settings: Settings) -> FastAPI:
         tasks=[Task("expire-status-checks", 1.0, enrollments.expire_status_checks)])
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
     app, authenticator = new_app("dacs", settings, runtime.lifespan(settings), keep_rejected,
-                                 "Reference program system (DACS/CPMCS role).", file_paths=(FILES_PREFIX,))
+                                 "Reference program system (DACS/CPMCS role).",
+                                 file_paths=(f"{CIS_PREFIX}/", FILES_PREFIX))
     operator_only = [Depends(require(authenticator, {"operator"}))]
     hub_or_operator = [Depends(require(authenticator, {"hub", "operator"}))]
     app.include_router(agent_router(runtime), dependencies=operator_only)
     app.include_router(enrollment_api.agent_router(runtime, settings), dependencies=operator_only)
     app.include_router(programs_router(runtime), dependencies=operator_only)
+    app.include_router(table_upload_router(cis_uploads(runtime, settings), CIS_PREFIX), dependencies=operator_only)
     app.include_router(cross_router(runtime, keep_rejected), dependencies=hub_or_operator)
     app.include_router(enrollment_api.cross_router(runtime, settings, keep_rejected), dependencies=hub_or_operator)
     app.include_router(network_location_router(runtime), dependencies=operator_only)
@@ -137,3 +149,9 @@ def _apply_ack(runtime: Runtime, body: SyncAcknowledgement) -> Answer:
 
 def _missing(what: str, key: str) -> Problem:
     return Problem(404, f"Unknown {what}", f"no {what} {key!r}")
+
+
+def cis_uploads(runtime: Runtime, settings: Settings) -> TableUploads:
+    """The CIS extract, one table file per request (see dacs/cis.py)."""
+    return TableUploads("dacs", cis.TABLES, file_imports, rejected_uploads, lambda: runtime.db,
+                        settings.data_dir / "uploads" / "dacs", settings.max_upload_bytes)

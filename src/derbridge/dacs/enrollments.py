@@ -28,19 +28,16 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.dacs import enrollment_sync, statuschecks
+from derbridge.dacs.cis import CustomerContext, customer_context
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.programs import Program, program_by_code, program_type_by_code
 from derbridge.dacs.schema import (
-    accounts,
     active_device_keys,
     controllable_devices,
     enrollment_assets,
     enrollment_history,
     enrollments,
-    persons,
     program_subscriptions,
-    service_agreements,
-    service_points,
     status_checks,
 )
 
@@ -163,12 +160,9 @@ def refusal(number: int, **values: Any) -> Refusal:
 
 @dataclass(frozen=True)
 class Facts:
-    """What the database says about the ids a request names (None: not found)."""
+    """What the database says about the ids a request names."""
 
-    person_known: bool
-    account_person: str | None
-    service_point: tuple[str, str] | None  # (account, premise)
-    agreement: tuple[str, str, str, date, date | None] | None  # (account, service point, rate, start, end)
+    customer: CustomerContext
     program: Program | None
     device_required: bool = True
     enrolled_devices: dict[tuple[str, str], str] = field(default_factory=dict)  # (head end, nic) → device id
@@ -181,36 +175,34 @@ def validate(request: EnrollRequest, facts: Facts, start: date) -> Refusal | Non
            "cisServicePointId": location.cisServicePointId, "cisPremiseId": location.cisPremiseId,
            "cisServiceAgreementId": program_info.cisServiceAgreementId, "programCode": program_info.programCode,
            "startDate": start.isoformat()}
-    return (_customer_refusal(facts, ids) or _service_refusal(facts, ids, start)
+    return (_customer_refusal(facts.customer, ids) or _service_refusal(facts.customer, ids)
             or _program_refusal(facts, ids, start) or _device_refusal(request, facts))
 
 
-def _customer_refusal(facts: Facts, ids: dict[str, Any]) -> Refusal | None:
+def _customer_refusal(customer: CustomerContext, ids: dict[str, Any]) -> Refusal | None:
     if not ids["cisPersonId"]:
         return refusal(90001)
-    if not facts.person_known:
+    if not customer.person_known:
         return refusal(90002, **ids)
-    if facts.account_person is None:
+    if not customer.account_known:
         return refusal(90003, **ids)
-    if facts.account_person != ids["cisPersonId"]:
+    if not customer.account_is_persons:
         return refusal(90004, **ids)
     return None
 
 
-def _service_refusal(facts: Facts, ids: dict[str, Any], start: date) -> Refusal | None:
-    if facts.service_point is None:
+def _service_refusal(customer: CustomerContext, ids: dict[str, Any]) -> Refusal | None:
+    if not customer.service_point_known:
         return refusal(90005, **ids)
-    account, premise = facts.service_point
-    if account != ids["cisAccountId"]:
+    if not customer.service_point_on_account:
         return refusal(90006, **ids)
-    if ids["cisPremiseId"] and premise != ids["cisPremiseId"]:
+    if ids["cisPremiseId"] and customer.cis_premise_id != ids["cisPremiseId"]:
         return refusal(90007, **ids)
-    if facts.agreement is None:
+    if not customer.agreement_known:
         return refusal(90008, **ids)
-    agreement_account, agreement_point, _rate, begins, ends = facts.agreement
-    if (agreement_account, agreement_point) != (ids["cisAccountId"], ids["cisServicePointId"]):
+    if not customer.agreement_matches:
         return refusal(90009, **ids)
-    if start < begins or (ends is not None and start >= ends):
+    if not customer.agreement_active:
         return refusal(90010, **ids)
     return None
 
@@ -223,7 +215,7 @@ def _program_refusal(facts: Facts, ids: dict[str, Any], start: date) -> Refusal 
         return refusal(90012, programStatus=program.status, **ids)
     if start < program.start_date or (program.end_date is not None and start > program.end_date):
         return refusal(90013, **ids)
-    rate = facts.agreement[2] if facts.agreement else None
+    rate = facts.customer.rate_code
     if program.eligible_rates and rate not in program.eligible_rates:
         return refusal(90014, rateCode=rate, **ids)
     return None
@@ -258,27 +250,15 @@ def _device_refusal(request: EnrollRequest, facts: Facts) -> Refusal | None:
 # ---- reading the facts ------------------------------------------------------------------------------------
 
 
-def read_facts(connection: Connection, request: EnrollRequest) -> Facts:
+def read_facts(connection: Connection, request: EnrollRequest, start: date) -> Facts:
     customer, location = request.customerInfo, request.locationInfo
-    agreement_id = request.programInfo.cisServiceAgreementId
-    person_known = customer.cisPersonId is not None and connection.execute(
-        sa.select(persons.c.cis_person_id).where(persons.c.cis_person_id == customer.cisPersonId)).first() is not None
-    account_person = connection.execute(sa.select(accounts.c.cis_person_id).where(
-        accounts.c.cis_account_id == customer.cisAccountId)).scalar_one_or_none() if customer.cisAccountId else None
-    point = connection.execute(sa.select(service_points.c.cis_account_id, service_points.c.cis_premise_id).where(
-        service_points.c.cis_service_point_id == location.cisServicePointId)).first() \
-        if location.cisServicePointId else None
-    agreement = connection.execute(sa.select(
-        service_agreements.c.cis_account_id, service_agreements.c.cis_service_point_id,
-        service_agreements.c.rate_code, service_agreements.c.start_date, service_agreements.c.end_date).where(
-        service_agreements.c.cis_service_agreement_id == agreement_id)).first() if agreement_id else None
     keys = [(a.headEndSystem, a.nicId) for a in request.assetInfo.assetList if a.headEndSystem and a.nicId]
     program = program_by_code(connection, request.programInfo.programCode)
     program_type = program_type_by_code(connection, program.program_type_code) if program else None
     return Facts(
-        person_known=person_known, account_person=account_person,
-        service_point=tuple(point) if point else None,  # type: ignore[arg-type]
-        agreement=tuple(agreement) if agreement else None,  # type: ignore[arg-type]
+        customer=customer_context(connection, customer.cisPersonId or "", customer.cisAccountId or "",
+                                  location.cisServicePointId or "", request.programInfo.cisServiceAgreementId or "",
+                                  on=start),
         program=program, device_required=program_type is None or program_type.device_required,
         enrolled_devices=_enrolled(connection, keys))
 
@@ -363,7 +343,7 @@ def _create(connection: Connection, request: EnrollRequest, raw: str, now: datet
 def _validate_and_proceed(connection: Connection, enrollment_id: str, request: EnrollRequest, now: datetime,
                           timeout_s: float) -> Enrolled:
     start = request.programInfo.startDate or now.date()
-    facts = read_facts(connection, request)
+    facts = read_facts(connection, request, start)
     refused = validate(request, facts, start)
     if refused is not None:
         _set_status(connection, enrollment_id, VAL_ERROR, now, refused)

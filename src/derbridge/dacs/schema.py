@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from derbridge.store.importlog import file_imports_table, rejected_uploads_table
 from derbridge.store.outbox import outbox_columns
 from derbridge.store.rejections import rejected_requests_table
 
@@ -352,6 +353,11 @@ program_rule_associations = sa.Table(
     sa.Column("rule_id", sa.String(12), primary_key=True, index=True),
     sa.Column("associated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# ---- CIS imports: every extract file applied, and every file refused (kept under the data directory) -------
+
+file_imports = file_imports_table(metadata)
+rejected_uploads = rejected_uploads_table(metadata)
 
 # ---- the electrical network: which transformer, feeder and substation served a service point, day by day (F1) --
 

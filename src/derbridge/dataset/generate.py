@@ -57,6 +57,13 @@ SUBSTATION_LOADING = 0.75
 FEEDER_VOLTAGES_KV = (12.47, 13.2, 24.9)
 
 RATE_CODES = {"E-RES": 0.70, "E-RES-TOU": 0.17, "E-RES-EV": 0.08, "E-SGS": 0.05}
+"""Share of accounts on each rate."""
+RATE_DESCRIPTIONS = {
+    "E-RES": "Residential service",
+    "E-RES-TOU": "Residential time-of-use",
+    "E-RES-EV": "Residential electric-vehicle time-of-use",
+    "E-SGS": "Small general service",
+}
 PROGRAM_CODES = {"SMARTSTAT": 0.75, "PEAKREWARDS": 0.25}
 
 
@@ -279,6 +286,11 @@ def site_frame(dice: Dice, customers: pl.DataFrame) -> pl.DataFrame:
         block=ROW // PREMISES_PER_STREET_BLOCK,
         transformer=runs(dice, "grid.transformer", total, SERVICE_POINTS_PER_TRANSFORMER),
     )
+
+
+def rates_table() -> pl.DataFrame:
+    """The rate schedules accounts and agreements refer to: a lookup, the same for every seed."""
+    return pl.DataFrame({"rateCode": list(RATE_DESCRIPTIONS), "description": list(RATE_DESCRIPTIONS.values())})
 
 
 def persons_table(dice: Dice, customers: pl.DataFrame) -> pl.DataFrame:
@@ -646,6 +658,7 @@ def generate(out_dir: Path, customers: int, seed: int, fmt: FileFormat = "parque
     writer = TableWriter(out_dir, fmt, progress)
     people = customer_frame(dice, customers, thermostat_share)
     sites = site_frame(dice, people)
+    writer.write("rates", rates_table)
     persons = writer.write("persons", lambda: persons_table(dice, people))
     accounts = writer.write("accounts", lambda: accounts_table(people))
     writer.write("premises", lambda: premises_table(dice, sites))

@@ -6,7 +6,7 @@ from typing import Literal
 
 FileFormat = Literal["parquet", "csv"]
 
-TABLES = ("persons", "accounts", "premises", "service_points", "service_agreements", "contacts",
+TABLES = ("rates", "persons", "accounts", "premises", "service_points", "service_agreements", "contacts",
           "substations", "feeders", "transformers", "service_point_locations", "devices", "make_model",
           "enrolled_devices")
 """Every table, in the order it is written; make_model is always CSV (an editable lookup, not bulk data)."""

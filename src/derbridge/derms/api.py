@@ -13,11 +13,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from derbridge.config import Settings
-from derbridge.derms import aggregators, bulksync, devices_api, enrollsync, registry
+from derbridge.derms import aggregators, bulksync, cis, devices_api, enrollsync, registry
 from derbridge.derms.acks import msg_ack
 from derbridge.derms.network_api import IMPORT_PREFIX, network_router
 from derbridge.derms.programs_api import program_integration_router, program_operator_router
-from derbridge.derms.schema import outbound_files, outbound_messages, rejected_requests
+from derbridge.derms.schema import (
+    file_imports,
+    outbound_files,
+    outbound_messages,
+    rejected_requests,
+    rejected_uploads,
+)
 from derbridge.derms.services import DermsServices
 from derbridge.store.rejections import rejection_keeper
 from derbridge.store.runtime import Outbox, Runtime
@@ -25,9 +31,11 @@ from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
 from derbridge.web.batch import Answer, add_single_and_batch, add_single_and_batch_at_once
 from derbridge.web.problems import Problem, RejectionKeeper
+from derbridge.web.tableuploads import TableUploads, table_upload_router
 from derbridge.web.uploads import receive_upload
 
-FILE_PATHS = ("/files/", IMPORT_PREFIX)
+CIS_PREFIX = "/api/cis"
+FILE_PATHS = ("/files/", f"{CIS_PREFIX}/", IMPORT_PREFIX)
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
 
@@ -61,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(operator_router(runtime), dependencies=[operator])
     app.include_router(devices_api.operator_router(services), dependencies=[operator])
     app.include_router(program_operator_router(runtime), dependencies=[operator])
+    app.include_router(table_upload_router(cis_uploads(runtime, settings), CIS_PREFIX), dependencies=[operator])
     app.include_router(network_router(runtime, settings, keep_rejected), dependencies=[operator])
     app.include_router(health_and_metrics(authenticator, "derms", None))
     return app
@@ -173,3 +182,9 @@ def operator_router(runtime: Runtime) -> APIRouter:
         return found
 
     return router
+
+
+def cis_uploads(runtime: Runtime, settings: Settings) -> TableUploads:
+    """The CIS extract, one table file per request (see derms/cis.py)."""
+    return TableUploads("derms", cis.TABLES, file_imports, rejected_uploads, lambda: runtime.db,
+                        settings.data_dir / "uploads" / "derms", settings.max_upload_bytes)

@@ -128,15 +128,16 @@ def unknown_key_text(name: str, value: str | None) -> str:
 
 def take_refused(connection: Connection) -> list[Refusal]:
     """The staged subscriptions whose person, contact (of that person) or service point the CIS does not know,
-    removed from the stage (the caller drops the rest of them). The contact is checked only for a known
-    person: an unknown person's contact cannot be theirs."""
+    removed from the stage (the caller drops the rest of them). The contact is checked only when one is given
+    (a customer may have no contact on record) and only for a known person: an unknown person's contact cannot
+    be theirs."""
     s = staged_subscriptions
     person_known = sa.exists().where(customers.c.cis_person_id == s.c.cis_person_id)
     contact_known = sa.exists().where(customer_contacts.c.contact_id == s.c.contact_id,
                                       customer_contacts.c.cis_person_id == s.c.cis_person_id)
     point_known = sa.exists().where(service_locations.c.cis_service_point_id == s.c.cis_service_point_id)
     unknown_person = sa.or_(s.c.cis_person_id.is_(None), ~person_known)
-    unknown_contact = sa.and_(person_known, sa.or_(s.c.contact_id.is_(None), ~contact_known))
+    unknown_contact = sa.and_(person_known, s.c.contact_id.is_not(None), ~contact_known)
     unknown_point = sa.or_(s.c.cis_service_point_id.is_(None), ~point_known)
     rows = connection.execute(
         sa.select(s.c.message_id, s.c.subscription_id, s.c.cis_person_id, s.c.contact_id, s.c.cis_service_point_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from derbridge.store.importlog import file_imports_table, rejected_uploads_table
 from derbridge.store.outbox import outbox_columns
 from derbridge.store.rejections import rejected_requests_table
 
@@ -348,6 +349,26 @@ bulk_sync_rows = sa.Table(
     sa.Column("refused", sa.Text, nullable=True),
     sa.Column("newer_message_id", sa.String(14), nullable=True),
 )
+
+# ---- CIS imports: premises on their own (a service location copies its premise's address and time zone), ---
+# ---- every extract file applied, and every file refused (kept under the data directory) ---------------------
+
+premises = sa.Table(
+    "premises",
+    metadata,
+    sa.Column("cis_premise_id", sa.String(30), primary_key=True),
+    sa.Column("address1", sa.String(254), nullable=False),
+    sa.Column("city", sa.String(90), nullable=False),
+    sa.Column("county", sa.String(90), nullable=True),
+    sa.Column("state", sa.String(6), nullable=False),
+    sa.Column("postal", sa.String(12), nullable=False),
+    sa.Column("country", sa.String(3), nullable=False),
+    sa.Column("time_zone", sa.String(40), nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+file_imports = file_imports_table(metadata)
+rejected_uploads = rejected_uploads_table(metadata)
 
 # ---- the electrical network: substations → feeders → transformers → service points (F1) ---------------------
 

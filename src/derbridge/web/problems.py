@@ -30,19 +30,21 @@ class Problem(Exception):
         self.errors = errors or []
 
 
-def problem_body(status: int, title: str, detail: str = "", errors: list[dict[str, Any]] | None = None
-                 ) -> dict[str, Any]:
+def problem_body(status: int, title: str, detail: str = "", errors: list[dict[str, Any]] | None = None,
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`extra`: further members of the problem (RFC 9457 extensions), e.g. where a refused file is kept."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     return body
 
 
 def problem_response(status: int, title: str, detail: str = "", errors: list[dict[str, Any]] | None = None,
-                     headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(problem_body(status, title, detail, errors), status_code=status, media_type=PROBLEM,
+                     headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> JSONResponse:
+    return JSONResponse(problem_body(status, title, detail, errors, extra), status_code=status, media_type=PROBLEM,
                         headers=headers)
 
 

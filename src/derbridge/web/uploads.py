@@ -26,6 +26,19 @@ class Upload:
 
 async def receive_upload(request: Request, directory: Path, max_bytes: int) -> Upload:
     """Write the body to a new file in `directory`; 413 past `max_bytes`, 422 if the checksum differs."""
+    upload = await receive_file(request, directory, max_bytes)
+    mismatch = checksum_problem(request, upload.sha256)
+    if mismatch is not None:
+        upload.path.unlink(missing_ok=True)
+        raise mismatch
+    return upload
+
+
+async def receive_file(request: Request, directory: Path, max_bytes: int) -> Upload:
+    """Write the body to a new file in `directory`; 413 past `max_bytes`, and nothing is left on disk.
+
+    The checksum is the caller's to judge (checksum_problem), e.g. to keep a mismatched file for inspection.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=directory, prefix="upload-", suffix=".part")
     path = Path(name)
@@ -39,16 +52,17 @@ async def receive_upload(request: Request, directory: Path, max_bytes: int) -> U
                     raise Problem(413, "File too large", f"the limit is {max_bytes} bytes")
                 digest.update(chunk)
                 file.write(chunk)
-        _check_checksum(request, digest.hexdigest())
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     return Upload(path, size, digest.hexdigest(), request.headers.get("content-type", ""))
 
 
-def _check_checksum(request: Request, actual: str) -> None:
+def checksum_problem(request: Request, actual: str) -> Problem | None:
+    """A 422 naming the header when the sender's X-Content-SHA256 differs from the body's; None otherwise."""
     expected = request.headers.get(CHECKSUM_HEADER)
-    if expected is not None and expected.strip().lower() != actual:
-        raise Problem(422, "Checksum mismatch", f"the body's SHA-256 is {actual}",
-                      [{"field": f"header.{CHECKSUM_HEADER}", "message": f"expected {expected}, got {actual}",
-                        "type": "checksum_mismatch"}])
+    if expected is None or expected.strip().lower() == actual:
+        return None
+    return Problem(422, "Checksum mismatch", f"the body's SHA-256 is {actual}",
+                   [{"field": f"header.{CHECKSUM_HEADER}", "message": f"expected {expected}, got {actual}",
+                     "type": "checksum_mismatch"}])

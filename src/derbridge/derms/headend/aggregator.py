@@ -53,11 +53,14 @@ def _scan(path: Path) -> pl.LazyFrame:
     return pl.scan_parquet(path) if path.suffix == ".parquet" else pl.scan_csv(path, infer_schema=False)
 
 
-def candidates(dataset_dir: Path, head_end: str, count: int) -> pl.DataFrame:
-    """The first `count` devices of `head_end` not yet enrolled, with their customer, location and agreement."""
+def candidates(dataset_dir: Path, head_end: str, count: int, online_only: bool = False) -> pl.DataFrame:
+    """The first `count` devices of `head_end` not yet enrolled (and on line, if asked), with their customer,
+    location and agreement."""
     tables = {name: _scan(path) for name, path in dataset_tables(dataset_dir).items()}
     enrolled = pl.col("enrolled").cast(pl.String).str.to_lowercase() == "true"
-    devices = (tables["devices"].filter((pl.col("headEndSystem") == head_end) & ~enrolled)
+    online = pl.col("online").cast(pl.String).str.to_lowercase() == "true"
+    wanted = (pl.col("headEndSystem") == head_end) & ~enrolled & (online if online_only else True)
+    devices = (tables["devices"].filter(wanted)
                .select("headEndSystem", "nicId", "serialNo", "make", "model", "cisServicePointId").head(count))
     service_points = tables["service_points"].select("cisServicePointId", "cisPremiseId", "cisAccountId",
                                                      "locationId")

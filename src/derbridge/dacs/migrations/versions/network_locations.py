@@ -1,14 +1,14 @@
 """network locations of service points and the network exports applied (F1)
 
 Revision ID: network
-Revises: 0005
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "network"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

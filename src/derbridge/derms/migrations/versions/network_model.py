@@ -1,14 +1,14 @@
 """the electrical network: substations, feeders, transformers, service point connections, changes, exports (F1)
 
 Revision ID: network
-Revises: 0006
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "network"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
