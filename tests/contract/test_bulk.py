@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from derbridge.store.bulk import bulk_insert
+from derbridge.store.bulk import bulk_insert, select_frame
 from derbridge.store.db import as_utc, make_engine
 
 metadata = sa.MetaData()
@@ -75,3 +75,15 @@ def test_a_failed_bulk_insert_leaves_nothing_behind(db: Engine) -> None:
 def test_columns_the_table_lacks_are_refused_by_name(db: Engine) -> None:
     with pytest.raises(ValueError, match="colour"), db.begin() as connection:
         bulk_insert(connection, sample, pl.DataFrame({"id": [1], "colour": ["red"]}))
+
+
+def test_a_query_reads_back_into_a_frame_with_its_dates_and_nulls(db: Engine) -> None:
+    frame = pl.DataFrame({"id": [1, 2, 3], "name": ["a", None, "c"],
+                          "day": [date(2026, 1, 31), None, date(1999, 12, 1)], "amount": [1.5, None, 3.0]})
+    with db.begin() as connection:
+        bulk_insert(connection, sample, frame)
+        query = (sa.select(sample.c.id, sample.c.name, sample.c.day, sample.c.amount)
+                 .where(sample.c.day.is_(None) | (sample.c.day > date(2000, 1, 1))).order_by(sample.c.id))
+        read = select_frame(connection, query, {"id": pl.Int64, "name": pl.String, "day": pl.Date,
+                                                "amount": pl.Float64})
+    assert read.equals(frame.filter(pl.col("id") < 3))

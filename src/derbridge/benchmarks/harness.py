@@ -32,6 +32,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
                              "Device status check round trip at 20 checks/s, zero device lag (p50 and p99, ms)"),
     "cis-import": ("derbridge.benchmarks.cis_import",
                    "Load an N-customer CIS extract into each system over HTTP (s) vs a plain bulk insert of persons"),
+    "network-export": ("derbridge.benchmarks.network_export",
+                       "F1 full export of N service points from DERMS into the program system (s) vs a raw "
+                       "SQLite bulk insert of the same rows"),
 }
 REQUIRED = ("name", "value", "unit", "baseline", "ratio", "target", "met")
 

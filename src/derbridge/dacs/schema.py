@@ -358,3 +358,37 @@ program_rule_associations = sa.Table(
 
 file_imports = file_imports_table(metadata)
 rejected_uploads = rejected_uploads_table(metadata)
+
+# ---- the electrical network: which transformer, feeder and substation served a service point, day by day (F1) --
+
+# Contiguous effective-dated records per service point, the last one open (effective_end NULL): the rules of
+# dacs/network_locations.py. Written only from DERMS's network exports. Stored in key order (SQLite: without
+# rowid), so a million records arriving in service point order cost one B-tree, not a table and an index.
+network_locations = sa.Table(
+    "network_locations",
+    metadata,
+    sa.Column("cis_service_point_id", sa.String(30), primary_key=True),
+    sa.Column("effective_start", sa.Date, primary_key=True),
+    sa.Column("transformer_id", sa.String(30), nullable=False),
+    sa.Column("feeder_id", sa.String(30), nullable=False),
+    sa.Column("substation_id", sa.String(30), nullable=False),
+    sa.Column("effective_end", sa.Date, nullable=True),
+    sqlite_with_rowid=False,
+)
+
+# Every network export received: applied once, in the order DERMS made them (each names the one it follows).
+network_exports = sa.Table(
+    "network_exports",
+    metadata,
+    sa.Column("export_id", sa.String(40), primary_key=True),
+    sa.Column("export_type", sa.String(5), nullable=False),  # full, delta
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("previous_export_id", sa.String(40), nullable=True),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("closed", sa.Integer, nullable=False),
+    sa.Column("inserted", sa.Integer, nullable=False),
+    sa.Column("unchanged", sa.Integer, nullable=False),
+    sa.Column("back_dated", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+)

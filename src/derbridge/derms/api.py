@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from derbridge.config import Settings
 from derbridge.derms import aggregators, bulksync, cis, devices_api, enrollsync, registry
 from derbridge.derms.acks import msg_ack
+from derbridge.derms.network_api import IMPORT_PREFIX, network_router
 from derbridge.derms.programs_api import program_integration_router, program_operator_router
 from derbridge.derms.schema import (
     file_imports,
@@ -35,7 +36,7 @@ from derbridge.web.tableuploads import TableUploads, table_upload_router
 from derbridge.web.uploads import receive_upload
 
 CIS_PREFIX = "/api/cis"
-FILE_PATHS = ("/files/", f"{CIS_PREFIX}/")
+FILE_PATHS = ("/files/", f"{CIS_PREFIX}/", IMPORT_PREFIX)
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(devices_api.operator_router(services), dependencies=[operator])
     app.include_router(program_operator_router(runtime), dependencies=[operator])
     app.include_router(table_upload_router(cis_uploads(runtime, settings), CIS_PREFIX), dependencies=[operator])
+    app.include_router(network_router(runtime, settings, keep_rejected), dependencies=[operator])
     app.include_router(health_and_metrics(authenticator, "derms", None))
     return app
 

@@ -369,3 +369,87 @@ premises = sa.Table(
 
 file_imports = file_imports_table(metadata)
 rejected_uploads = rejected_uploads_table(metadata)
+
+# ---- the electrical network: substations → feeders → transformers → service points (F1) ---------------------
+
+substations = sa.Table(
+    "substations",
+    metadata,
+    sa.Column("substation_id", sa.String(30), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("division", sa.String(30), nullable=True),
+    sa.Column("capacity_kw", sa.Float, nullable=True),
+    sa.Column("effective_start", sa.Date, nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+feeders = sa.Table(
+    "feeders",
+    metadata,
+    sa.Column("feeder_id", sa.String(30), primary_key=True),
+    sa.Column("substation_id", sa.String(30), nullable=False, index=True),
+    sa.Column("voltage_kv", sa.Float, nullable=True),
+    sa.Column("capacity_kw", sa.Float, nullable=True),
+    sa.Column("effective_start", sa.Date, nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# A transformer's feeder is the one it has been on since feeder_since (its in-service date, or its last move).
+transformers = sa.Table(
+    "transformers",
+    metadata,
+    sa.Column("transformer_id", sa.String(30), primary_key=True),
+    sa.Column("feeder_id", sa.String(30), nullable=False, index=True),
+    sa.Column("feeder_since", sa.Date, nullable=False),
+    sa.Column("phase", sa.String(3), nullable=True),
+    sa.Column("capacity_kw", sa.Float, nullable=True),
+    sa.Column("effective_start", sa.Date, nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Which transformer (and through it, feeder and substation) served a service point: contiguous effective-dated
+# records per service point, the last one open (effective_end NULL). change_seq is the network change that
+# gave the record its start and location; a delta export sends the records numbered after the previous export.
+service_point_connections = sa.Table(
+    "service_point_connections",
+    metadata,
+    sa.Column("cis_service_point_id", sa.String(30), primary_key=True),
+    sa.Column("effective_start", sa.Date, primary_key=True),
+    sa.Column("transformer_id", sa.String(30), nullable=False, index=True),
+    sa.Column("feeder_id", sa.String(30), nullable=False),
+    sa.Column("substation_id", sa.String(30), nullable=False),
+    sa.Column("effective_end", sa.Date, nullable=True),
+    sa.Column("change_seq", sa.Integer, nullable=False, index=True),
+    sqlite_with_rowid=False,  # stored in key order: a full export reads it in the order it sends
+)
+
+# Every change of the network (an import, a service point or transformer moved), numbered in order.
+network_changes = sa.Table(
+    "network_changes",
+    metadata,
+    sa.Column("change_seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("subject", sa.String(60), nullable=False),
+    sa.Column("effective_date", sa.Date, nullable=True),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("made_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Network exports (F1), each a file queued in outbound_files under message_key; each names the export it
+# follows, and a delta holds the records written after that one's change_seq_to.
+network_exports = sa.Table(
+    "network_exports",
+    metadata,
+    sa.Column("export_id", sa.String(40), primary_key=True),
+    sa.Column("export_type", sa.String(5), nullable=False),  # full, delta
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("previous_export_id", sa.String(40), nullable=True),
+    sa.Column("change_seq_from", sa.Integer, nullable=False),
+    sa.Column("change_seq_to", sa.Integer, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("file", sa.String(300), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("message_key", sa.String(120), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -17,6 +17,8 @@ from pydantic import BaseModel
 from derbridge.config import Settings
 from derbridge.hub import delivery, engine, messagelog, metrics
 from derbridge.hub.context import HubContext, bind, current
+from derbridge.hub.files_api import file_router
+from derbridge.hub.flows.files import FILES_PREFIX
 from derbridge.hub.flows.registry import FLOWS, INBOUND
 from derbridge.hub.flows.relay import Inbound
 from derbridge.hub.flows.wire import msg_ack
@@ -44,13 +46,14 @@ def create_app(settings: Settings) -> FastAPI:
             await run_in_threadpool(stop_hub, dispatcher)
 
     app, authenticator = new_app("hub", settings, lifespan, keep_rejected,
-                                 "Integration hub between the program system and DERMS.")
+                                 "Integration hub between the program system and DERMS.", file_paths=(FILES_PREFIX,))
     for inbound in INBOUND:
         allowed = Depends(require(authenticator, {inbound.source, "operator"}))
         app.post(inbound.inbound_path, status_code=202, tags=[inbound.flow], summary=inbound.summary,
                  dependencies=[allowed])(single_endpoint(inbound))
         app.post(f"{inbound.inbound_path}/batch", tags=[inbound.flow], summary=f"{inbound.summary} (several at once)",
                  dependencies=[allowed])(batch_endpoint(inbound))
+    app.include_router(file_router(settings, authenticator))
     app.include_router(operator_router(require(authenticator, {"operator"})))
     app.include_router(lookups_router(require(authenticator, {"operator"})))
     app.include_router(health_and_metrics(authenticator, "hub", metrics.registry,

@@ -1,4 +1,5 @@
-"""Bulk writes of polars frames into a system's tables: COPY on PostgreSQL, one executemany on SQLite.
+"""Bulk writes of polars frames into a system's tables: COPY on PostgreSQL, one executemany on SQLite; and bulk
+reads of a query into a frame.
 
 Row-by-row inserts through SQLAlchemy cost tens of microseconds a row; a million-row import must not.
 The frame's columns are the table's column names; a subset is fine: the rest take their server defaults
@@ -10,6 +11,7 @@ through SQLAlchemy exactly like rows it wrote itself (SQLite keeps UTC date-time
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -78,3 +80,24 @@ def _for_sqlite(frame: pl.DataFrame) -> pl.DataFrame:
         elif dtype == pl.Boolean:
             converted.append(column.cast(pl.Int8))
     return frame.with_columns(converted) if converted else frame
+
+
+def select_frame(connection: Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """The rows of `query` as a frame with `schema` (text, numbers and dates), in the caller's transaction.
+
+    Read through the driver's cursor: SQLAlchemy's row processing would cost more than the read itself for a
+    million rows. The query's few values are rendered into it (our own numbers and dates, never user text).
+    SQLite gives dates back as text, PostgreSQL as dates; either way they end as `schema` says.
+    """
+    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    if connection.dialect.name == "postgresql":
+        return pl.DataFrame(rows, schema=schema, orient="row")
+    as_text = [name for name, dtype in schema.items() if dtype == pl.Date]
+    frame = pl.DataFrame(rows, schema=schema | dict.fromkeys(as_text, pl.String), orient="row")
+    return frame.with_columns(pl.col(name).str.to_date("%Y-%m-%d") for name in as_text)

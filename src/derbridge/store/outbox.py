@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
 from derbridge.store.db import reading, utcnow
-from derbridge.web.client import Outcome, classify, make_client, post_batch, post_json
-from derbridge.web.uploads import CHECKSUM_HEADER
+from derbridge.web.client import Outcome, make_client, post_batch, post_json, put_file
 
 log = structlog.get_logger()
 
@@ -197,18 +195,5 @@ class FileOutboxSender(OutboxSender):
     def _deliver(self, chunk: list[Any]) -> list[Outcome]:
         [row] = chunk
         described = json.loads(row.payload)
-        headers = {"Content-Type": described["contentType"], CHECKSUM_HEADER: described["sha256"],
-                   "Idempotency-Key": self.key_of(row), **described["headers"]}
-        try:
-            with open(described["file"], "rb") as file:
-                response = self.client.put(row.path, content=_stream(file), headers=headers)
-        except FileNotFoundError:
-            return [Outcome("permanent", None, None, f"the file {described['file']} is gone")]
-        except httpx2.TransportError as exc:
-            return [Outcome("transient", None, None, f"{type(exc).__name__}: {exc}")]
-        return [classify(response)]
-
-
-def _stream(file: Any, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
-    while chunk := file.read(chunk_bytes):
-        yield chunk
+        return [put_file(self.client, row.path, described["file"], described["sha256"], described["contentType"],
+                         self.key_of(row), described["headers"])]

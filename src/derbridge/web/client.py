@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
 
 import httpx2
+
+from derbridge.web.uploads import CHECKSUM_HEADER
 
 Verdict = Literal["delivered", "transient", "permanent"]
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
@@ -63,6 +67,27 @@ def post_json(client: httpx2.Client, path: str, payload: Any, idempotency_key: s
     except httpx2.TransportError as exc:
         return Outcome("transient", None, None, f"{type(exc).__name__}: {exc}")
     return classify(response)
+
+
+def put_file(client: httpx2.Client, path: str, file: str | Path, sha256: str, content_type: str,
+             idempotency_key: str, headers: dict[str, str] | None = None) -> Outcome:
+    """PUT a file as the body, streamed, with its SHA-256 and idempotency key; never raises for HTTP or network
+    faults. A file that is gone is a permanent fault: nothing will bring it back."""
+    sent = {"Content-Type": content_type, CHECKSUM_HEADER: sha256, "Idempotency-Key": idempotency_key,
+            **(headers or {})}
+    try:
+        with open(file, "rb") as body:
+            response = client.put(path, content=_chunks(body), headers=sent)
+    except FileNotFoundError:
+        return Outcome("permanent", None, None, f"the file {file} is gone")
+    except httpx2.TransportError as exc:
+        return Outcome("transient", None, None, f"{type(exc).__name__}: {exc}")
+    return classify(response)
+
+
+def _chunks(file: BinaryIO, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+    while chunk := file.read(chunk_bytes):
+        yield chunk
 
 
 def post_batch(client: httpx2.Client, path: str, payloads: list[Any]) -> list[Outcome]:

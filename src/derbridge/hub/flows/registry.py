@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from derbridge.hub.flows import (
+    f1_network,
     f2_rules,
     f3_aggregator,
     f4_enrollment_request,
     f5_enrollment_sync,
     f6_status_check,
 )
+from derbridge.hub.flows.files import FileRelay
 from derbridge.hub.flows.relay import Inbound, Leg, Relay
 
 
@@ -23,7 +25,7 @@ class Flow:
 
 
 FLOWS = [
-    Flow("F1", "Service-point network location", "DERMS → program system", "planned"),
+    Flow("F1", "Service-point network location", "DERMS → program system", "working: full and delta files"),
     Flow("F2", "Program rules and constraints (+ ack)", "program system → DERMS", "working"),
     Flow("F3", "Energy aggregator details (+ ack)", "program system → DERMS", "working"),
     Flow("F4", "Enrollment request", "DERMS → program system", "working"),
@@ -42,3 +44,6 @@ FLOWS = [
 RELAYS: list[Relay] = [*f2_rules.RELAYS, *f3_aggregator.RELAYS, *f5_enrollment_sync.RELAYS, *f6_status_check.RELAYS]
 INBOUND: list[Inbound] = [*RELAYS, f4_enrollment_request.INTAKE]
 LEGS: dict[str, Leg] = {leg.kind: leg for leg in [*(relay.leg for relay in RELAYS), *f4_enrollment_request.LEGS]}
+
+FILE_RELAYS: list[FileRelay] = [*f1_network.FILE_RELAYS]
+LEGS.update({relay.kind: relay.leg for relay in FILE_RELAYS})
