@@ -30,6 +30,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
                    "Full enrollments/s: aggregators → DERMS → program system → status check → ACTIVE → F5 ack"),
     "status-check-latency": ("derbridge.benchmarks.status_check_latency",
                              "Device status check round trip at 20 checks/s, zero device lag (p50 and p99, ms)"),
+    "bulk-import": ("derbridge.benchmarks.bulk_import",
+                    "Migrate N enrolled devices: legacy import, initial sync file to DERMS, ack file back (s)"),
     "cis-import": ("derbridge.benchmarks.cis_import",
                    "Load an N-customer CIS extract into each system over HTTP (s) vs a plain bulk insert of persons"),
     "network-export": ("derbridge.benchmarks.network_export",

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.config import Settings
 from derbridge.dacs import aggregators, cis, enrollment_api, enrollments, syncrequests
+from derbridge.dacs.legacy_api import LEGACY_PREFIX, ack_file_router, legacy_router
 from derbridge.dacs.network_api import FILES_PREFIX, network_file_router, network_location_router
 from derbridge.dacs.programs_api import programs_router
 from derbridge.dacs.schema import (
@@ -41,7 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
     app, authenticator = new_app("dacs", settings, runtime.lifespan(settings), keep_rejected,
                                  "Reference program system (DACS/CPMCS role).",
-                                 file_paths=(f"{CIS_PREFIX}/", FILES_PREFIX))
+                                 file_paths=(f"{CIS_PREFIX}/", FILES_PREFIX, LEGACY_PREFIX))
     operator_only = [Depends(require(authenticator, {"operator"}))]
     hub_or_operator = [Depends(require(authenticator, {"hub", "operator"}))]
     app.include_router(agent_router(runtime), dependencies=operator_only)
@@ -52,6 +53,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(enrollment_api.cross_router(runtime, settings, keep_rejected), dependencies=hub_or_operator)
     app.include_router(network_location_router(runtime), dependencies=operator_only)
     app.include_router(network_file_router(runtime, settings, keep_rejected), dependencies=hub_or_operator)
+    app.include_router(legacy_router(runtime, settings, keep_rejected), dependencies=operator_only)
+    app.include_router(ack_file_router(runtime, settings, keep_rejected), dependencies=hub_or_operator)
     app.include_router(health_and_metrics(authenticator, "dacs", None, lambda: {
         "syncRequests": syncrequests.counts_by_status(runtime.db),
         "enrollments": enrollments.counts_by_status(runtime.db)}))

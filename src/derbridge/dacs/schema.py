@@ -205,6 +205,7 @@ enrollments = sa.Table(
     sa.Column("exception_text", sa.String(254), nullable=True),
     sa.Column("subscription_id", sa.String(14), nullable=True),
     sa.Column("unenroll_reason", sa.String(30), nullable=True),
+    sa.Column("legacy_import_id", sa.String(14), nullable=True, index=True),  # migrated in bulk (legacy.py)
     sa.Column("request", sa.Text, nullable=False),  # the request as it came, kept whole
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -391,4 +392,34 @@ network_exports = sa.Table(
     sa.Column("back_dated", sa.Integer, nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# ---- enrollments migrated in bulk from a legacy extract, and their initial sync to DERMS as one file ---------
+
+legacy_imports = sa.Table(
+    "legacy_imports",
+    metadata,
+    sa.Column("import_id", sa.String(14), primary_key=True),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("imported_by", sa.String(200), nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+)
+
+# One initial sync of an import's devices: SENT (the file is on its way) → ACKED (DERMS's ack file applied).
+bulk_syncs = sa.Table(
+    "bulk_syncs",
+    metadata,
+    sa.Column("bulk_sync_id", sa.String(14), primary_key=True),
+    sa.Column("import_id", sa.String(14), nullable=False, index=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("devices", sa.Integer, nullable=False),
+    sa.Column("file", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("registered", sa.Integer, nullable=True),
+    sa.Column("deregistered", sa.Integer, nullable=True),
+    sa.Column("not_registered", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acked_at", sa.DateTime(timezone=True), nullable=True),
 )

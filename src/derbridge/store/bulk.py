@@ -83,11 +83,12 @@ def _for_sqlite(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def select_frame(connection: Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
-    """The rows of `query` as a frame with `schema` (text, numbers and dates), in the caller's transaction.
+    """The rows of `query` as a frame with `schema` (text, numbers, dates, UTC date-times), in the caller's
+    transaction.
 
     Read through the driver's cursor: SQLAlchemy's row processing would cost more than the read itself for a
     million rows. The query's few values are rendered into it (our own numbers and dates, never user text).
-    SQLite gives dates back as text, PostgreSQL as dates; either way they end as `schema` says.
+    SQLite gives dates and date-times back as text, PostgreSQL as values; either way they end as `schema` says.
     """
     sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -98,6 +99,10 @@ def select_frame(connection: Connection, query: sa.Select[Any], schema: dict[str
         cursor.close()
     if connection.dialect.name == "postgresql":
         return pl.DataFrame(rows, schema=schema, orient="row")
-    as_text = [name for name, dtype in schema.items() if dtype == pl.Date]
-    frame = pl.DataFrame(rows, schema=schema | dict.fromkeys(as_text, pl.String), orient="row")
-    return frame.with_columns(pl.col(name).str.to_date("%Y-%m-%d") for name in as_text)
+    dates = [name for name, dtype in schema.items() if dtype == pl.Date]
+    times = [name for name, dtype in schema.items() if isinstance(dtype, pl.Datetime)]
+    frame = pl.DataFrame(rows, schema=schema | dict.fromkeys(dates + times, pl.String), orient="row")
+    return frame.with_columns(
+        *(pl.col(name).str.to_date("%Y-%m-%d") for name in dates),
+        *(pl.col(name).str.to_datetime("%Y-%m-%d %H:%M:%S%.f").dt.replace_time_zone("UTC").cast(schema[name])
+          for name in times))

@@ -9,6 +9,7 @@ from derbridge.hub.flows import (
     f2_rules,
     f3_aggregator,
     f4_enrollment_request,
+    f5_bulk_sync,
     f5_enrollment_sync,
     f6_status_check,
 )
@@ -45,5 +46,5 @@ RELAYS: list[Relay] = [*f2_rules.RELAYS, *f3_aggregator.RELAYS, *f5_enrollment_s
 INBOUND: list[Inbound] = [*RELAYS, f4_enrollment_request.INTAKE]
 LEGS: dict[str, Leg] = {leg.kind: leg for leg in [*(relay.leg for relay in RELAYS), *f4_enrollment_request.LEGS]}
 
-FILE_RELAYS: list[FileRelay] = [*f1_network.FILE_RELAYS]
+FILE_RELAYS: list[FileRelay] = [*f1_network.FILE_RELAYS, *f5_bulk_sync.FILE_RELAYS]
 LEGS.update({relay.kind: relay.leg for relay in FILE_RELAYS})
