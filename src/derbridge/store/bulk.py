@@ -87,17 +87,25 @@ def select_frame(connection: Connection, query: sa.Select[Any], schema: dict[str
     transaction.
 
     Read through the driver's cursor: SQLAlchemy's row processing would cost more than the read itself for a
-    million rows. The query's few values are rendered into it (our own numbers and dates, never user text).
-    SQLite gives dates and date-times back as text, PostgreSQL as values; either way they end as `schema` says.
+    million rows. Rows are fetched a chunk at a time, so only one chunk is ever held as Python tuples. The
+    query's few values are rendered into it (our own numbers and dates, never user text).
     """
     sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    chunks = []
     try:
         cursor.execute(sql)
-        rows = cursor.fetchall()
+        while rows := cursor.fetchmany(COPY_CHUNK_ROWS):
+            chunks.append(_typed_frame(connection.dialect.name, rows, schema))
     finally:
         cursor.close()
-    if connection.dialect.name == "postgresql":
+    return pl.concat(chunks) if chunks else pl.DataFrame(schema=schema)
+
+
+def _typed_frame(dialect: str, rows: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """SQLite gives dates and date-times back as text, PostgreSQL as values; either way they end as `schema`
+    says."""
+    if dialect == "postgresql":
         return pl.DataFrame(rows, schema=schema, orient="row")
     dates = [name for name, dtype in schema.items() if dtype == pl.Date]
     times = [name for name, dtype in schema.items() if isinstance(dtype, pl.Datetime)]
