@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from derbridge.store import bulk
 from derbridge.store.bulk import bulk_insert, select_frame
 from derbridge.store.db import as_utc, make_engine
 
@@ -87,3 +89,28 @@ def test_a_query_reads_back_into_a_frame_with_its_dates_and_nulls(db: Engine) ->
         read = select_frame(connection, query, {"id": pl.Int64, "name": pl.String, "day": pl.Date,
                                                 "amount": pl.Float64})
     assert read.equals(frame.filter(pl.col("id") < 3))
+
+
+def test_a_query_streams_into_one_parquet_file_shaped_chunk_by_chunk(db: Engine, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "SELECT_CHUNK_ROWS", 2)
+    at = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    with db.begin() as connection:
+        bulk_insert(connection, sample, pl.DataFrame({"id": [1, 2, 3, 4, 5], "at": [at, None, at, at, at]}))
+        query = sa.select(sample.c.id, sample.c.at).order_by(sample.c.id)
+        rows = bulk.select_to_parquet(connection, query, {"id": pl.Int64, "at": pl.Datetime("us", "UTC")},
+                                      lambda chunk: chunk.with_columns(twice=pl.col("id") * 2),
+                                      tmp_path / "files" / "out.parquet")
+    written = pl.read_parquet(tmp_path / "files" / "out.parquet")
+    assert rows == 5
+    assert written["twice"].to_list() == [2, 4, 6, 8, 10]
+    assert written["at"].to_list() == [at, None, at, at, at]
+    assert [p.name for p in (tmp_path / "files").iterdir()] == ["out.parquet"], "no part files left behind"
+
+
+def test_a_query_without_rows_still_writes_a_file_with_the_columns(db: Engine, tmp_path: Path) -> None:
+    with db.begin() as connection:
+        rows = bulk.select_to_parquet(connection, sa.select(sample.c.id), {"id": pl.Int64}, lambda chunk: chunk,
+                                      tmp_path / "empty.parquet")
+    assert rows == 0
+    assert pl.read_parquet(tmp_path / "empty.parquet").columns == ["id"]

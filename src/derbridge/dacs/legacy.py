@@ -43,7 +43,7 @@ from derbridge.dacs.schema import (
     service_agreements,
     service_points,
 )
-from derbridge.store.bulk import bulk_insert, select_frame
+from derbridge.store.bulk import bulk_insert, select_to_parquet
 from derbridge.store.db import reading, utcnow
 from derbridge.store.outbox import new_file_values
 from derbridge.tablecheck import ROW, invalid, read_checked, row_error
@@ -231,21 +231,20 @@ def start_sync(engine: Engine, import_id: str, files_dir: Path) -> dict[str, Any
         if connection.execute(sa.select(legacy_imports.c.import_id).where(
                 legacy_imports.c.import_id == import_id)).first() is None:
             raise LookupError(f"no legacy import {import_id!r}")
-        frame = select_frame(connection, _devices_of(import_id), SYNC_SCHEMA)
-    bulk_sync_id = new_id(14)
-    path = files_dir / "bulk-syncs" / f"enroll-sync-{bulk_sync_id}.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _sync_file(frame, bulk_sync_id).write_parquet(path, compression="zstd")
+        bulk_sync_id = new_id(14)
+        path = files_dir / "bulk-syncs" / f"enroll-sync-{bulk_sync_id}.parquet"
+        devices = select_to_parquet(connection, _devices_of(import_id), SYNC_SCHEMA,
+                                    lambda chunk: _sync_file(chunk, bulk_sync_id), path)
     sha256, now = sha256_of(path), utcnow()
     with engine.begin() as connection:
         connection.execute(sa.insert(bulk_syncs).values(
-            bulk_sync_id=bulk_sync_id, import_id=import_id, status=SENT, devices=frame.height, file=str(path),
+            bulk_sync_id=bulk_sync_id, import_id=import_id, status=SENT, devices=devices, file=str(path),
             sha256=sha256, created_at=now))
         connection.execute(sa.insert(outbound_files).values(
             message_key=f"enroll-sync:{bulk_sync_id}", kind="enroll-sync",
             **new_file_values(f"{SYNC_PATH}?{urlencode({'bulkSyncId': bulk_sync_id})}", path, sha256,
                               PARQUET_TYPE)))
-    return {"bulkSyncId": bulk_sync_id, "importId": import_id, "devices": frame.height}
+    return {"bulkSyncId": bulk_sync_id, "importId": import_id, "devices": devices}
 
 
 def _devices_of(import_id: str) -> sa.Select[Any]:

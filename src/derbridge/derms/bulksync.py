@@ -119,12 +119,17 @@ def _scan(path: Path, fmt: FileFormat) -> pl.LazyFrame:
 
 
 def _raw_chunks(path: Path, fmt: FileFormat) -> Iterator[pl.DataFrame]:
-    """The file in chunks of CHUNK_ROWS, each row numbered from 1 (the header not counted), raw as written."""
+    """The file in chunks of CHUNK_ROWS, each row numbered from 1 (the header not counted), raw as written.
+
+    Each chunk is its own slice of the scan: polars's batch iterator reads far ahead of its consumer, and so
+    holds most of a large file at once."""
     scan = _scan(path, fmt)
     try:
         present = [column.name for column in COLUMNS if column.name in scan.collect_schema()]
-        yield from scan.select(present).with_row_index(ROW, offset=1).collect_batches(chunk_size=CHUNK_ROWS,
-                                                                                      lazy=True)
+        numbered = scan.select(present).with_row_index(ROW, offset=1)
+        rows = scan.select(pl.len()).collect().item()
+        for offset in range(0, rows, CHUNK_ROWS):
+            yield numbered.slice(offset, CHUNK_ROWS).collect()
     except pl.exceptions.PolarsError as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         raise FileRefused("Unreadable file", f"not a readable {fmt.upper()} file: {reason}",

@@ -11,6 +11,9 @@ through SQLAlchemy exactly like rows it wrote itself (SQLite keeps UTC date-time
 from __future__ import annotations
 
 import io
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -19,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%6f"
 COPY_CHUNK_ROWS = 100_000
+SELECT_CHUNK_ROWS = 50_000
 
 
 def bulk_insert(connection: Connection, table: sa.Table, frame: pl.DataFrame) -> int:
@@ -84,22 +88,44 @@ def _for_sqlite(frame: pl.DataFrame) -> pl.DataFrame:
 
 def select_frame(connection: Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
     """The rows of `query` as a frame with `schema` (text, numbers, dates, UTC date-times), in the caller's
-    transaction.
+    transaction."""
+    chunks = list(_select_chunks(connection, query, schema))
+    return pl.concat(chunks) if chunks else pl.DataFrame(schema=schema)
 
-    Read through the driver's cursor: SQLAlchemy's row processing would cost more than the read itself for a
+
+def select_to_parquet(connection: Connection, query: sa.Select[Any], schema: dict[str, Any],
+                      shape: Callable[[pl.DataFrame], pl.DataFrame], path: Path) -> int:
+    """The rows of `query`, each chunk `shape`d, written to one Parquet file at `path` without ever holding
+    them all; returns the row count. Chunks go to part files first, then stream into one."""
+    parts = path.parent / f".{path.name}.parts"
+    parts.mkdir(parents=True, exist_ok=True)
+    try:
+        rows = 0
+        for number, chunk in enumerate(_select_chunks(connection, query, schema)):
+            shape(chunk).write_parquet(parts / f"{number:06d}.parquet")
+            rows += chunk.height
+        if rows:
+            pl.scan_parquet(sorted(parts.iterdir())).sink_parquet(path, compression="zstd",
+                                                                   row_group_size=SELECT_CHUNK_ROWS)
+        else:
+            shape(pl.DataFrame(schema=schema)).write_parquet(path, compression="zstd")
+        return rows
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+
+
+def _select_chunks(connection: Connection, query: sa.Select[Any], schema: dict[str, Any]) -> Iterator[pl.DataFrame]:
+    """Read through the driver's cursor: SQLAlchemy's row processing would cost more than the read itself for a
     million rows. Rows are fetched a chunk at a time, so only one chunk is ever held as Python tuples. The
-    query's few values are rendered into it (our own numbers and dates, never user text).
-    """
+    query's few values are rendered into it (our own numbers and dates, never user text)."""
     sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    chunks = []
     try:
         cursor.execute(sql)
-        while rows := cursor.fetchmany(COPY_CHUNK_ROWS):
-            chunks.append(_typed_frame(connection.dialect.name, rows, schema))
+        while rows := cursor.fetchmany(SELECT_CHUNK_ROWS):
+            yield _typed_frame(connection.dialect.name, rows, schema)
     finally:
         cursor.close()
-    return pl.concat(chunks) if chunks else pl.DataFrame(schema=schema)
 
 
 def _typed_frame(dialect: str, rows: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
