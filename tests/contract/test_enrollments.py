@@ -314,3 +314,20 @@ def test_results_in_one_batch_activate_many_enrollments_and_a_shared_device_only
     refused = enrollment(db, twin.enrollment_id)
     assert refused["status"] == "SETUP-ERROR" and refused["exception"]["messageNumber"] == 90017
     assert len(syncs(db)) == 5
+
+
+def test_requests_enrolled_together_answer_each_on_its_own(db: Engine) -> None:
+    """Enroll calls that arrive together are written in one transaction: each still gets its own answer, a
+    refusal stays with its request, and a transactionId seen twice is one enrollment and one duplicate."""
+    first = enroll(db, JANE.enroll_request("G-0"))
+    group = [JANE.enroll_request("G-0"), JOHN.enroll_request("G-1"), JANE.enroll_request("G-2", program="NOSUCH"),
+             JANE.enroll_request("G-3", devices=(("ECOCLOUD", "ECO-3"),)),
+             JANE.enroll_request("G-3", devices=(("ECOCLOUD", "ECO-3"),))]
+    done = enrollments.enroll_many(db, [(EnrollRequest.model_validate(body), json.dumps(body)) for body in group],
+                                   NOW, TIMEOUT_S)
+    assert [(d.status, d.refusal.number if d.refusal else None, d.duplicate) for d in done] == [
+        ("DEVICE-SETUP", 10589, True), ("VAL-ERROR", 90014, False), ("VAL-ERROR", 90011, False),
+        ("DEVICE-SETUP", None, False), ("DEVICE-SETUP", 10589, True)]
+    assert done[0].enrollment_id == first.enrollment_id and done[4].enrollment_id == done[3].enrollment_id
+    assert len(enrollments.search(db)) == 4
+    assert len(checks_of(db, done[3].enrollment_id)) == 1

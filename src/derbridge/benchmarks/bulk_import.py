@@ -7,7 +7,8 @@ bulk), writes the initial sync file, the hub relays it to DERMS, DERMS applies i
 its head end and answers with an ack file, which the hub relays back and the program system applies; the clock
 stops when the program system holds every device's registration. Memory: the peak resident size of each
 process during the timed part, sampled; the target applies to each system (they run apart in production),
-and the sum of the three is reported beside it. Baseline, same run: one bulk insert of N rows into an empty SQLite table.
+and the sum of the three is reported beside it. Baseline, same run: one bulk insert of N rows into an
+empty SQLite table.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -98,31 +99,62 @@ class CustomerContext:
         return not self.problems
 
 
+@dataclass(frozen=True)
+class CustomerIds:
+    """The CIS ids an enrollment names, and the day it would start."""
+
+    cis_person_id: str
+    cis_account_id: str
+    cis_service_point_id: str
+    cis_service_agreement_id: str
+    on: date
+
+
 def customer_context(connection: Connection, cis_person_id: str, cis_account_id: str, cis_service_point_id: str,
                      cis_service_agreement_id: str, on: date | None = None) -> CustomerContext:
-    """Look the four CIS ids up (four primary-key reads); `on` defaults to today in UTC."""
-    day = on or utcnow().date()
-    person_known = connection.execute(
-        sa.select(persons.c.cis_person_id).where(persons.c.cis_person_id == cis_person_id)).first() is not None
-    account = connection.execute(sa.select(accounts.c.cis_person_id, accounts.c.division)
-                                 .where(accounts.c.cis_account_id == cis_account_id)).first()
-    point = connection.execute(sa.select(service_points.c.cis_account_id, service_points.c.cis_premise_id)
-                               .where(service_points.c.cis_service_point_id == cis_service_point_id)).first()
-    agreement = connection.execute(
-        sa.select(service_agreements.c.cis_account_id, service_agreements.c.cis_service_point_id,
-                  service_agreements.c.rate_code, service_agreements.c.start_date, service_agreements.c.end_date)
-        .where(service_agreements.c.cis_service_agreement_id == cis_service_agreement_id)).first()
+    """Look the four CIS ids up; `on` defaults to today in UTC."""
+    ids = CustomerIds(cis_person_id, cis_account_id, cis_service_point_id, cis_service_agreement_id,
+                      on or utcnow().date())
+    [context] = customer_contexts(connection, [ids])
+    return context
+
+
+def customer_contexts(connection: Connection, many: list[CustomerIds]) -> list[CustomerContext]:
+    """Many customers' contexts in four reads, one per CIS table, whatever their number."""
+    known_persons = set(connection.execute(sa.select(persons.c.cis_person_id).where(
+        persons.c.cis_person_id.in_({ids.cis_person_id for ids in many}))).scalars())
+    accounts_by_id = {row.cis_account_id: row for row in connection.execute(
+        sa.select(accounts.c.cis_account_id, accounts.c.cis_person_id, accounts.c.division)
+        .where(accounts.c.cis_account_id.in_({ids.cis_account_id for ids in many})))}
+    points_by_id = {row.cis_service_point_id: row for row in connection.execute(
+        sa.select(service_points.c.cis_service_point_id, service_points.c.cis_account_id,
+                  service_points.c.cis_premise_id)
+        .where(service_points.c.cis_service_point_id.in_({ids.cis_service_point_id for ids in many})))}
+    agreements_by_id = {row.cis_service_agreement_id: row for row in connection.execute(
+        sa.select(service_agreements.c.cis_service_agreement_id, service_agreements.c.cis_account_id,
+                  service_agreements.c.cis_service_point_id, service_agreements.c.rate_code,
+                  service_agreements.c.start_date, service_agreements.c.end_date)
+        .where(service_agreements.c.cis_service_agreement_id.in_({ids.cis_service_agreement_id for ids in many})))}
+    return [_context(ids, ids.cis_person_id in known_persons, accounts_by_id.get(ids.cis_account_id),
+                     points_by_id.get(ids.cis_service_point_id), agreements_by_id.get(ids.cis_service_agreement_id))
+            for ids in many]
+
+
+def _context(ids: CustomerIds, person_known: bool, account: Any, point: Any, agreement: Any) -> CustomerContext:
+    """Judge one customer's ids from the rows found for them (None where an id is unknown)."""
     return CustomerContext(
         person_known=person_known,
         account_known=account is not None,
         service_point_known=point is not None,
         agreement_known=agreement is not None,
-        account_is_persons=person_known and account is not None and account.cis_person_id == cis_person_id,
-        service_point_on_account=account is not None and point is not None and point.cis_account_id == cis_account_id,
+        account_is_persons=person_known and account is not None and account.cis_person_id == ids.cis_person_id,
+        service_point_on_account=account is not None and point is not None
+        and point.cis_account_id == ids.cis_account_id,
         agreement_matches=account is not None and point is not None and agreement is not None
-        and agreement.cis_account_id == cis_account_id and agreement.cis_service_point_id == cis_service_point_id,
-        agreement_active=agreement is not None and agreement.start_date <= day
-        and (agreement.end_date is None or day < agreement.end_date),
+        and agreement.cis_account_id == ids.cis_account_id
+        and agreement.cis_service_point_id == ids.cis_service_point_id,
+        agreement_active=agreement is not None and agreement.start_date <= ids.on
+        and (agreement.end_date is None or ids.on < agreement.end_date),
         rate_code=agreement.rate_code if agreement is not None else None,
         division=account.division if account is not None else None,
         cis_premise_id=point.cis_premise_id if point is not None else None,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from derbridge.config import Settings
 from derbridge.dacs import enrollment_sync, enrollments, statuschecks
 from derbridge.dacs.enrollments import EnrollmentConflict, NotFound
+from derbridge.store.group_commit import GroupCommit
 from derbridge.store.runtime import Runtime
 from derbridge.web.batch import Answer, add_single_and_batch_at_once, answer_of
 from derbridge.web.problems import Problem, RejectionKeeper, problem_body
@@ -71,11 +72,13 @@ class StatusCheckResponse(BaseModel):
 
 def cross_router(runtime: Runtime, settings: Settings, keep_rejected: RejectionKeeper) -> APIRouter:
     router = APIRouter(prefix="/rest/apis/cross/digitalAssets", tags=["enrollments (cross-system)"])
+    together: GroupCommit[enrollments.Submission, enrollments.Enrolled] = GroupCommit(
+        lambda submissions: enrollments.enroll_many(runtime.db, submissions, now(), settings.status_check_timeout_s))
 
     @router.post("/programEnrollments/enroll", summary="Enroll a customer's devices in a program (F4, one per call)")
     def enroll(body: enrollments.EnrollRequest, request: Request) -> JSONResponse:
         raw = request.scope.get("derbridge.body", b"").decode("utf-8", "replace") or body.model_dump_json()
-        done = enrollments.enroll(runtime.db, body, raw, now(), settings.status_check_timeout_s)
+        done = together.submit((body, raw))  # calls arriving together are written in one transaction
         runtime.wake_senders()
         if done.duplicate:
             assert done.refusal is not None

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.dacs import enrollment_sync, statuschecks
-from derbridge.dacs.cis import CustomerContext, customer_context
+from derbridge.dacs.cis import CustomerContext, CustomerIds, customer_contexts
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.programs import Program, program_by_code, program_type_by_code
 from derbridge.dacs.schema import (
@@ -254,16 +254,32 @@ def _device_refusal(request: EnrollRequest, facts: Facts) -> Refusal | None:
 
 
 def read_facts(connection: Connection, request: EnrollRequest, start: date) -> Facts:
-    customer, location = request.customerInfo, request.locationInfo
-    keys = [(a.headEndSystem, a.nicId) for a in request.assetInfo.assetList if a.headEndSystem and a.nicId]
-    program = program_by_code(connection, request.programInfo.programCode)
-    program_type = program_type_by_code(connection, program.program_type_code) if program else None
-    return Facts(
-        customer=customer_context(connection, customer.cisPersonId or "", customer.cisAccountId or "",
-                                  location.cisServicePointId or "", request.programInfo.cisServiceAgreementId or "",
-                                  on=start),
-        program=program, device_required=program_type is None or program_type.device_required,
-        enrolled_devices=_enrolled(connection, keys))
+    [facts] = read_facts_many(connection, [(request, start)])
+    return facts
+
+
+def read_facts_many(connection: Connection, requests: list[tuple[EnrollRequest, date]]) -> list[Facts]:
+    """The facts of many requests (each with its start day) in a few reads, whatever their number."""
+    if not requests:
+        return []
+    programs_by_code = {code: program_by_code(connection, code)
+                        for code in {request.programInfo.programCode for request, _start in requests}}
+    type_codes = {program.program_type_code for program in programs_by_code.values() if program is not None}
+    device_required = {code: found is None or found.device_required
+                       for code in type_codes for found in [program_type_by_code(connection, code)]}
+    contexts = customer_contexts(connection, [CustomerIds(
+        request.customerInfo.cisPersonId or "", request.customerInfo.cisAccountId or "",
+        request.locationInfo.cisServicePointId or "", request.programInfo.cisServiceAgreementId or "", start)
+        for request, start in requests])
+    enrolled = _enrolled(connection, [(asset.headEndSystem, asset.nicId) for request, _start in requests
+                                      for asset in request.assetInfo.assetList if asset.headEndSystem and asset.nicId])
+    facts = []
+    for (request, _start), customer in zip(requests, contexts, strict=True):
+        program = programs_by_code[request.programInfo.programCode]
+        facts.append(Facts(customer=customer, program=program,
+                           device_required=program is None or device_required[program.program_type_code],
+                           enrolled_devices=enrolled))
+    return facts
 
 
 def _enrolled(connection: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -295,35 +311,72 @@ class Enrolled:
         return answer
 
 
+Submission = tuple[EnrollRequest, str]
+"""An enroll request and its text as received (kept on the enrollment)."""
+
+
 def enroll(engine: Engine, request: EnrollRequest, raw: str, now: datetime, check_timeout_s: float) -> Enrolled:
-    """Create the enrollment, validate it, and start device setup or record the refusal.
+    """Create the enrollment, validate it, and start device setup or record the refusal."""
+    [done] = enroll_many(engine, [(request, raw)], now, check_timeout_s)
+    return done
+
+
+def enroll_many(engine: Engine, submissions: list[Submission], now: datetime,
+                check_timeout_s: float) -> list[Enrolled]:
+    """Enroll many requests together (the enroll calls that arrived at the same time), one answer each.
 
     The facts are read before the write transaction, which then only writes: a system takes enroll calls
     many at a time and writes one transaction at a time. What the facts cannot promise is kept by the
-    database: a transactionId is unique, and a device is taken once (checked again at activation).
+    database: a transactionId is unique, and a device is taken once (checked again at activation). When the
+    database refuses the group (another writer took one of its transactionIds meanwhile, or an id was drawn
+    twice), each request is enrolled on its own, so the others do not pay for it.
     """
-    start = request.programInfo.startDate or now.date()
-    for attempt in (1, 2):
-        with reading(engine) as connection:
-            existing = _by_transaction(connection, request.transactionId)
-            facts = None if existing is not None else read_facts(connection, request, start)
-        if existing is not None:
-            return _duplicate(existing, request.transactionId)
-        assert facts is not None
-        try:
-            with engine.begin() as connection:
-                return _create(connection, request, raw, facts, now, check_timeout_s)
-        except IntegrityError:  # the same transactionId at the same moment (or an id drawn twice): look again
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        return _enroll_group(engine, submissions, now, check_timeout_s)
+    except IntegrityError:
+        if len(submissions) == 1:
+            return _enroll_group(engine, submissions, now, check_timeout_s)  # now found as the duplicate it is
+        return [done for submission in submissions
+                for done in enroll_many(engine, [submission], now, check_timeout_s)]
 
 
-def _by_transaction(connection: Connection, transaction_id: str | None) -> Any:
-    if transaction_id is None:
-        return None
-    return connection.execute(sa.select(enrollments.c.enrollment_id, enrollments.c.status).where(
-        enrollments.c.transaction_id == transaction_id)).one_or_none()
+def _enroll_group(engine: Engine, submissions: list[Submission], now: datetime, timeout_s: float) -> list[Enrolled]:
+    starts = [request.programInfo.startDate or now.date() for request, _raw in submissions]
+    with reading(engine) as connection:
+        existing = _by_transactions(connection, [request.transactionId for request, _raw in submissions])
+        first_of: dict[str, int] = {}
+        fresh: list[int] = []
+        for index, (request, _raw) in enumerate(submissions):
+            transaction_id = request.transactionId
+            if transaction_id is not None and (transaction_id in existing or transaction_id in first_of):
+                continue
+            if transaction_id is not None:
+                first_of[transaction_id] = index
+            fresh.append(index)
+        facts = read_facts_many(connection, [(submissions[index][0], starts[index]) for index in fresh])
+    with engine.begin() as connection:
+        created = dict(zip(fresh, _create_many(connection, [submissions[index] for index in fresh], facts,
+                                               [starts[index] for index in fresh], now, timeout_s), strict=True))
+    answers = []
+    for index, (request, _raw) in enumerate(submissions):
+        transaction_id = request.transactionId
+        if index in created:
+            answers.append(created[index])
+        elif transaction_id in existing:
+            answers.append(_duplicate(existing[transaction_id], transaction_id))
+        else:  # the same transactionId twice in one group: the later one is the duplicate of the first
+            assert transaction_id is not None
+            answers.append(_duplicate(created[first_of[transaction_id]], transaction_id))
+    return answers
+
+
+def _by_transactions(connection: Connection, transaction_ids: list[str | None]) -> dict[str, Any]:
+    wanted = {transaction_id for transaction_id in transaction_ids if transaction_id is not None}
+    if not wanted:
+        return {}
+    return {row.transaction_id: row for row in connection.execute(
+        sa.select(enrollments.c.enrollment_id, enrollments.c.status, enrollments.c.transaction_id)
+        .where(enrollments.c.transaction_id.in_(wanted)))}
 
 
 def _duplicate(existing: Any, transaction_id: str | None) -> Enrolled:
@@ -331,37 +384,61 @@ def _duplicate(existing: Any, transaction_id: str | None) -> Enrolled:
                     duplicate=True)
 
 
-def _create(connection: Connection, request: EnrollRequest, raw: str, facts: Facts, now: datetime,
-            timeout_s: float) -> Enrolled:
-    """Insert the enrollment as validation leaves it, with its PENDING history before."""
-    enrollment_id = new_id(ENROLLMENT_DIGITS)
-    start = request.programInfo.startDate or now.date()
+def _create_many(connection: Connection, submissions: list[Submission], facts: list[Facts], starts: list[date],
+                 now: datetime, timeout_s: float) -> list[Enrolled]:
+    """Insert the enrollments as validation leaves them, each with its PENDING history before; start the
+    device setups, and activate at once those that have no device to set up."""
+    answers: dict[str, Enrolled] = {}
+    rows, assets, history, checks, without_devices = [], [], [], [], []
+    for (request, raw), fact, start in zip(submissions, facts, starts, strict=True):
+        enrollment_id = new_id(ENROLLMENT_DIGITS)
+        refused = validate(request, fact, start)
+        status = VAL_ERROR if refused is not None else DEVICE_SETUP
+        rows.append(_enrollment_row(enrollment_id, request, raw, fact, start, refused, now))
+        assets += [_asset_row(enrollment_id, asset) for asset in request.assetInfo.assetList]
+        history += [(enrollment_id, PENDING, "received"),
+                    (enrollment_id, status, refused.text if refused else "validated")]
+        if refused is not None:
+            answers[enrollment_id] = Enrolled(enrollment_id, VAL_ERROR, refused)
+        elif not request.assetInfo.assetList:
+            without_devices.append(enrollment_id)
+        else:
+            checks += _setup_checks(enrollment_id, request, 1)
+            answers[enrollment_id] = Enrolled(enrollment_id, DEVICE_SETUP)
+    if not rows:
+        return []
+    connection.execute(sa.insert(enrollments), rows)
+    if assets:
+        connection.execute(sa.insert(enrollment_assets), assets)
+    _histories(connection, history, now)
+    statuschecks.start_checks(connection, checks, now, timeout_s)
+    if without_devices:
+        ready = list(connection.execute(sa.select(enrollments).where(enrollments.c.enrollment_id.in_(without_devices))))
+        answers.update((done.enrollment_id, done) for done in activate_all(connection, ready, now))
+    return [answers[row["enrollment_id"]] for row in rows]
+
+
+def _enrollment_row(enrollment_id: str, request: EnrollRequest, raw: str, facts: Facts, start: date,
+                    refused: Refusal | None, now: datetime) -> dict[str, Any]:
     customer, location, assets = request.customerInfo, request.locationInfo, request.assetInfo
-    refused = validate(request, facts, start)
-    status = VAL_ERROR if refused is not None else DEVICE_SETUP
-    connection.execute(sa.insert(enrollments).values(
-        enrollment_id=enrollment_id, transaction_id=request.transactionId, enrollment_source=request.enrollmentSource,
-        status=status, program_code=request.programInfo.programCode,
-        program_id=facts.program.program_id if refused is None and facts.program else None,
-        cis_person_id=customer.cisPersonId, cis_account_id=customer.cisAccountId,
-        cis_premise_id=location.cisPremiseId or facts.customer.cis_premise_id,
-        cis_service_point_id=location.cisServicePointId,
-        cis_service_agreement_id=request.programInfo.cisServiceAgreementId, division=location.division,
-        start_date=start, installation_method=assets.installationMethod, asset_ownership=assets.assetOwnership,
-        request=raw, created_at=now, updated_at=now, **_exception_values(refused)))
-    if assets.assetList:
-        connection.execute(sa.insert(enrollment_assets), [{
-            "enrollment_id": enrollment_id, "sequence": a.sequence, "asset_id": a.assetId,
-            "specification": a.specification, "asset_type": a.assetType, "badge_no": a.badgeNo,
-            "serial_no": a.serialNo, "nic_id": a.nicId, "head_end_system": a.headEndSystem} for a in assets.assetList])
-    _histories(connection, [(enrollment_id, PENDING, "received"),
-                            (enrollment_id, status, refused.text if refused else "validated")], now)
-    if refused is not None:
-        return Enrolled(enrollment_id, VAL_ERROR, refused)
-    if not assets.assetList:
-        return _activate(connection, _enrollment(connection, enrollment_id), now)
-    _start_device_setup(connection, enrollment_id, request, 1, now, timeout_s)
-    return Enrolled(enrollment_id, DEVICE_SETUP)
+    return {
+        "enrollment_id": enrollment_id, "transaction_id": request.transactionId,
+        "enrollment_source": request.enrollmentSource, "status": VAL_ERROR if refused is not None else DEVICE_SETUP,
+        "program_code": request.programInfo.programCode,
+        "program_id": facts.program.program_id if refused is None and facts.program else None,
+        "cis_person_id": customer.cisPersonId, "cis_account_id": customer.cisAccountId,
+        "cis_premise_id": location.cisPremiseId or facts.customer.cis_premise_id,
+        "cis_service_point_id": location.cisServicePointId,
+        "cis_service_agreement_id": request.programInfo.cisServiceAgreementId, "division": location.division,
+        "start_date": start, "installation_method": assets.installationMethod,
+        "asset_ownership": assets.assetOwnership, "request": raw, "created_at": now, "updated_at": now,
+        **_exception_values(refused)}
+
+
+def _asset_row(enrollment_id: str, asset: Asset) -> dict[str, Any]:
+    return {"enrollment_id": enrollment_id, "sequence": asset.sequence, "asset_id": asset.assetId,
+            "specification": asset.specification, "asset_type": asset.assetType, "badge_no": asset.badgeNo,
+            "serial_no": asset.serialNo, "nic_id": asset.nicId, "head_end_system": asset.headEndSystem}
 
 
 def _validate_again(connection: Connection, enrollment: Any, now: datetime, timeout_s: float) -> Enrolled:
@@ -380,18 +457,18 @@ def _validate_again(connection: Connection, enrollment: Any, now: datetime, time
     if not request.assetInfo.assetList:
         return _activate(connection, _enrollment(connection, enrollment.enrollment_id), now)
     setup_round = statuschecks.start_setup_round(connection, enrollment.enrollment_id)
-    _start_device_setup(connection, enrollment.enrollment_id, request, setup_round, now, timeout_s)
+    statuschecks.start_checks(connection, _setup_checks(enrollment.enrollment_id, request, setup_round), now,
+                              timeout_s)
     return Enrolled(enrollment.enrollment_id, DEVICE_SETUP)
 
 
-def _start_device_setup(connection: Connection, enrollment_id: str, request: EnrollRequest, setup_round: int,
-                        now: datetime, timeout_s: float) -> None:
+def _setup_checks(enrollment_id: str, request: EnrollRequest, setup_round: int) -> list[statuschecks.Check]:
     """A status check for every requested device: the enrollment goes on when all of them succeed."""
-    statuschecks.start_checks(connection, [statuschecks.Check(
+    return [statuschecks.Check(
         statuschecks.Device(asset.headEndSystem or "", asset.nicId or "", asset.specification, asset.assetType,
                             request.locationInfo.division),
         statuschecks.DEVICE_SETUP, enrollment_id=enrollment_id, asset_sequence=asset.sequence,
-        setup_round=setup_round) for asset in request.assetInfo.assetList], now, timeout_s)
+        setup_round=setup_round) for asset in request.assetInfo.assetList]
 
 
 # ---- device setup results, timeouts, activation ----------------------------------------------------------
@@ -580,8 +657,8 @@ def retry(engine: Engine, enrollment_id: str, now: datetime, timeout_s: float) -
             return _validate_again(connection, enrollment, now, timeout_s)
         _set_statuses(connection, [(enrollment_id, DEVICE_SETUP, None, "device setup retried")], now)
         setup_round = statuschecks.start_setup_round(connection, enrollment_id)
-        _start_device_setup(connection, enrollment_id, EnrollRequest.model_validate_json(enrollment.request),
-                            setup_round, now, timeout_s)
+        request = EnrollRequest.model_validate_json(enrollment.request)
+        statuschecks.start_checks(connection, _setup_checks(enrollment_id, request, setup_round), now, timeout_s)
         return Enrolled(enrollment_id, DEVICE_SETUP)
 
 
