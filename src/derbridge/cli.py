@@ -17,6 +17,7 @@ from derbridge.dataset.cli import app as dataset_app
 from derbridge.derms.cli import app as registry_app
 from derbridge.derms.headend.cli import app as headend_app
 from derbridge.enrollments_cli import devices_app, enrollments_app
+from derbridge.legacy_cli import app as legacy_app
 from derbridge.lookups_cli import app as lookups_app
 from derbridge.network_cli import app as network_app
 from derbridge.programs_cli import availability_app, programs_app, rules_app
@@ -37,6 +38,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(availability_app, name="availability")
 app.add_typer(network_app, name="network")
 app.add_typer(registry_app, name="registry")
+app.add_typer(legacy_app, name="legacy")
 
 
 @app.command("config")

@@ -1,5 +1,6 @@
 """What every `derbridge` command that talks to a running system shares: the --config and --actor options,
-one request to a system's API with its refusal printed clearly, and rich output."""
+one request to a system's API with its refusal printed clearly, a file sent with a progress bar, and rich
+output."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from derbridge.config import ConfigError, Settings, load_settings
+from derbridge.tablefiles import PARQUET_TYPE, sha256_of
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True)
@@ -95,3 +99,41 @@ def table_of(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, st
     for row in rows:
         table.add_row(*("" if row.get(key) is None else str(row.get(key)) for _heading, key in columns))
     return table
+
+
+FILE_TYPES = {".parquet": PARQUET_TYPE, ".csv": "text/csv"}
+"""The table files a system takes, by suffix."""
+LONG_S = 900.0
+"""A million rows take seconds to send and apply; give them time."""
+
+
+def progress_bar(quiet: bool = False) -> Progress:
+    """Bytes sent, as a bar per file (gone when `quiet`, e.g. with --json)."""
+    return Progress(TextColumn("{task.description:<24}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                    console=console, transient=quiet)
+
+
+def send_file(config: Path | None, system: str, path: str, file: Path, progress: Progress,
+              label: str | None = None, **request: Any) -> Any:
+    """PUT a table file to a system, streamed with its SHA-256 and a progress bar; the answer as `call` gives it."""
+    if file.suffix not in FILE_TYPES:
+        errors.print(f"[red]{file}:[/] a table file ends in {' or '.join(FILE_TYPES)}")
+        raise typer.Exit(2)
+    task = progress.add_task(label or file.name, total=file.stat().st_size)
+    headers = {"Content-Type": FILE_TYPES[file.suffix], "X-Content-SHA256": sha256_of(file)}
+    body = read_in_chunks(file, lambda sent: progress.advance(task, sent))
+    return call(config, system, "PUT", path, headers=headers, content=body, timeout=LONG_S, **request)
+
+
+def read_in_chunks(file: Path, advance: Callable[[int], None], chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+    with file.open("rb") as body:
+        while chunk := body.read(chunk_bytes):
+            advance(len(chunk))
+            yield chunk
+
+
+def print_json_or_table(result: Any, as_json: bool, table: Callable[[Any], Table] | None = None) -> None:
+    if as_json or table is None:
+        print(json.dumps(result, indent=2))
+    else:
+        console.print(table(result))

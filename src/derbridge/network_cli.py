@@ -3,38 +3,34 @@ the question the program system answers: which transformer, feeder and substatio
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from derbridge.cli_support import ConfigOption, JsonOption, call, console, errors
+from derbridge.cli_support import (
+    FILE_TYPES,
+    LONG_S,
+    ConfigOption,
+    JsonOption,
+    call,
+    console,
+    errors,
+    print_json_or_table,
+    progress_bar,
+    send_file,
+)
 
 app = typer.Typer(help="The electrical network: import it into DERMS, change it, export it to the program system "
                        "(F1), and ask where a service point sits.", no_args_is_help=True)
 
 TABLES = ("substations", "feeders", "transformers", "service_point_locations")
 """Imported in this order: each file refers to rows of the ones before."""
-CONTENT_TYPES = {".parquet": "application/vnd.apache.parquet", ".csv": "text/csv"}
-LONG_S = 900.0
-"""A million rows take seconds to import or export; give them time."""
 
 DateOption = Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"],
                                                      help="Effective date, YYYY-MM-DD (default: today)")]
-
-
-def _print(result: Any, as_json: bool, table: Callable[[Any], Table] | None = None) -> None:
-    if as_json or table is None:
-        print(json.dumps(result, indent=2))
-    else:
-        console.print(table(result))
 
 
 @app.command("import")
@@ -46,39 +42,18 @@ def import_network(
 ) -> None:
     """Import the network tables into DERMS, parents first; each file is applied whole or refused whole."""
     files = [_table_file(directory, table) for table in TABLES]
-    results = []
-    with Progress(TextColumn("{task.description:<24}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=console, transient=as_json) as progress:
-        for table, file in zip(TABLES, files, strict=True):
-            task = progress.add_task(table, total=file.stat().st_size)
-            headers = {"Content-Type": CONTENT_TYPES[file.suffix], "X-Content-SHA256": _sha256(file)}
-            body = _read(file, partial(progress.advance, task))
-            results.append(call(config, "derms", "PUT", f"/api/network/import/{table}", headers=headers,
-                                content=body, timeout=LONG_S))
-    _print(results, as_json, _import_table)
+    with progress_bar(quiet=as_json) as progress:
+        results = [send_file(config, "derms", f"/api/network/import/{table}", file, progress, table)
+                   for table, file in zip(TABLES, files, strict=True)]
+    print_json_or_table(results, as_json, _import_table)
 
 
 def _table_file(directory: Path, table: str) -> Path:
-    for suffix in CONTENT_TYPES:
+    for suffix in FILE_TYPES:
         if (directory / f"{table}{suffix}").is_file():
             return directory / f"{table}{suffix}"
     errors.print(f"[red]no {table}.parquet or {table}.csv in {directory}[/]")
     raise typer.Exit(2)
-
-
-def _read(file: Path, advance: Callable[[int], None], chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
-    with file.open("rb") as body:
-        while chunk := body.read(chunk_bytes):
-            advance(len(chunk))
-            yield chunk
-
-
-def _sha256(file: Path) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as body:
-        for chunk in iter(lambda: body.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _import_table(results: list[dict[str, Any]]) -> Table:
@@ -110,14 +85,14 @@ def export(
     if result["exportId"] is None and not as_json:
         console.print(result["detail"])
         return
-    _print(result, as_json, lambda r: _fields(f"Export {r['exportId']}", r))
+    print_json_or_table(result, as_json, lambda r: _fields(f"Export {r['exportId']}", r))
 
 
 @app.command("exports")
 def exports(limit: int = 20, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """DERMS's network exports, newest first, and how far each got (PENDING, SENT to the hub, FAILED)."""
     found = call(config, "derms", "GET", "/api/network/exports", params={"limit": limit})
-    _print(found, as_json, _exports_table)
+    print_json_or_table(found, as_json, _exports_table)
 
 
 def _exports_table(found: list[dict[str, Any]]) -> Table:
@@ -139,7 +114,8 @@ def move_service_point(service_point: Annotated[str, typer.Argument(help="CIS se
     """Connect a service point to another transformer in DERMS, from a date on."""
     body = {"transformerId": transformer, "effectiveDate": _day(effective).isoformat()}
     result = call(config, "derms", "POST", f"/api/network/service-points/{service_point}/moves", json=body)
-    _print(result, as_json, lambda r: _history_table(f"Service point {service_point} (DERMS)", r["connections"]))
+    print_json_or_table(result, as_json,
+                        lambda r: _history_table(f"Service point {service_point} (DERMS)", r["connections"]))
 
 
 @app.command("move-transformer")
@@ -150,7 +126,7 @@ def move_transformer(transformer: Annotated[str, typer.Argument(help="Transforme
     """Move a transformer to another feeder in DERMS, from a date on; its service points follow."""
     body = {"feederId": feeder, "effectiveDate": _day(effective).isoformat()}
     result = call(config, "derms", "POST", f"/api/network/transformers/{transformer}/moves", json=body)
-    _print(result, as_json, lambda r: _fields(f"Transformer {transformer}", r))
+    print_json_or_table(result, as_json, lambda r: _fields(f"Transformer {transformer}", r))
 
 
 @app.command("where")
@@ -166,7 +142,7 @@ def where(service_point: Annotated[str, typer.Argument(help="CIS service point i
                      params={"date": day.isoformat()})
     result = {"servicePointId": service_point, "date": day.isoformat(), "location": found, "history": history}
     if as_json:
-        _print(result, True)
+        print_json_or_table(result, True)
         return
     found = result["location"]
     if found is None:
