@@ -1,10 +1,12 @@
 """Enrollment end to end over real HTTP between three processes (F4, F5, F6): aggregators' batches through
 DERMS and the hub into the program system, device status checks, ACTIVE, the enrollment sync and its
 head-end registration; refusals, an off-line device, outages, a hub killed with -9 in the middle of a
-1,000-enrollment batch, an unenrollment and a device replacement."""
+1,000-enrollment batch, DERMS down during a sync, the same message twice, an unenrollment and a device
+replacement."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,3 +201,57 @@ def test_an_unenrollment_and_a_replacement_reach_the_head_end_through_derms(util
     assert derms_device(utility, leaving_device["nicId"])["headEndRegistration"] == "D1DR"
     assert derms_device(utility, old_device["nicId"])["headEndRegistration"] == "D1DR"
     assert derms_device(utility, spare_nic)["headEndRegistration"] == "D1RE"
+
+
+def test_derms_down_during_a_sync_gets_it_once_it_returns(utility: Systems, dataset: Path) -> None:
+    utility.start("derms", "dacs", "hub")
+    load_utility(utility, dataset)
+    chunk = records(dataset, 1)
+    wait_batch_done(utility, submit(utility, chunk))
+    scenario.wait_until_settled(utility.settings, 1, TIMEOUT_S)
+    [enrollment] = program_system(utility, "/api/enrollments")
+    utility.stop("derms")
+
+    with operator_client(utility.settings, "dacs") as dacs:
+        sync_id = checked(dacs.post(f"/api/enrollments/{enrollment['enrollmentId']}/unenroll",
+                                    json={"reason": "LSSL"}))["syncRequestId"]
+    wait_for(lambda: any(m["status"] == "RETRYING" for m in hub_messages(utility, key=sync_id)), TIMEOUT_S,
+             "the hub to retry DERMS")
+    utility.start("derms")
+
+    scenario.wait_until_settled(utility.settings, 1, TIMEOUT_S)
+    assert program_system(utility, f"/api/sync-requests/{sync_id}")["status"] == "COMPLETE"
+    assert derms_device(utility, chunk[0]["assetInfo"]["assetList"][0]["nicId"])["headEndRegistration"] == "D1DR"
+
+
+def test_the_same_message_twice_or_its_records_again_enroll_each_device_once_and_a_repeated_ack_is_harmless(
+        utility: Systems, dataset: Path) -> None:
+    utility.start("derms", "dacs", "hub")
+    load_utility(utility, dataset)
+    chunk = records(dataset, 3)
+    wait_batch_done(utility, submit(utility, chunk))
+    scenario.wait_until_settled(utility.settings, 3, TIMEOUT_S)
+    [request] = [m for m in hub_messages(utility, key=batches(chunk, 3)[0]["batchId"])
+                 if m["kind"] == "enrollment-request"]
+    with operator_client(utility.settings, "hub") as hub:
+        logged = checked(hub.get(f"/hub/api/messages/{request['id']}"))
+        again = hub.post("/hub/from-derms/enroll-to-dacs", json=json.loads(logged["inbound_payload"]))
+    assert again.status_code == 200
+    assert again.json()["responses"]["response"][0]["responseCode"] == "DUPLICATE"
+
+    with scenario.aggregator_client(utility.settings) as derms:
+        resent = checked(derms.post(ENROLLMENTS_PATH, json={"batchId": "AGAIN-1", "records": chunk}))["batchId"]
+    results = wait_batch_done(utility, resent)["results"]
+
+    assert [(r["responseCode"], r["messageNumber"]) for r in results] == [("SUCCESS", 10589)] * 3
+    assert scenario.wait_until_settled(utility.settings, 3, TIMEOUT_S)["enrollments"] == {"ACTIVE": 3}
+    [ack] = [m for m in hub_messages(utility, flow="F5") if m["kind"] == "enrollment-ack"][:1]
+    with operator_client(utility.settings, "hub") as hub, operator_client(utility.settings, "dacs") as dacs:
+        ack_logged = checked(hub.get(f"/hub/api/messages/{ack['id']}"))
+        assert hub.post("/hub/from-derms/sendEnrollAck",
+                        json=json.loads(ack_logged["inbound_payload"])).status_code == 200
+        for _ in range(2):
+            repeated = checked(dacs.post("/rest/apis/cross/digitalAssets/programEnrollments/postAcknowledgement",
+                                         json=ack_logged["outbound_payload"]))
+            assert repeated["result"] == "already synchronized"
+    assert registrations(utility) == Counter({"D1RE": 3})
