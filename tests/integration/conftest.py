@@ -48,3 +48,11 @@ def printed_json(output: str) -> Any:
         except json.JSONDecodeError:
             continue
     raise AssertionError(f"no JSON printed: {output!r}")
+
+
+def cli_config(settings: Settings, directory: Path) -> Path:
+    """A configuration file that points the command line at systems running with `settings`."""
+    path = directory / "derbridge.toml"
+    path.write_text(f'data_dir = "{settings.data_dir}"\nhub_port = {settings.hub_port}\n'
+                    f'dacs_port = {settings.dacs_port}\nderms_port = {settings.derms_port}\n')
+    return path

@@ -30,7 +30,7 @@ from derbridge.store.db import make_engine
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
 from tests.conftest import BACKENDS
-from tests.integration.conftest import printed_json, stack_on
+from tests.integration.conftest import cli_config, printed_json, stack_on
 
 RECORD = {
     "params": {"messageId": "MSG-1"},
@@ -279,9 +279,7 @@ def test_the_aggregator_driver_enrolls_dataset_devices_and_summarises_refusals(
 
 def test_the_enroll_command_shows_progress_and_the_outcome(
         running_stack: BackgroundSystems, tmp_path: Path, derms: httpx2.Client, derms_db: Engine) -> None:
-    settings = running_stack.settings
-    config = tmp_path / "derbridge.toml"
-    config.write_text(f'data_dir = "{settings.data_dir}"\nderms_port = {settings.derms_port}\n')
+    config = cli_config(running_stack.settings, tmp_path)
     generate(tmp_path / "dataset", 1500, seed=6)
     stop = threading.Event()
     hub = threading.Thread(target=play_the_hub, args=(derms, derms_db, stop, 4), daemon=True)

@@ -11,10 +11,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from derbridge import scenario
-from derbridge.bootstrap import BackgroundSystems
 from derbridge.cli import app
 from derbridge.dataset.generate import generate
-from tests.integration.conftest import printed_json, stack_on
+from tests.integration.conftest import cli_config, printed_json, stack_on
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +30,7 @@ def config(tmp_path_factory: pytest.TempPathFactory, dataset: Path) -> Iterator[
     for running in stack_on("sqlite", tmp_path_factory, headend_dataset=str(dataset)):
         scenario.load_customers(running.settings, dataset)
         scenario.set_up_programs(running.settings, *scenario.dataset_eligibility(dataset))
-        path = Path(tmp_path_factory.mktemp("cli")) / "derbridge.toml"
-        path.write_text(f'data_dir = "{running.settings.data_dir}"\nhub_port = {running.settings.hub_port}\n'
-                        f'dacs_port = {running.settings.dacs_port}\nderms_port = {running.settings.derms_port}\n')
-        yield path
+        yield cli_config(running.settings, tmp_path_factory.mktemp("cli"))
 
 
 def run(config: Path, *args: str) -> Result:

@@ -12,15 +12,13 @@ from typer.testing import CliRunner, Result
 from derbridge.bootstrap import BackgroundSystems
 from derbridge.cli import app
 from derbridge.hub.lookup_catalog import ASSET_SPEC, EVENT_TYPE
+from tests.integration.conftest import cli_config
 
 
 @pytest.fixture(scope="module")
 def config(running_stack: BackgroundSystems, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A configuration file that points the command line at the running stack."""
-    settings = running_stack.settings
-    path = Path(tmp_path_factory.mktemp("cli")) / "derbridge.toml"
-    path.write_text(f'data_dir = "{settings.data_dir}"\nhub_port = {settings.hub_port}\n')
-    return path
+    return cli_config(running_stack.settings, tmp_path_factory.mktemp("cli"))
 
 
 def run(config: Path, *args: str) -> Result:

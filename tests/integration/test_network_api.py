@@ -19,17 +19,14 @@ from derbridge.cli import app
 from derbridge.derms.schema import rejected_requests
 from derbridge.operator import checked, operator_client, wait_for
 from derbridge.store.db import make_engine
+from tests.integration.conftest import cli_config
 from tests.networks import write_network
 
 
 @pytest.fixture(scope="module")
 def config(running_stack: BackgroundSystems, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A configuration file that points the command line at the running stack."""
-    settings = running_stack.settings
-    path = Path(tmp_path_factory.mktemp("cli")) / "derbridge.toml"
-    path.write_text(f'data_dir = "{settings.data_dir}"\nhub_port = {settings.hub_port}\n'
-                    f'dacs_port = {settings.dacs_port}\nderms_port = {settings.derms_port}\n')
-    return path
+    return cli_config(running_stack.settings, tmp_path_factory.mktemp("cli"))
 
 
 def run(config: Path, *args: str) -> Result:

@@ -25,7 +25,7 @@ from derbridge.operator import checked, operator_client, wait_for
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
 from tests.conftest import BACKENDS
-from tests.integration.conftest import printed_json, stack_on
+from tests.integration.conftest import cli_config, printed_json, stack_on
 
 LAG_S = 2.0
 TIMEOUT_S = 15.0
@@ -241,9 +241,7 @@ def test_the_worker_asks_each_head_end_once_per_round(derms_alone: Engine) -> No
 
 def test_the_command_line_lists_checks_and_head_ends(stack: BackgroundSystems, derms: httpx2.Client,
                                                      tmp_path: Path) -> None:
-    settings = stack.settings
-    config = tmp_path / "derbridge.toml"
-    config.write_text(f'data_dir = "{settings.data_dir}"\nderms_port = {settings.derms_port}\n')
+    config = cli_config(stack.settings, tmp_path)
     add_device(derms, "ECOCLOUD", "ECO-CLI-1")
     checked(derms.post("/status_check", json=check("F6-CLI-1", "ECOCLOUD", "ECO-CLI-1")))
     answered(derms, "F6-CLI-1")
