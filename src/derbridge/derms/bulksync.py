@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +34,7 @@ from derbridge.derms.schema import bulk_sync_rows, bulk_syncs, devices, outbound
 from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import reading, utcnow
 from derbridge.store.outbox import new_file_values
+from derbridge.store.worker import Worker
 
 log = structlog.get_logger()
 
@@ -403,38 +403,20 @@ def _rows_of(bulk_sync_id: str, first: int, last: int) -> sa.ColumnElement[bool]
     return sa.and_(bulk_sync_rows.c.bulk_sync_id == bulk_sync_id, bulk_sync_rows.c.row_no.between(first, last))
 
 
-class BulkSyncRunner:
+class BulkSyncRunner(Worker):
     """Applies received jobs one at a time in a thread of its own; resumes unfinished ones after a restart."""
 
     def __init__(self, engine: Engine, on_applied: Callable[[], None], poll_s: float = 1.0) -> None:
+        super().__init__("bulk-syncs", poll_s)
         self.engine = engine
         self.on_applied = on_applied
-        self.poll_s = poll_s
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="bulk-syncs", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            bulk_sync_id = self._next()
-            if bulk_sync_id is None:
-                self._wake.wait(self.poll_s)
-                self._wake.clear()
-                continue
-            self.run(bulk_sync_id)
+    def round(self) -> float:
+        bulk_sync_id = self._next()
+        if bulk_sync_id is None:
+            return self.poll_s
+        self.run(bulk_sync_id)
+        return 0.0
 
     def _next(self) -> str | None:
         try:

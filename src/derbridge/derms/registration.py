@@ -14,7 +14,6 @@ again when a later sync touches the device's subscription, not in a loop here.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +32,7 @@ from derbridge.derms.schema import devices, enrollment_sync_devices, enrollment_
 from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import reading, utcnow
 from derbridge.store.outbox import new_outbox_values
+from derbridge.store.worker import Worker
 
 log = structlog.get_logger()
 
@@ -146,43 +146,19 @@ def ack_settled_syncs(engine: Engine, limit: int = ACKS_PER_ROUND) -> int:
     return len(ready)
 
 
-class RegistrationWorker:
+class RegistrationWorker(Worker):
     """The thread that runs the rounds: woken on every receipt, and every `poll_s` to resume after a restart."""
 
     def __init__(self, engine: Engine, gateway: Gateway, files_dir: Path, on_queued: Callable[[], None],
                  poll_s: float = 1.0) -> None:
+        super().__init__("registrations", poll_s)
         self.engine = engine
         self.gateway = gateway
         self.files_dir = files_dir
         self.on_queued = on_queued
-        self.poll_s = poll_s
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="registrations", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                busy = self.run_once()
-            except Exception:  # keep going through database hiccups: the work stays due
-                log.exception("registration.round_failed")
-                busy = False
-            if not busy:
-                self._wake.wait(self.poll_s)
-                self._wake.clear()
+    def round(self) -> float:
+        return 0.0 if self.run_once() else self.poll_s
 
     def run_once(self) -> bool:
         """One round; True when there may be more to do at once."""

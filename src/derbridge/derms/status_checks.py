@@ -9,7 +9,6 @@ no longer than it must. A due answer becomes its outbox row in the same transact
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +24,7 @@ from derbridge.derms.headend.model import DeviceStatus
 from derbridge.derms.schema import outbound_messages, status_checks
 from derbridge.store.db import as_utc, reading, utcnow
 from derbridge.store.outbox import new_outbox_values
+from derbridge.store.worker import Worker
 
 log = structlog.get_logger()
 
@@ -97,49 +97,26 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
 
 
-class StatusCheckWorker:
-    """Asks head ends about new checks and releases answers when due; one thread, woken on receipt."""
+class StatusCheckWorker(Worker):
+    """Asks head ends about new checks and releases answers when due; one thread, woken on receipt (so a
+    check is asked now rather than at the next poll)."""
 
     def __init__(self, engine: Engine, gateway: Gateway, wake_outbox: Callable[[], None], *, poll_s: float = 0.5,
                  round_size: int = ROUND, clock: Callable[[], datetime] = utcnow) -> None:
+        super().__init__("status-checks", poll_s)
         self.engine = engine
         self.gateway = gateway
         self.wake_outbox = wake_outbox
-        self.poll_s = poll_s
         self.round_size = round_size
         self.clock = clock
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="status-checks", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def wake(self) -> None:
-        """Called after a check is recorded, so it is asked now rather than at the next poll."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()  # before the round: a check recorded during it wakes the next one at once
-            try:
-                busy, next_due = self.run_once()
-            except Exception:  # keep the worker alive through database hiccups; the checks stay where they were
-                log.exception("status_checks.worker_error")
-                busy, next_due = False, None
-            if busy:
-                continue
-            wait = self.poll_s
-            if next_due is not None:
-                wait = min(wait, max(0.0, (next_due - self.clock()).total_seconds()))
-            self._wake.wait(wait)
+    def round(self) -> float:
+        busy, next_due = self.run_once()
+        if busy:
+            return 0.0
+        if next_due is None:
+            return self.poll_s
+        return min(self.poll_s, max(0.0, (next_due - self.clock()).total_seconds()))
 
     def run_once(self) -> tuple[bool, datetime | None]:
         """Ask about one round of new checks and release the due answers.
