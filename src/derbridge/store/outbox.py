@@ -9,7 +9,6 @@ bulk syncs) go the same way through an outbox of their own: the row names the fi
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ import structlog
 from sqlalchemy.engine import Engine
 
 from derbridge.store.db import reading, utcnow
+from derbridge.store.worker import Worker
 from derbridge.web.client import Outcome, make_client, post_batch, post_json, put_file
 
 log = structlog.get_logger()
@@ -59,7 +59,7 @@ def backoff_seconds(attempts: int, initial: float, cap: float) -> float:
     return float(min(cap, initial * (2 ** max(0, attempts - 1))))
 
 
-class OutboxSender:
+class OutboxSender(Worker):
     """Delivers due outbox rows to one target, a batch at a time: up to `per_request` rows with the same path
     in one request (`<path>/batch`, web/batch.py; 1 sends each on its own), and no more than `max_request_bytes`
     of payload (a big message, such as a 1,000-record enrollment request, goes with fewer others), several
@@ -69,10 +69,10 @@ class OutboxSender:
                  *, poll_s: float = 0.5, retry_initial_s: float = 1.0, retry_max_interval_s: float = 300.0,
                  timeout_s: float = 300.0, batch: int = 1000, per_request: int = 200, workers: int = 8,
                  max_request_bytes: int = 4 * 1024 * 1024) -> None:
+        super().__init__(f"sender-{table.name}", poll_s)
         self.engine = engine
         self.table = table
         self.key_of = key_of
-        self.poll_s = poll_s
         self.retry_initial_s = retry_initial_s
         self.retry_max_interval_s = retry_max_interval_s
         self.batch = batch
@@ -80,36 +80,14 @@ class OutboxSender:
         self.max_request_bytes = max_request_bytes
         self.client = make_client(base_url, credential, timeout_s)
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix=f"outbox-{table.name}")
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name=f"sender-{self.table.name}", daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        super().stop()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.client.close()
 
-    def wake(self) -> None:
-        """Called after a commit that added rows, so they leave now rather than at the next poll."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sent = self.send_due()
-            except Exception:  # keep the sender alive through database hiccups; the rows stay PENDING
-                log.exception("outbox.sender_error", table=self.table.name)
-                sent = 0
-            if sent == 0:
-                self._wake.wait(self.poll_s)
-                self._wake.clear()
+    def round(self) -> float:
+        return 0.0 if self.send_due() else self.poll_s
 
     def send_due(self, now: datetime | None = None) -> int:
         """Send one batch of due rows, several per request to the same path; returns how many were tried."""

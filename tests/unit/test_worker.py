@@ -1,0 +1,58 @@
+"""A background worker: rounds until stopped, woken early by wake(), and alive after a failed round."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from derbridge.store.worker import Worker
+
+
+class Counting(Worker):
+    def __init__(self, poll_s: float, fail_first: bool = False) -> None:
+        super().__init__("counting", poll_s)
+        self.rounds = 0
+        self.fail_first = fail_first
+        self.ran = threading.Event()
+
+    def round(self) -> float:
+        self.rounds += 1
+        self.ran.set()
+        if self.fail_first and self.rounds == 1:
+            raise RuntimeError("the database is away")
+        return self.poll_s
+
+
+def test_wake_runs_a_round_at_once_instead_of_after_the_poll() -> None:
+    worker = Counting(poll_s=60)
+    worker.start()
+    try:
+        assert worker.ran.wait(5)
+        worker.ran.clear()
+        worker.wake()
+        assert worker.ran.wait(5), "woken, the worker did not wait out its 60 s poll"
+        assert worker.rounds == 2
+    finally:
+        worker.stop()
+
+
+def test_a_failed_round_is_followed_by_the_next_after_the_poll() -> None:
+    worker = Counting(poll_s=0.05, fail_first=True)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 5
+        while worker.rounds < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert worker.rounds >= 3
+    finally:
+        worker.stop()
+
+
+def test_stop_ends_the_thread_during_a_long_wait() -> None:
+    worker = Counting(poll_s=60)
+    worker.start()
+    assert worker.ran.wait(5)
+    started = time.monotonic()
+    worker.stop()
+    assert time.monotonic() - started < 5
+    assert worker._thread is not None and not worker._thread.is_alive()
