@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
 import socket
 import sys
@@ -71,8 +72,6 @@ def run_forever(systems: Iterable[str], settings: Settings) -> None:
 async def serve(systems: Iterable[str], settings: Settings) -> None:
     """Run the given systems in this process until SIGINT/SIGTERM; DERMS and DACS first, the hub last."""
     running = servers(sorted(systems, key=lambda s: s == "hub"), settings)
-    for server in running:
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -104,8 +103,6 @@ class BackgroundSystems:
             self._error = exc
 
     async def _serve(self) -> None:
-        for server in self.running:
-            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         await asyncio.gather(*(server.serve() for server in self.running))
 
     def start(self, timeout_s: float = 60.0) -> BackgroundSystems:
@@ -132,9 +129,25 @@ class BackgroundSystems:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    """A port nothing listens on, drawn below the kernel's ephemeral range: between the moment it is chosen and
+    the moment a server binds it, no outgoing connection of this machine can take it as its local port."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12_000), low)
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port below {low} on {host}")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default; other systems start higher
 
 
 def local_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -389,7 +389,11 @@ def _create_many(connection: Connection, submissions: list[Submission], facts: l
     """Insert the enrollments as validation leaves them, each with its PENDING history before; start the
     device setups, and activate at once those that have no device to set up."""
     answers: dict[str, Enrolled] = {}
-    rows, assets, history, checks, without_devices = [], [], [], [], []
+    rows: list[dict[str, Any]] = []
+    assets: list[dict[str, Any]] = []
+    history: list[tuple[str, str, str | None]] = []
+    checks: list[statuschecks.Check] = []
+    without_devices: list[str] = []
     for (request, raw), fact, start in zip(submissions, facts, starts, strict=True):
         enrollment_id = new_id(ENROLLMENT_DIGITS)
         refused = validate(request, fact, start)
@@ -543,7 +547,9 @@ def activate_all(connection: Connection, ready: list[Any], now: datetime) -> lis
                                   .order_by(enrollment_assets.c.enrollment_id, enrollment_assets.c.sequence)):
         assets.setdefault(row.enrollment_id, []).append(NewDevice.requested(row))
     taken = _enrolled(connection, [(d.head_end_system, d.nic_id) for devices in assets.values() for d in devices])
-    activated, refused, outcome = [], [], {}
+    activated: list[Any] = []
+    refused: list[StatusChange] = []
+    outcome: dict[str, Enrolled] = {}
     for enrollment in ready:
         clash = next((d for d in assets.get(enrollment.enrollment_id, [])
                       if (d.head_end_system, d.nic_id) in taken), None)

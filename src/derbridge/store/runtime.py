@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,7 +70,7 @@ class Runtime:
         if self.files is not None:
             self.senders.append(FileOutboxSender(db, self.files, settings.url("hub"), credential,
                                                  key_of=lambda row: row.message_key, workers=2, **common))
-        self.periodic = [Periodic(task.name, task.every_s, lambda task=task: task.run(db)) for task in self.tasks]
+        self.periodic = [Periodic(task.name, task.every_s, partial(task.run, db)) for task in self.tasks]
         for worker in [*self.senders, *self.periodic]:
             worker.start()
 

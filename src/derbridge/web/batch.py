@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -70,7 +71,7 @@ async def validated(request: Request, model: type[M], batch: BatchIn,
 
 def add_single_and_batch(router: APIRouter, path: str, model: type[M], handle: Callable[[M], Answer],
                          keep_rejected: RejectionKeeper | None, *, summary: str, status_code: int = 202,
-                         tags: list[str] | None = None) -> None:
+                         tags: list[str | Enum] | None = None) -> None:
     """Serve `handle` at `path` for one message and at `path/batch` for several."""
 
     def single(body: BaseModel) -> JSONResponse:
@@ -91,7 +92,7 @@ def add_single_and_batch(router: APIRouter, path: str, model: type[M], handle: C
 
 def add_single_and_batch_at_once(router: APIRouter, path: str, model: type[M],
                                  handle_all: Callable[[list[M]], list[Answer]], keep_rejected: RejectionKeeper | None,
-                                 *, summary: str, status_code: int = 202, tags: list[str] | None = None) -> None:
+                                 *, summary: str, status_code: int = 202, tags: list[str | Enum] | None = None) -> None:
     """Like add_single_and_batch, for a handler that takes every valid message of a request in one call, so that
     it can do its database work in one transaction instead of one per message; it answers each, in order."""
 

@@ -56,15 +56,24 @@ def unmappable(message: messagelog.NewMessage, error: LookupMissing) -> messagel
 class Inbound(Protocol):
     """What the hub accepts at one path: a Relay, or a flow's own intake (F4: one request, many parts)."""
 
-    flow: str
-    kind: str
-    source: str
-    target: str
-    inbound_path: str
-    model: type[BaseModel]
-    summary: str
-    business_key: Callable[[Any], str]
-    on_recorded: Callable[[Engine, Any, messagelog.Recorded], None] | None
+    @property
+    def flow(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def inbound_path(self) -> str: ...
+    @property
+    def model(self) -> type[BaseModel]: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def business_key(self) -> Callable[[Any], str]: ...
+    @property
+    def on_recorded(self) -> Callable[[Engine, Any, messagelog.Recorded], None] | None: ...
 
     def new_message(self, message: Any, raw: str, lookups: Lookups) -> messagelog.NewMessage: ...
 
