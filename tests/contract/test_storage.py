@@ -83,6 +83,20 @@ def test_a_message_is_recorded_once_per_idempotency_key(hub_db: Engine) -> None:
     assert found["duplicates"] == 1 and found["status"] == messagelog.RECEIVED
 
 
+def test_a_batch_records_its_new_messages_once_each_and_counts_the_rest_as_duplicates(hub_db: Engine) -> None:
+    known = messagelog.record(hub_db, new_message("SR0"))
+    batch = [new_message("SR1"), new_message("SR0"), new_message("SR2"), new_message("SR1")]
+
+    recorded = messagelog.record_many(hub_db, batch)
+
+    assert [r.is_new for r in recorded] == [True, False, True, False]
+    assert recorded[1].id == known.id and recorded[3].id == recorded[0].id
+    assert recorded[0].to_deliver == (recorded[0].id,) and recorded[3].to_deliver == ()
+    by_key = {m["businessKey"]: m for m in messagelog.search(hub_db)}
+    assert sorted(by_key) == ["SR0", "SR1", "SR2"]
+    assert (by_key["SR0"]["duplicates"], by_key["SR1"]["duplicates"], by_key["SR2"]["duplicates"]) == (1, 1, 0)
+
+
 def test_messages_are_found_by_any_of_their_business_keys(hub_db: Engine) -> None:
     messagelog.record(hub_db, new_message("SR1", aggregatorId="AG9"))
     messagelog.record(hub_db, new_message("SR2", aggregatorId="AG9"))

@@ -86,20 +86,30 @@ def record_many(engine: Engine, batch: list[NewMessage]) -> list[Recorded]:
 
 
 def _record_all(connection: Connection, batch: list[NewMessage], now: datetime) -> list[Recorded]:
+    """New messages go in with one statement for all (their parts with one per parent); a message whose
+    idempotency key is known, or came earlier in the batch, counts as a duplicate of the one recorded."""
     existing = _existing_ids(connection, [m.idempotency_key for m in batch])
+    fresh: dict[str, NewMessage] = {}
+    for message in batch:
+        if message.idempotency_key not in existing:
+            fresh.setdefault(message.idempotency_key, message)
+    recorded = dict(zip(fresh, _insert_rows(connection, list(fresh.values()), now), strict=True))
+    ready: dict[str, tuple[int, ...]] = {}
+    for key, message in fresh.items():
+        message_id = recorded[key]
+        part_ids = _insert_rows(connection, list(message.parts), now, parent_id=message_id)
+        ready[key] = (*([message_id] if message.status == RECEIVED else []),
+                      *(i for i, part in zip(part_ids, message.parts, strict=True) if part.status == RECEIVED))
     results: list[Recorded] = []
     for message in batch:
-        known = existing.get(message.idempotency_key)
-        if known is not None:
-            _count_duplicate(connection, known, now)
-            results.append(Recorded(known, False))
+        key = message.idempotency_key
+        if key in ready and fresh[key] is message:
+            results.append(Recorded(recorded[key], True, ready.pop(key)))
             continue
-        [message_id] = _insert_rows(connection, [message], now)
-        part_ids = _insert_rows(connection, list(message.parts), now, parent_id=message_id)
-        ready = [message_id] if message.status == RECEIVED else []
-        ready += [i for i, part in zip(part_ids, message.parts, strict=True) if part.status == RECEIVED]
-        existing[message.idempotency_key] = message_id
-        results.append(Recorded(message_id, True, tuple(ready)))
+        known = existing.get(key, recorded.get(key))
+        assert known is not None
+        _count_duplicate(connection, known, now)
+        results.append(Recorded(known, False))
     return results
 
 
