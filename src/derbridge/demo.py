@@ -25,7 +25,7 @@ from derbridge import scenario as utility
 from derbridge.bootstrap import BackgroundSystems, local_settings
 from derbridge.config import Settings
 from derbridge.dataset.generate import generate
-from derbridge.derms.headend.aggregator import batches, candidates, enroll, enrollment_records
+from derbridge.derms.headend.aggregator import candidates, enroll, enrollment_records
 from derbridge.operator import checked, operator_client, wait_for
 
 SYNC_TIMEOUT_S = 30.0
@@ -170,7 +170,7 @@ def enrollment_act(scenario: Scenario, dacs: Any, derms: Any, hub: Any, dataset:
         if codes != Counter({"SUCCESS": ENROLLING, "ERROR": 1}):
             raise RuntimeError(f"per-record results {dict(codes)}")
         [refused] = [result for result in results if result["responseCode"] == "ERROR"]
-        facts["batchId"] = batches([*wanted, stray], ENROLLING + 1)[0]["batchId"]
+        facts["batchId"] = run.batches[0]["batchId"]
         return (f"batch {facts['batchId']}: {ENROLLING} SUCCESS, 1 ERROR "
                 f"({refused['messageCategory']}/{refused['messageNumber']}: {refused['messageText']})")
 
