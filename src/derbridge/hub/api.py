@@ -94,7 +94,7 @@ def record(inbound: Inbound, accepted: list[tuple[BaseModel, str]]) -> list[Answ
         if done.is_new and inbound.on_recorded is not None:
             inbound.on_recorded(context.db, message, done)
         context.dispatcher.submit(done.to_deliver)
-        if done.is_new and new.status == messagelog.WAITING:  # every part settled already (none could be mapped)
+        if done.is_new and new.status == messagelog.WAITING and not done.to_deliver:  # no part could be mapped
             context.dispatcher.submit(delivery.settle_parents([done.id]))
         metrics.received.labels(inbound.flow, inbound.kind, "new" if done.is_new else "duplicate").inc()
         answers.append(Answer(202 if done.is_new else 200,

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.hub.schema import correlations
-from derbridge.store.db import as_utc, reading, utcnow
+from derbridge.store.db import as_utc, utcnow
 
 WAITING, ANSWERED, EXPIRED, LATE, UNMATCHED = "WAITING", "ANSWERED", "EXPIRED", "LATE", "UNMATCHED"
 
@@ -71,30 +70,3 @@ def expire_overdue(engine: Engine, now: datetime | None = None) -> int:
             sa.update(correlations).where(correlations.c.state == WAITING, correlations.c.deadline < now)
             .values(state=EXPIRED, closed_at=now)).rowcount)
 
-
-def search(engine: Engine, state: str | None = None, correlation_id: str | None = None,
-           limit: int = 200) -> list[dict[str, Any]]:
-    query = sa.select(correlations).order_by(correlations.c.opened_at.desc()).limit(limit)
-    if state:
-        query = query.where(correlations.c.state == state)
-    if correlation_id:
-        query = query.where(correlations.c.correlation_id == correlation_id)
-    with reading(engine) as connection:
-        return [_describe(row) for row in connection.execute(query)]
-
-
-def counts_by_state(engine: Engine) -> dict[str, int]:
-    with reading(engine) as connection:
-        rows = connection.execute(sa.select(correlations.c.state, sa.func.count())
-                                  .group_by(correlations.c.state)).all()
-    return {str(state): int(count) for state, count in rows}
-
-
-def _describe(row: Any) -> dict[str, Any]:
-    def iso(value: Any) -> str | None:
-        value = as_utc(value)
-        return value.isoformat() if value else None
-
-    return {"correlationId": row.correlation_id, "flow": row.flow, "state": row.state,
-            "requestMessageId": row.request_message_id, "replyMessageId": row.reply_message_id,
-            "openedAt": iso(row.opened_at), "deadline": iso(row.deadline), "closedAt": iso(row.closed_at)}

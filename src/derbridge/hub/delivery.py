@@ -47,8 +47,9 @@ def attempt_delivery(ids: list[int]) -> list[int]:
     rows = messagelog.deliverable(context.db, ids)
     outcomes = send_all(rows, context.settings.batch_size)
     messagelog.apply_outcomes(context.db, outcomes)
-    settled = [o.id for o in outcomes if o.status in messagelog.SETTLED]
-    if settled:
+    parts = {row.id for row in rows if row.parent_id is not None}
+    settled = [o.id for o in outcomes if o.status in messagelog.SETTLED and o.id in parts]
+    if settled:  # parts only: a message without a parent settles nothing else
         context.dispatcher.submit(settle_parents(messagelog.waiting_parents(context.db, settled)))
     return [o.id for o in outcomes if o.status == messagelog.RETRYING]
 

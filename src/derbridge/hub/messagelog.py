@@ -14,6 +14,7 @@ other. A part not yet sent when its run was stopped is HELD; resubmit sends it a
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -101,6 +102,7 @@ def _record_all(connection: Connection, batch: list[NewMessage], now: datetime) 
         ready[key] = (*([message_id] if message.status == RECEIVED else []),
                       *(i for i, part in zip(part_ids, message.parts, strict=True) if part.status == RECEIVED))
     results: list[Recorded] = []
+    duplicates: Counter[int] = Counter()
     for message in batch:
         key = message.idempotency_key
         if key in ready and fresh[key] is message:
@@ -108,8 +110,9 @@ def _record_all(connection: Connection, batch: list[NewMessage], now: datetime) 
             continue
         known = existing.get(key, recorded.get(key))
         assert known is not None
-        _count_duplicate(connection, known, now)
+        duplicates[known] += 1
         results.append(Recorded(known, False))
+    _count_duplicates(connection, duplicates, now)
     return results
 
 
@@ -156,9 +159,12 @@ def record_rejected(engine: Engine, flow: str, kind: str, source: str, target: s
     return message_id
 
 
-def _count_duplicate(connection: Connection, message_id: int, now: datetime) -> None:
-    connection.execute(sa.update(messages).where(messages.c.id == message_id)
-                       .values(duplicates=messages.c.duplicates + 1, updated_at=now))
+def _count_duplicates(connection: Connection, duplicates: Counter[int], now: datetime) -> None:
+    """Add to each message's count of duplicates received, one statement for all."""
+    if duplicates:
+        connection.execute(sa.update(messages).where(messages.c.id == sa.bindparam("message"))
+                           .values(duplicates=messages.c.duplicates + sa.bindparam("more"), updated_at=now),
+                           [{"message": message_id, "more": more} for message_id, more in duplicates.items()])
 
 
 def assign_workflow(engine: Engine, ids: list[int], workflow_id: str) -> None:
