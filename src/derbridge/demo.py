@@ -24,8 +24,6 @@ from rich.table import Table
 from derbridge import scenario as utility
 from derbridge.bootstrap import BackgroundSystems, local_settings
 from derbridge.config import Settings
-from derbridge.dataset.generate import generate
-from derbridge.derms.headend.aggregator import candidates, enroll, enrollment_records
 from derbridge.operator import checked, operator_client, wait_for
 
 SYNC_TIMEOUT_S = 30.0
@@ -147,6 +145,8 @@ def aggregator_act(scenario: Scenario, dacs: Any, derms: Any, hub: Any) -> None:
 def enrollment_act(scenario: Scenario, dacs: Any, derms: Any, hub: Any, dataset: Path) -> None:
     """A small utility's customers enroll their thermostats through an aggregator; one opts out, one
     thermostat is replaced."""
+    from derbridge.derms.headend.aggregator import candidates, enroll, enrollment_records  # polars: here only
+
     settings = scenario.settings
     devices = candidates(dataset, HEAD_END, ENROLLING + 2, online_only=True)
     start = utility.dataset_start(dataset)
@@ -289,6 +289,8 @@ def main(console: Console, keep: bool = False) -> int:
     settings = local_settings(data_dir, retry_initial_s=0.2, retry_max_interval_s=2.0, sender_poll_s=0.2,
                               log_level="warning")
     console.print(f"[bold]derbridge demo[/] — three systems on loopback, data in {data_dir}")
+    from derbridge.dataset.generate import generate  # polars: loaded when the demo runs, not for `trail_table`
+
     dataset = data_dir / "dataset"
     generate(dataset, CUSTOMERS, seed=SEED)
     console.print(f"  dataset  {CUSTOMERS:,} customers (seed {SEED}) in {dataset}")

@@ -2,19 +2,19 @@
 the media types that carry it, and how a refusal names columns and rows (the CIS import's FileRefused, so a
 refusal reads the same whichever checked the file).
 
-Polars-free, so a system can declare its files at start-up; reading and checking them is tablecheck.py's.
+Standard library only, so a system can declare its files at start-up and the command line can name them
+without loading polars, SQLAlchemy or the web stack; reading and checking them is tablecheck.py's.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from derbridge.store.tablespec import FileFormat, FileRefused
-
-__all__ = ["FileColumn", "FileFormat", "FileRefused", "file_format", "sha256_of"]
+FileFormat = Literal["parquet", "csv"]
 
 ColumnKind = Literal["text", "date", "number"]
 
@@ -23,7 +23,19 @@ CSV_TYPE = "text/csv"
 CONTENT_TYPES: dict[str, FileFormat] = {PARQUET_TYPE: "parquet", "application/x-parquet": "parquet",
                                         CSV_TYPE: "csv"}
 """What a table file may be sent as; PARQUET_TYPE and CSV_TYPE are the ones to use."""
-SUFFIXES: dict[str, FileFormat] = {".parquet": "parquet", ".csv": "csv"}
+CHECKSUM_HEADER = "x-content-sha256"
+"""The header that carries a file's SHA-256 (hex), checked on receipt."""
+
+
+class FileRefused(Exception):
+    """The file cannot be applied; `errors` name each problem's column and rows (problem+json `errors`)."""
+
+    def __init__(self, status: int, title: str, detail: str, errors: Sequence[dict[str, Any]] = ()) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = list(errors)
 
 
 @dataclass(frozen=True)
@@ -53,10 +65,6 @@ def file_format(content_type: str) -> FileFormat:
                           [{"field": "header.content-type", "type": "unsupported_media_type",
                             "message": f"{given or 'none given'} is not one of {accepted}"}])
     return CONTENT_TYPES[given]
-
-
-def content_type_of(fmt: FileFormat) -> str:
-    return PARQUET_TYPE if fmt == "parquet" else CSV_TYPE
 
 
 def sha256_of(path: Path) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx2
 
-from derbridge.web.uploads import CHECKSUM_HEADER
+from derbridge.tablefiles import CHECKSUM_HEADER
 
 CIS_PATH = "/api/cis"
 MEDIA_TYPES = {".parquet": "application/vnd.apache.parquet", ".csv": "text/csv"}

@@ -7,15 +7,18 @@ required come from the target table's own columns, so the schema module stays th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-FileFormat = Literal["parquet", "csv"]
+from derbridge.tablefiles import FileFormat, FileRefused
+
+__all__ = ["FileFormat", "FileRefused", "FileColumn", "Reference", "TableSpec"]
+
 ColumnKind = Literal["text", "date", "time_zone"]
 """time_zone: text that must name an IANA time zone (America/Chicago)."""
 
@@ -43,17 +46,6 @@ class Reference:
     """How an error names the row referred to: "person"."""
     source: str
     """The file that brings those rows: "persons"."""
-
-
-class FileRefused(Exception):
-    """The file cannot be applied; `errors` name each problem's column and rows (problem+json `errors`)."""
-
-    def __init__(self, status: int, title: str, detail: str, errors: Sequence[dict[str, Any]] = ()) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.title = title
-        self.detail = detail
-        self.errors = list(errors)
 
 
 RowsFrom = Callable[[sa.Table], sa.Select[tuple[object, ...]]]

@@ -11,9 +11,8 @@ from pathlib import Path
 
 from fastapi import Request
 
+from derbridge.tablefiles import CHECKSUM_HEADER
 from derbridge.web.problems import Problem
-
-CHECKSUM_HEADER = "x-content-sha256"
 
 
 @dataclass(frozen=True)
