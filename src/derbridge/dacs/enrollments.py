@@ -42,7 +42,7 @@ from derbridge.dacs.schema import (
     programs,
     status_checks,
 )
-from derbridge.store.db import reading
+from derbridge.store.db import as_utc, iso_utc, reading
 
 PENDING, VAL_ERROR, DEVICE_SETUP, SETUP_ERROR = "PENDING", "VAL-ERROR", "DEVICE-SETUP", "SETUP-ERROR"
 ACTIVE, UNENROLLED = "ACTIVE", "UNENROLLED"
@@ -519,6 +519,9 @@ def _after_setup_checks(connection: Connection, setup: list[tuple[Any, statusche
 def expire_status_checks(engine: Engine, now: datetime | None = None) -> int:
     """Checks without a result by their deadline time out; so does the device setup waiting on them."""
     now = now or datetime.now(UTC)
+    with reading(engine) as connection:  # runs every second: take no turn to write when nothing is overdue
+        if not statuschecks.any_overdue(connection, now):
+            return 0
     with engine.begin() as connection:
         expired = statuschecks.overdue(connection, now)
         setups = {check.enrollment_id: check for check in expired if check.enrollment_id}
@@ -527,7 +530,7 @@ def expire_status_checks(engine: Engine, now: datetime | None = None) -> int:
                 enrollments.c.enrollment_id.in_(setups), enrollments.c.status == DEVICE_SETUP)).scalars())
             _set_statuses(connection, [
                 (enrollment_id, SETUP_ERROR, refusal(90021, headEndSystem=check.head_end_system, nicId=check.nic_id,
-                                                     timeout=(now - _utc(check.requested_at)).total_seconds()), None)
+                                                     timeout=(now - as_utc(check.requested_at)).total_seconds()), None)
                 for enrollment_id, check in setups.items() if enrollment_id in waiting], now)
     return len(expired)
 
@@ -820,10 +823,6 @@ def _required(connection: Connection, enrollment_id: str) -> Any:
     return found
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 # ---- reading ----------------------------------------------------------------------------------------------
 
 
@@ -838,7 +837,7 @@ def describe(engine: Engine, enrollment_id: str) -> dict[str, Any] | None:
             controllable_devices.c.enrollment_id == enrollment_id).order_by(controllable_devices.c.device_id)).all()
         checks = connection.execute(sa.select(status_checks).where(
             status_checks.c.enrollment_id == enrollment_id).order_by(status_checks.c.requested_at)).all()
-    return {**summary(row), "history": [{"status": h.status, "note": h.note, "at": _iso(h.at)} for h in history],
+    return {**summary(row), "history": [{"status": h.status, "note": h.note, "at": iso_utc(h.at)} for h in history],
             "devices": [device_summary(d) for d in devices],
             "statusChecks": [statuschecks.describe(c) for c in checks]}
 
@@ -853,8 +852,8 @@ def summary(row: Any) -> dict[str, Any]:
         "enrollmentSource": row.enrollment_source, "programCode": row.program_code, "cisPersonId": row.cis_person_id,
         "cisAccountId": row.cis_account_id, "cisServicePointId": row.cis_service_point_id,
         "subscriptionId": row.subscription_id, "startDate": row.start_date.isoformat() if row.start_date else None,
-        "unenrollReason": row.unenroll_reason, "exception": exception, "createdAt": _iso(row.created_at),
-        "updatedAt": _iso(row.updated_at),
+        "unenrollReason": row.unenroll_reason, "exception": exception, "createdAt": iso_utc(row.created_at),
+        "updatedAt": iso_utc(row.updated_at),
     }
 
 
@@ -863,8 +862,8 @@ def device_summary(row: Any) -> dict[str, Any]:
         "deviceId": row.device_id, "enrollmentId": row.enrollment_id, "subscriptionId": row.subscription_id,
         "status": row.status, "headEndSystem": row.head_end_system, "nicId": row.nic_id,
         "specification": row.specification, "deviceType": row.device_type, "serialNo": row.serial_no,
-        "cisServicePointId": row.cis_service_point_id, "installedAt": _iso(row.installed_at),
-        "removedAt": _iso(row.removed_at), "headEndRegistration": row.head_end_registration,
+        "cisServicePointId": row.cis_service_point_id, "installedAt": iso_utc(row.installed_at),
+        "removedAt": iso_utc(row.removed_at), "headEndRegistration": row.head_end_registration,
         "registrationMessage": row.registration_message,
     }
 
@@ -904,7 +903,3 @@ def devices(engine: Engine, registration: str | None = None, status: str | None 
         return [device_summary(row) for row in connection.execute(query)]
 
 
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    return _utc(value).isoformat()

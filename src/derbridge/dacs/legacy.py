@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -44,7 +44,7 @@ from derbridge.dacs.schema import (
     service_points,
 )
 from derbridge.store.bulk import bulk_insert, select_to_parquet
-from derbridge.store.db import reading, utcnow
+from derbridge.store.db import iso_utc, reading, utcnow
 from derbridge.store.outbox import new_file_values
 from derbridge.tablecheck import ROW, invalid, read_checked, row_error
 from derbridge.tablefiles import PARQUET_TYPE, FileColumn, FileFormat, sha256_of
@@ -310,7 +310,7 @@ def imports(engine: Engine) -> list[dict[str, Any]]:
     query = sa.select(legacy_imports).order_by(legacy_imports.c.imported_at.desc())
     with reading(engine) as connection:
         return [{"importId": row.import_id, "rows": row.rows, "sha256": row.sha256, "importedBy": row.imported_by,
-                 "importedAt": _iso(row.imported_at), "seconds": row.seconds} for row in connection.execute(query)]
+                 "importedAt": iso_utc(row.imported_at), "seconds": row.seconds} for row in connection.execute(query)]
 
 
 def bulk_sync_status(engine: Engine, bulk_sync_id: str | None = None) -> list[dict[str, Any]]:
@@ -320,11 +320,7 @@ def bulk_sync_status(engine: Engine, bulk_sync_id: str | None = None) -> list[di
     with reading(engine) as connection:
         return [{"bulkSyncId": row.bulk_sync_id, "importId": row.import_id, "status": row.status,
                  "devices": row.devices, "registered": row.registered, "deregistered": row.deregistered,
-                 "notRegistered": row.not_registered, "createdAt": _iso(row.created_at),
-                 "ackedAt": _iso(row.acked_at)} for row in connection.execute(query)]
+                 "notRegistered": row.not_registered, "createdAt": iso_utc(row.created_at),
+                 "ackedAt": iso_utc(row.acked_at)} for row in connection.execute(query)]
 
 
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()

@@ -72,4 +72,4 @@ def describe_export(row: Any, result: str = "applied") -> dict[str, Any]:
     return {"exportId": row.export_id, "exportType": row.export_type, "asOf": row.as_of.isoformat(),
             "previousExportId": row.previous_export_id, "result": result, "rows": row.rows, "closed": row.closed,
             "inserted": row.inserted, "unchanged": row.unchanged, "backDated": row.back_dated, "sha256": row.sha256,
-            "appliedAt": as_utc(row.applied_at).isoformat()}  # type: ignore[union-attr]
+            "appliedAt": as_utc(row.applied_at).isoformat()}

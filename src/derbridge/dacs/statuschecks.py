@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.schema import outbound_messages, status_checks
-from derbridge.store.db import as_utc
+from derbridge.store.db import iso_utc
 from derbridge.store.outbox import new_outbox_values
 
 AWAITRESP, SUCCESS, FAILURE, TIMED_OUT, SUPERSEDED = "AWAITRESP", "SUCCESS", "FAILURE", "TIMED-OUT", "SUPERSEDED"
@@ -134,6 +134,11 @@ def record_results(connection: Connection, answers: list[Answer], now: datetime)
     return results
 
 
+def any_overdue(connection: Connection, now: datetime) -> bool:
+    return connection.execute(sa.select(status_checks.c.communication_id).where(
+        status_checks.c.status == AWAITRESP, status_checks.c.deadline < now).limit(1)).first() is not None
+
+
 def overdue(connection: Connection, now: datetime) -> list[Any]:
     """Waiting checks past their deadline, now TIMED-OUT."""
     found = list(connection.execute(sa.select(status_checks).where(
@@ -175,14 +180,10 @@ def get(connection: Connection, communication_id: str) -> Any:
 
 
 def describe(row: Any) -> dict[str, Any]:
-    def iso(value: Any) -> str | None:
-        value = as_utc(value)
-        return value.isoformat() if value else None
-
     return {
         "communicationId": row.communication_id, "purpose": row.purpose, "enrollmentId": row.enrollment_id,
         "deviceId": row.device_id, "headEndSystem": row.head_end_system, "nicId": row.nic_id,
-        "status": row.status, "message": row.result_message, "lastSeen": iso(row.last_seen),
-        "lateResult": row.late_result, "requestedBy": row.requested_by, "requestedAt": iso(row.requested_at),
-        "deadline": iso(row.deadline), "answeredAt": iso(row.answered_at),
+        "status": row.status, "message": row.result_message, "lastSeen": iso_utc(row.last_seen),
+        "lateResult": row.late_result, "requestedBy": row.requested_by, "requestedAt": iso_utc(row.requested_at),
+        "deadline": iso_utc(row.deadline), "answeredAt": iso_utc(row.answered_at),
     }

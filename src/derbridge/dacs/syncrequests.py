@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.schema import sync_requests
-from derbridge.store.db import as_utc, reading, utcnow
+from derbridge.store.db import iso_utc, reading, utcnow
 from derbridge.store.outbox import new_outbox_values
 
 COMPLETE, ERROR = "COMPLETE", "ERROR"
@@ -96,11 +96,8 @@ def describe(row: Any) -> dict[str, Any]:
     return {
         "syncRequestId": row.sync_request_id, "kind": row.kind, "objectId": row.object_id, "status": row.status,
         "attempts": row.attempts, "lastError": row.last_error,
-        "createdAt": _iso(row.created_at), "sentAt": _iso(row.sent_at), "ackedAt": _iso(row.acked_at),
+        "createdAt": iso_utc(row.created_at), "sentAt": iso_utc(row.sent_at), "ackedAt": iso_utc(row.acked_at),
         "ack": json.loads(row.ack_payload) if row.ack_payload else None,
     }
 
 
-def _iso(value: Any) -> str | None:
-    value = as_utc(value)
-    return value.isoformat() if value else None

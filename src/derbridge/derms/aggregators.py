@@ -85,7 +85,7 @@ def describe(row: Any) -> dict[str, Any]:
     end = as_utc(row.effective_end)
     return {
         "aggregatorId": row.aggregator_id, "name": row.name, "active": row.active,
-        "effectiveStart": as_utc(row.effective_start).isoformat(),  # type: ignore[union-attr]
+        "effectiveStart": as_utc(row.effective_start).isoformat(),
         "effectiveEnd": end.isoformat() if end else None,
         "contact": {"name": row.contact_name, "email": row.contact_email, "phone": row.contact_phone},
         "externalReferenceId": row.external_reference_id, "externalSystem": row.external_system,

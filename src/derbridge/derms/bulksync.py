@@ -14,7 +14,6 @@ Memory stays bounded by the chunk size, except the file-wide checks, which keep 
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,11 +34,11 @@ from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import reading, utcnow
 from derbridge.store.outbox import new_file_values
 from derbridge.store.worker import Worker
+from derbridge.tablefiles import PARQUET_TYPE, sha256_of
 
 log = structlog.get_logger()
 
 ACK_PATH = "/hub/files/from-derms/enrollSyncAck"
-PARQUET = "application/vnd.apache.parquet"
 CHUNK_ROWS = 100_000
 ROWS_NAMED = 10
 """Per problem, the rows an error names (it counts them all)."""
@@ -494,7 +493,7 @@ def _queue_ack_file(engine: Engine, files_dir: Path, bulk_sync_id: str) -> None:
     with engine.begin() as connection:
         connection.execute(sa.insert(outbound_files).values(
             message_key=f"enroll-sync-ack:{bulk_sync_id}", kind="enroll-sync-ack",
-            **new_file_values(f"{ACK_PATH}?{urlencode(summary)}", path, _sha256(path), PARQUET)))
+            **new_file_values(f"{ACK_PATH}?{urlencode(summary)}", path, sha256_of(path), PARQUET_TYPE)))
         connection.execute(sa.update(bulk_syncs).where(bulk_syncs.c.bulk_sync_id == bulk_sync_id).values(
             state=DONE, registered=summary["registered"], deregistered=summary["deregistered"],
             not_registered=summary["notRegistered"], ack_file=str(path), updated_at=now, finished_at=now))
@@ -502,11 +501,3 @@ def _queue_ack_file(engine: Engine, files_dir: Path, bulk_sync_id: str) -> None:
     Path(job.file).unlink(missing_ok=True)
     log.info("bulk_sync.acknowledged", bulk_sync_id=bulk_sync_id, **{k: v for k, v in summary.items()
                                                                       if k != "bulkSyncId"})
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while block := file.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()

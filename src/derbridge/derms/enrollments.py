@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.derms.schema import enrollment_batches, enrollment_records, outbound_messages
-from derbridge.store.db import as_utc, reading, utcnow
+from derbridge.store.db import as_utc, iso_utc, reading, utcnow
 from derbridge.store.outbox import new_outbox_values
 from derbridge.web.problems import Problem
 
@@ -290,13 +290,9 @@ def list_batches(engine: Engine, status: str | None = None, limit: int = 50) -> 
 
 
 def describe_batch(row: Any) -> dict[str, Any]:
-    def when(value: datetime | None) -> str | None:
-        moment = as_utc(value)
-        return moment.isoformat() if moment else None
-
     return {"batchId": row.batch_id, "status": row.status, "records": row.records, "enrolled": row.enrolled,
             "refused": row.refused, "awaiting": row.records - row.enrolled - row.refused, "ackType": row.ack_type,
-            "submittedAt": when(row.submitted_at), "resultsAt": when(row.results_at)}
+            "submittedAt": iso_utc(row.submitted_at), "resultsAt": iso_utc(row.results_at)}
 
 
 def describe_record(row: Any) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from derbridge.derms.schema import (
     substations,
     transformers,
 )
-from derbridge.store.db import as_utc, reading, utcnow
+from derbridge.store.db import iso_utc, reading, utcnow
 from derbridge.store.locks import one_writer_at_a_time
 
 LOCK = "derms.network"
@@ -211,11 +211,8 @@ def _describe_export(row: Any) -> dict[str, Any]:
     return {"exportId": row.export_id, "exportType": row.export_type, "asOf": row.as_of.isoformat(),
             "previousExportId": row.previous_export_id, "rows": row.rows, "changeSeqFrom": row.change_seq_from,
             "changeSeqTo": row.change_seq_to, "sha256": row.sha256, "file": row.file,
-            "createdAt": _iso(row.created_at), "status": row.status, "attempts": row.attempts,
-            "lastError": row.last_error, "sentAt": _iso(row.sent_at)}
+            "createdAt": iso_utc(row.created_at), "status": row.status, "attempts": row.attempts,
+            "lastError": row.last_error, "sentAt": iso_utc(row.sent_at)}
 
 
-def _iso(value: Any) -> str | None:
-    value = as_utc(value)
-    return value.isoformat() if value else None
 

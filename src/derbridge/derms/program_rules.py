@@ -254,4 +254,4 @@ def list_all(engine: Engine) -> list[dict[str, Any]]:
 def describe(row: Any, overridable: frozenset[str]) -> dict[str, Any]:
     return {"programCode": row.program_code, "programId": row.program_id, "rulesVersion": row.rules_version,
             "rules": json.loads(row.rules), "overridable": sorted(overridable),
-            "lastMessageId": row.last_message_id, "updatedAt": as_utc(row.updated_at).isoformat()}  # type: ignore[union-attr]
+            "lastMessageId": row.last_message_id, "updatedAt": as_utc(row.updated_at).isoformat()}

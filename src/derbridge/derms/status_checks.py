@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.model import DeviceStatus
 from derbridge.derms.schema import outbound_messages, status_checks
-from derbridge.store.db import as_utc, reading, utcnow
+from derbridge.store.db import as_utc, iso_utc, reading, utcnow
 from derbridge.store.outbox import new_outbox_values
 from derbridge.store.worker import Worker
 
@@ -217,15 +217,11 @@ def search(engine: Engine, *, dacs_message_id: str | None = None, nic_id: str | 
 
 
 def describe(row: Any) -> dict[str, Any]:
-    def when(value: datetime | None) -> str | None:
-        moment = as_utc(value)
-        return moment.isoformat() if moment else None
-
     return {
         "dacsMessageId": row.dacs_message_id, "headEndSystem": row.head_end_system, "nicId": row.nic_id,
         "division": row.division, "deviceType": row.device_type, "specification": row.specification,
-        "connectionId": row.connection_id, "status": row.status, "receivedAt": when(row.received_at),
-        "askedAt": when(row.asked_at), "dueAt": when(row.due_at), "answeredAt": when(row.answered_at),
+        "connectionId": row.connection_id, "status": row.status, "receivedAt": iso_utc(row.received_at),
+        "askedAt": iso_utc(row.asked_at), "dueAt": iso_utc(row.due_at), "answeredAt": iso_utc(row.answered_at),
         "responseCode": row.response_code, "message": row.message, "lastSeenISO": iso(as_utc(row.last_seen)),
         "delivery": row.delivery, "deliveryError": row.last_error,
     }

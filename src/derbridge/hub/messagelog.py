@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.hub.schema import message_keys, messages
-from derbridge.store.db import as_utc, reading, utcnow
+from derbridge.store.db import iso_utc, reading, utcnow
 
 RECEIVED, DELIVERED, RETRYING, DEAD, REJECTED = "RECEIVED", "DELIVERED", "RETRYING", "DEAD", "REJECTED"
 DECLINED, WAITING, HELD = "DECLINED", "WAITING", "HELD"
@@ -372,14 +372,11 @@ def summary(row: Any, keys: dict[str, str]) -> dict[str, Any]:
         "id": row.id, "flow": row.flow, "kind": row.kind, "source": row.source, "target": row.target,
         "businessKey": row.business_key, "keys": keys, "status": row.status, "attempts": row.attempts,
         "duplicates": row.duplicates, "lastError": row.last_error, "outboundPath": row.outbound_path,
-        "workflowId": row.workflow_id, "parentId": row.parent_id, "receivedAt": _iso(row.received_at),
-        "deliveredAt": _iso(row.delivered_at), "updatedAt": _iso(row.updated_at),
+        "workflowId": row.workflow_id, "parentId": row.parent_id, "receivedAt": iso_utc(row.received_at),
+        "deliveredAt": iso_utc(row.delivered_at), "updatedAt": iso_utc(row.updated_at),
     }
 
 
-def _iso(value: datetime | None) -> str | None:
-    value = as_utc(value)
-    return value.isoformat() if value else None
 
 
 def _json(text: str | None) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -104,11 +104,21 @@ def reading(engine: Engine) -> Connection:
     return engine.connect().execution_options(**{READS_ONLY: True})
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything we store is UTC."""
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """A stored date-time as ISO 8601 in UTC (SQLite's naive ones read as UTC), or None."""
+    value = as_utc(value)
+    return value.isoformat() if value else None
 
 
 def utcnow() -> datetime:
