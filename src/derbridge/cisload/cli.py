@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -23,18 +21,15 @@ from derbridge.cisload.client import (
     upload,
     verify,
 )
-from derbridge.config import ConfigError, Settings, load_settings
+from derbridge.cli_support import ConfigOption, console, settings_from
 
 app = typer.Typer(help="Customer data from the CIS: bulk import into the program system and DERMS.",
                   no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 160)
 
 SystemChoice = Literal["dacs", "derms", "both"]
 SYSTEMS: dict[str, tuple[str, ...]] = {"dacs": ("dacs",), "derms": ("derms",), "both": ("dacs", "derms")}
 SystemOption = Annotated[SystemChoice, typer.Option(
     "--system", help="The program system (dacs), DERMS (derms) or both; each takes the tables it needs")]
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="TOML file (default: DERBRIDGE_CONFIG or ./derbridge.toml)")]
 
 
 @app.command("import")
@@ -53,7 +48,7 @@ def import_command(
     """
     from derbridge.operator import operator_client
 
-    settings = _settings(config)
+    settings = settings_from(config)
     wanted = [name.strip() for item in tables for name in item.split(",") if name.strip()] if tables else None
     clients = {name: operator_client(settings, name, IMPORT_TIMEOUT_S) for name in SYSTEMS[system]}
     started = time.perf_counter()
@@ -129,7 +124,7 @@ def status_command(system: SystemOption = "both", config: ConfigOption = None) -
     """Rows per CIS table in each system, and when each table was last imported."""
     from derbridge.operator import operator_client
 
-    settings = _settings(config)
+    settings = settings_from(config)
     found: dict[str, dict[str, Any]] = {}
     for name in SYSTEMS[system]:
         with operator_client(settings, name) as client:
@@ -156,14 +151,6 @@ def status_table(found: dict[str, dict[str, Any]]) -> Table:
                       f"{last['importedAt'][:19]}Z by {last['importedBy']}" if last else "—"]
         table.add_row(table_name, *cells)
     return table
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config_file=config)
-    except ConfigError as exc:
-        console.print(f"[red]configuration error:[/] {exc}")
-        raise typer.Exit(2) from exc
 
 
 def _fail(exc: LoadError) -> NoReturn:

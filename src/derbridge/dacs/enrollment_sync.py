@@ -32,6 +32,7 @@ from derbridge.store.db import as_utc, utcnow
 SYNC_PATH = "/hub/from-dacs/enrollmentSync"
 SYNC_KIND = "ENROLLMENT"
 REGISTRATIONS = ("D1RE", "D1DR", "D1NR")
+"""A device's head-end registration as DERMS acknowledges it: registered, deregistered, not registered."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from derbridge.dacs.enrollment_sync import REGISTRATIONS
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.schema import (
     accounts,
@@ -61,7 +62,6 @@ COLUMNS = (
 SYNC_PATH = "/hub/files/from-dacs/enrollmentSync"
 ACK_COLUMNS = (FileColumn("deviceId", max_length=12), FileColumn("headEndRegistration", max_length=4),
                FileColumn("message", max_length=2000, optional=True))
-REGISTRATIONS = ("D1RE", "D1DR", "D1NR")
 SENT, ACKED = "SENT", "ACKED"
 LEGACY = "L"
 """The prefix of ids drawn for migrated rows."""

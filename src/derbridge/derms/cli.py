@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from derbridge.cli_support import ConfigOption, JsonOption, call, console, table_of
+from derbridge.cli_support import ConfigOption, JsonOption, call, print_json_or_table, table_of
 
 app = typer.Typer(help="DERMS's device registry: subscriptions, devices and their head-end registration.",
                   no_args_is_help=True)
@@ -74,7 +73,4 @@ def _get(path: str, params: dict[str, Any], config: Path | None) -> Any:
 
 
 def _show(rows: list[dict[str, Any]], as_json: bool, title: str, columns: list[tuple[str, str]]) -> None:
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return
-    console.print(table_of(f"{title} ({len(rows)})", rows, columns))
+    print_json_or_table(rows, as_json, lambda found: table_of(f"{title} ({len(found)})", found, columns))

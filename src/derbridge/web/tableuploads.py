@@ -28,16 +28,10 @@ from derbridge.store.importlog import (
     recent_rejected_uploads,
     record_rejected_upload,
 )
-from derbridge.store.tablespec import FileFormat, FileRefused, TableSpec
+from derbridge.store.tablespec import TableSpec
+from derbridge.tablefiles import CONTENT_TYPES, FileFormat, FileRefused, file_format, media_type
 from derbridge.web.problems import Problem, problem_response
 from derbridge.web.uploads import Upload, checksum_problem, receive_file
-
-CONTENT_TYPES: dict[str, FileFormat] = {
-    "application/vnd.apache.parquet": "parquet",
-    "application/x-parquet": "parquet",
-    "text/csv": "csv",
-}
-"""What a table file may be sent as; the first Parquet and CSV types are the ones to use."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +71,7 @@ def table_upload_router(uploads: TableUploads, prefix: str) -> APIRouter:
 
     @router.put("/{table}", summary="Import one table file (Parquet or CSV body): checked whole, then upserted",
                 openapi_extra={"requestBody": {"required": True, "content": {
-                    media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in CONTENT_TYPES}}},
+                    kind: {"schema": {"type": "string", "format": "binary"}} for kind in CONTENT_TYPES}}},
                 responses={400: {"description": "Unreadable file"}, 413: {"description": "File too large"},
                            415: {"description": "Neither Parquet nor CSV"},
                            422: {"description": "Invalid file: each problem's column, rows and count"}})
@@ -104,16 +98,6 @@ def table_upload_router(uploads: TableUploads, prefix: str) -> APIRouter:
     return router
 
 
-def file_format(content_type: str) -> FileFormat:
-    media_type = _media_type(content_type)
-    if media_type not in CONTENT_TYPES:
-        accepted = ", ".join(CONTENT_TYPES)
-        raise Problem(415, "Unsupported media type", f"send the file as one of {accepted}",
-                      [{"field": "header.content-type", "type": "unsupported_media_type",
-                        "message": f"{media_type or 'none given'} is not one of {accepted}"}])
-    return CONTENT_TYPES[media_type]
-
-
 def _import(uploads: TableUploads, spec: TableSpec, upload: Upload, fmt: FileFormat,
             who: str) -> tuple[int, ImportRecord]:
     from derbridge.store.tableimport import import_table_file
@@ -126,17 +110,13 @@ def _keep_refused(uploads: TableUploads, path: str, table: str, upload: Upload, 
                   who: str) -> int:
     """Move the file under rejected/ and record why; returns the record's id."""
     now = utcnow()
-    suffix = CONTENT_TYPES.get(_media_type(upload.content_type), "bin")
+    suffix = CONTENT_TYPES.get(media_type(upload.content_type), "bin")
     kept = uploads.directory / "rejected" / f"{now:%Y%m%dT%H%M%S%f}-{table}-{upload.sha256[:12]}.{suffix}"
     kept.parent.mkdir(parents=True, exist_ok=True)
     upload.path.replace(kept)
     return record_rejected_upload(uploads.engine_of(), uploads.rejected, path=path, file=str(kept),
                                   bytes=upload.size, sha256=upload.sha256, content_type=upload.content_type[:100],
                                   status=refused.status, errors=refused.errors, received_by=who, received_at=now)
-
-
-def _media_type(content_type: str) -> str:
-    return content_type.split(";")[0].strip().lower()
 
 
 def _applied(import_id: int, record: ImportRecord) -> dict[str, Any]:
