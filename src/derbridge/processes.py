@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -97,3 +99,17 @@ def head_end_process(settings: Settings, name: str, port: int, *options: str) ->
     """A simulated aggregator cloud in its own process (`derbridge headend serve NAME --port PORT OPTIONS…`)."""
     return SystemProcess("headend", settings, command="headend", args=("serve", name, "--port", str(port), *options),
                          url=f"http://{settings.host}:{port}", log_name=f"headend-{name}")
+
+
+@contextmanager
+def running(settings: Settings, systems: Iterable[str]) -> Iterator[list[SystemProcess]]:
+    """The systems, each its own process, started in order and stopped on the way out — also those already
+    started when a later one fails to start."""
+    started: list[SystemProcess] = []
+    try:
+        for system in systems:
+            started.append(SystemProcess(system, settings).start())
+        yield started
+    finally:
+        for process in started:
+            process.stop()

@@ -29,7 +29,7 @@ from derbridge.benchmarks.f3_sync import postgres_urls
 from derbridge.bootstrap import local_settings
 from derbridge.dataset.generate import ENROLLED_SHARE, SECOND_THERMOSTAT_SHARE, generate
 from derbridge.operator import checked, operator_client, wait_for
-from derbridge.processes import SystemProcess
+from derbridge.processes import SystemProcess, running
 
 DEFAULT_SIZE = 1_000_000
 TARGET_S, TARGET_MEMORY_MB = 120.0, 1024.0
@@ -55,8 +55,7 @@ def migrate(tmp: Path, size: int, database: str | None) -> tuple[float, dict[str
     settings = local_settings(tmp / "data", log_level="warning", sender_poll_s=0.2, headend_dataset=str(dataset))
     if database:
         settings = settings.with_overrides(**postgres_urls(database))
-    systems = [SystemProcess(name, settings).start() for name in ("derms", "dacs", "hub")]
-    try:
+    with running(settings, ("derms", "dacs", "hub")) as systems:
         scenario.load_customers(settings, dataset)
         scenario.set_up_programs(settings, *scenario.dataset_eligibility(dataset))
         extract = (dataset / "enrolled_devices.parquet").read_bytes()
@@ -68,9 +67,6 @@ def migrate(tmp: Path, size: int, database: str | None) -> tuple[float, dict[str
             sync = checked(dacs.post(f"/api/legacy/imports/{imported['importId']}/sync"))
             acked = wait_for(lambda: acked_sync(dacs, sync["bulkSyncId"]), 3600, "the initial sync's ack", 0.5)
             seconds = time.perf_counter() - started
-    finally:
-        for system in systems:
-            system.stop()
     return seconds, {"devices": imported["rows"], "import_s": round(import_s, 1), "registered": acked["registered"],
                      "not_registered": acked["notRegistered"], "peak_rss_mb": memory.peaks,
                      "peak_rss_mb_total": round(sum(memory.peaks.values()), 1)}

@@ -23,7 +23,7 @@ from derbridge.cisload.client import IMPORT_TIMEOUT_S, plan, read_manifest, tabl
 from derbridge.dacs.schema import persons
 from derbridge.dataset.generate import generate
 from derbridge.operator import operator_client
-from derbridge.processes import SystemProcess
+from derbridge.processes import running
 from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import make_engine, utcnow
 
@@ -59,11 +59,10 @@ def seconds_to_import(tmp: Path, database: str | None) -> tuple[dict[str, float]
 
         settings = settings.with_overrides(**postgres_urls(database))
     files = read_manifest(tmp / "extract")
-    processes = [SystemProcess(system, settings).start() for system in SYSTEMS]
     seconds: dict[str, float] = {}
     per_table: dict[str, dict[str, float]] = {}
     rows_per_s: dict[str, int] = {}
-    try:
+    with running(settings, SYSTEMS) as processes:
         for system in SYSTEMS:
             with operator_client(settings, system, IMPORT_TIMEOUT_S) as client:
                 steps = plan(files, {system: tables_taken(client, system)}, None)
@@ -73,9 +72,6 @@ def seconds_to_import(tmp: Path, database: str | None) -> tuple[dict[str, float]
             per_table[system] = {answer["table"]: answer["seconds"] for answer in answers}
             rows_per_s[system] = round(sum(answer["rows"] for answer in answers) / seconds[system])
         peaks = {process.system: peak_rss_mb(process.pid) for process in processes}
-    finally:
-        for process in processes:
-            process.stop()
     return seconds, {"table_seconds": per_table, "rows_per_s": rows_per_s, "system_peak_rss_mb": peaks}
 
 

@@ -22,7 +22,7 @@ from derbridge.bootstrap import local_settings
 from derbridge.dataset.fleets import HEAD_ENDS
 from derbridge.dataset.generate import generate
 from derbridge.derms.headend.aggregator import candidates, enroll, enrollment_records
-from derbridge.processes import SystemProcess
+from derbridge.processes import running
 
 DEFAULT_SIZE = 10_000
 BATCH = 500
@@ -48,8 +48,7 @@ def enrollment_rate(tmp: Path, size: int, database: str | None) -> tuple[float, 
     settings = local_settings(tmp / "data", log_level="warning", sender_poll_s=0.2, headend_dataset=str(dataset))
     if database:
         settings = settings.with_overrides(**postgres_urls(database))
-    systems = [SystemProcess(name, settings).start() for name in ("derms", "dacs", "hub")]
-    try:
+    with running(settings, ("derms", "dacs", "hub")) as systems:
         scenario.load_customers(settings, dataset)
         scenario.set_up_programs(settings, *scenario.dataset_eligibility(dataset))
         records = online_records(dataset, size)
@@ -66,9 +65,6 @@ def enrollment_rate(tmp: Path, size: int, database: str | None) -> tuple[float, 
             "cpu_s": {s.system: round(_cpu_s(s.pid) - cpu_before[s.system], 1) for s in systems},
             "rss_mb": {s.system: round(_rss_mb(s.pid), 1) for s in systems},
         }
-    finally:
-        for system in systems:
-            system.stop()
     return int(counts["enrollments"].get("ACTIVE", 0)) / elapsed, details
 
 

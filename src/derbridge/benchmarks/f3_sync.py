@@ -22,7 +22,7 @@ from fastapi import FastAPI, Request
 from derbridge.bootstrap import free_port, local_settings
 from derbridge.demo import aggregator_body
 from derbridge.operator import checked, operator_client, wait_for
-from derbridge.processes import SystemProcess
+from derbridge.processes import running
 from derbridge.web.client import make_client
 
 DEFAULT_SIZE = 2000
@@ -44,8 +44,7 @@ def f3_rate(tmp: Path, size: int, database: str | None) -> tuple[float, dict[str
     settings = local_settings(tmp / "data", log_level="warning", sender_poll_s=0.2)
     if database:
         settings = settings.with_overrides(**postgres_urls(database))
-    systems = [SystemProcess(name, settings).start() for name in ("derms", "dacs", "hub")]
-    try:
+    with running(settings, ("derms", "dacs", "hub")) as systems:
         dacs = operator_client(settings, "dacs")
         started = time.perf_counter()
         with ThreadPoolExecutor(CLIENTS) as pool:
@@ -56,9 +55,6 @@ def f3_rate(tmp: Path, size: int, database: str | None) -> tuple[float, dict[str
         rss = {s.system: round(_rss_mb(s.pid), 1) for s in systems}
         cpu = {s.system: round(_cpu_s(s.pid), 1) for s in systems}
         dacs.close()
-    finally:
-        for system in systems:
-            system.stop()
     details = {"elapsed_s": round(elapsed, 2), "submit_s": round(submitted, 2), "rss_mb": rss, "cpu_s": cpu}
     return size / elapsed, details
 

@@ -26,7 +26,7 @@ from derbridge.benchmarks.f3_sync import _cpu_s, _rss_mb, postgres_urls
 from derbridge.bootstrap import local_settings
 from derbridge.dataset.generate import SECOND_PREMISE_SHARE, generate
 from derbridge.operator import checked, operator_client, wait_for
-from derbridge.processes import SystemProcess
+from derbridge.processes import running
 
 DEFAULT_SIZE = 1_000_000
 TARGET_S = 30.0
@@ -52,8 +52,7 @@ def export_s(tmp: Path, dataset: Path, database: str | None) -> tuple[float, dic
     settings = local_settings(tmp / "data", log_level="warning", sender_poll_s=0.2)
     if database:
         settings = settings.with_overrides(**postgres_urls(database))
-    systems = [SystemProcess(name, settings).start() for name in ("derms", "dacs", "hub")]
-    try:
+    with running(settings, ("derms", "dacs", "hub")) as systems:
         with operator_client(settings, "derms", timeout_s=900) as derms, \
                 operator_client(settings, "dacs") as dacs, operator_client(settings, "hub") as hub:
             started = time.perf_counter()
@@ -76,9 +75,6 @@ def export_s(tmp: Path, dataset: Path, database: str | None) -> tuple[float, dic
             again = time.perf_counter() - again
         rss = {s.system: round(_rss_mb(s.pid), 1) for s in systems}
         cpu = {s.system: round(_cpu_s(s.pid) - cpu_before[s.system], 1) for s in systems}  # both exports
-    finally:
-        for system in systems:
-            system.stop()
     details = {"rows_applied": applied["inserted"], "import_s": round(imported, 2),
                "derms_write_s": round(written, 2),
                "derms_to_hub_s": _between(sent["createdAt"], message["receivedAt"]),

@@ -27,7 +27,7 @@ from derbridge.bootstrap import free_port, local_settings
 from derbridge.dataset.generate import generate
 from derbridge.derms.headend.aggregator import enroll
 from derbridge.operator import checked, operator_client, wait_for
-from derbridge.processes import SystemProcess
+from derbridge.processes import running
 from derbridge.web.client import make_client
 
 DEFAULT_SIZE = 400
@@ -57,8 +57,7 @@ def status_check_round_trips(tmp: Path, size: int, database: str | None) -> tupl
     settings = local_settings(tmp / "data", log_level="warning", headend_dataset=str(dataset))
     if database:
         settings = settings.with_overrides(**postgres_urls(database))
-    systems = [SystemProcess(name, settings).start() for name in ("derms", "dacs", "hub")]
-    try:
+    with running(settings, ("derms", "dacs", "hub")):
         scenario.load_customers(settings, dataset)
         scenario.set_up_programs(settings, *scenario.dataset_eligibility(dataset))
         with scenario.aggregator_client(settings) as derms:
@@ -68,9 +67,6 @@ def status_check_round_trips(tmp: Path, size: int, database: str | None) -> tupl
             device_ids = [d["deviceId"] for d in checked(dacs.get("/api/devices", params={"limit": DEVICES}))]
             asked = ask_at_rate(dacs, device_ids, size)
             checks = wait_for(lambda: answered(dacs, asked), 120, f"{len(asked)} status check results")
-    finally:
-        for system in systems:
-            system.stop()
     round_trips = [(datetime.fromisoformat(c["answeredAt"]) - datetime.fromisoformat(c["requestedAt"])).total_seconds()
                    for c in checks]
     outcomes = {status: sum(1 for c in checks if c["status"] == status) for status in {c["status"] for c in checks}}
