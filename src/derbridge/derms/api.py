@@ -123,6 +123,8 @@ def file_router(runtime: Runtime, services: DermsServices, settings: Settings,
             described = f"file {kept} ({upload.size} bytes, sha256 {upload.sha256})"
             await keep_rejected(request, described.encode(), refused.errors)
             raise Problem(422, refused.title, refused.detail, refused.errors) from refused
+        finally:
+            upload.path.unlink(missing_ok=True)  # kept, refused or failed: nothing stays in incoming/
         if created:
             services.wake_bulk_syncs()
         return JSONResponse(job, status_code=202 if created else 200)
