@@ -91,6 +91,37 @@ def test_a_query_reads_back_into_a_frame_with_its_dates_and_nulls(db: Engine) ->
     assert read.equals(frame.filter(pl.col("id") < 3))
 
 
+def test_rows_in_many_statements_and_chunks_all_arrive_once(db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "INSERT_CHUNK_ROWS", 500)  # 1,234 rows: three chunks, each a few whole statements
+    frame = pl.DataFrame({"id": range(1, 1235), "name": [f"n{i}" for i in range(1, 1235)]})  # and a remainder
+    with db.begin() as connection:
+        assert bulk_insert(connection, sample, frame) == 1234
+        read = select_frame(connection, sa.select(sample.c.id, sample.c.name).order_by(sample.c.id),
+                            {"id": pl.Int64, "name": pl.String})
+    assert read.equals(frame.with_columns(pl.col("id").cast(pl.Int64)))
+
+
+def test_a_query_read_into_a_frame_keeps_its_order_and_any_text(db: Engine) -> None:
+    awkward = ['quote " and backslash \\', "line\nbreak\ttab", "Zoë 🌩", "", None, "[1, 2]"]
+    frame = pl.DataFrame({"id": range(1, 7), "name": awkward,
+                          "at": [datetime(2026, 1, 1, 12, 30, 5, 123456, tzinfo=UTC), None, None, None, None,
+                                 datetime(2020, 2, 29, tzinfo=UTC)],
+                          "amount": [1.0, 2.5, None, -3.0, 1e-7, 12345678.9]})
+    with db.begin() as connection:
+        bulk_insert(connection, sample, frame.sample(fraction=1.0, shuffle=True, seed=3))
+        read = select_frame(connection, sa.select(sample.c.id, sample.c.name, sample.c.at, sample.c.amount)
+                            .order_by(sample.c.id.desc()),
+                            {"id": pl.Int64, "name": pl.String, "at": pl.Datetime("us", "UTC"), "amount": pl.Float64})
+    assert read.equals(frame.with_columns(pl.col("id").cast(pl.Int64)).reverse())
+
+
+def test_a_query_without_rows_reads_into_an_empty_frame_with_the_columns(db: Engine) -> None:
+    with db.begin() as connection:
+        read = select_frame(connection, sa.select(sample.c.id, sample.c.day), {"id": pl.Int64, "day": pl.Date})
+    assert read.is_empty()
+    assert read.schema == pl.Schema({"id": pl.Int64, "day": pl.Date})
+
+
 def test_a_query_streams_into_one_parquet_file_shaped_chunk_by_chunk(db: Engine, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bulk, "SELECT_CHUNK_ROWS", 2)

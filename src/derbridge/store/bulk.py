@@ -1,5 +1,5 @@
-"""Bulk writes of polars frames into a system's tables: COPY on PostgreSQL, one executemany on SQLite; and bulk
-reads of a query into a frame.
+"""Bulk writes of polars frames into a system's tables: COPY on PostgreSQL, a hundred rows per INSERT on SQLite;
+and bulk reads of a query into a frame.
 
 Row-by-row inserts through SQLAlchemy cost tens of microseconds a row; a million-row import must not.
 The frame's columns are the table's column names; a subset is fine: the rest take their server defaults
@@ -22,6 +22,10 @@ from sqlalchemy.engine import Connection
 
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%6f"
 COPY_CHUNK_ROWS = 100_000
+INSERT_CHUNK_ROWS = 50_000
+ROWS_PER_INSERT = 100
+VALUES_PER_STATEMENT = 999
+"""The least limit of bound values per statement SQLite has had (it is 32,766 since 3.32)."""
 SELECT_CHUNK_ROWS = 50_000
 
 
@@ -35,7 +39,7 @@ def bulk_insert(connection: Connection, table: sa.Table, frame: pl.DataFrame) ->
     if connection.dialect.name == "postgresql":
         _copy_into(connection, table, frame)
     else:
-        _executemany_into(connection, table, frame)
+        _insert_many_rows(connection, table, frame)
     return frame.height
 
 
@@ -59,15 +63,28 @@ def _for_copy(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _executemany_into(connection: Connection, table: sa.Table, frame: pl.DataFrame) -> None:
-    columns = ", ".join(f'"{name}"' for name in frame.columns)
-    marks = ", ".join("?" for _ in frame.columns)
-    statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
+def _insert_many_rows(connection: Connection, table: sa.Table, frame: pl.DataFrame) -> None:
+    """Many rows to a statement: each statement executed costs a round of Python and SQLite work of its own,
+    so a hundred rows at a time (within SQLite's limit of bound values) take a third off a million rows."""
+    per_statement = max(1, min(ROWS_PER_INSERT, VALUES_PER_STATEMENT // frame.width))
+    width = per_statement * frame.width
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(statement, _for_sqlite(frame).iter_rows())
+        for chunk in _for_sqlite(frame).iter_slices(INSERT_CHUNK_ROWS):
+            whole = chunk.height - chunk.height % per_statement
+            values = [value for row in chunk.slice(0, whole).iter_rows() for value in row]
+            cursor.executemany(_insert_statement(table, frame.columns, per_statement),
+                               (values[start:start + width] for start in range(0, len(values), width)))
+            if whole < chunk.height:
+                cursor.executemany(_insert_statement(table, frame.columns, 1), chunk.slice(whole).iter_rows())
     finally:
         cursor.close()
+
+
+def _insert_statement(table: sa.Table, columns: list[str], rows: int) -> str:
+    names = ", ".join(f'"{name}"' for name in columns)
+    marks = "(" + ", ".join("?" for _ in columns) + ")"
+    return f'INSERT INTO "{table.name}" ({names}) VALUES {", ".join([marks] * rows)}'
 
 
 def _for_sqlite(frame: pl.DataFrame) -> pl.DataFrame:
@@ -88,9 +105,27 @@ def _for_sqlite(frame: pl.DataFrame) -> pl.DataFrame:
 
 def select_frame(connection: Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
     """The rows of `query` as a frame with `schema` (text, numbers, dates, UTC date-times), in the caller's
-    transaction."""
+    transaction. The schema names the query's columns in order."""
+    if connection.dialect.name == "sqlite":
+        return _select_as_json_arrays(connection, query, schema)
     chunks = list(_select_chunks(connection, query, schema))
     return pl.concat(chunks) if chunks else pl.DataFrame(schema=schema)
+
+
+def _select_as_json_arrays(connection: Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """SQLite gathers each column into one JSON array and polars decodes it: no Python object per value, which
+    halves the time of a million-row read. Rows keep the query's order: SQLite keeps a subquery's ORDER BY
+    when the query around it reads that subquery alone and orders nothing itself. Each array is let go once
+    decoded, so the text of only the columns not yet decoded is held."""
+    rows = query.subquery()
+    count, *arrays = connection.execute(
+        sa.select(sa.func.count(), *(sa.func.json_group_array(column) for column in rows.c))).one()
+    if not count:
+        return pl.DataFrame(schema=schema)
+    arrays.reverse()
+    columns = [pl.Series(name, [arrays.pop()]).str.json_decode(pl.List(dtype)).explode()
+               for name, dtype in _as_stored(schema).items()]
+    return _typed_text(pl.DataFrame(columns), schema)
 
 
 def select_to_parquet(connection: Connection, query: sa.Select[Any], schema: dict[str, Any],
@@ -133,9 +168,19 @@ def _typed_frame(dialect: str, rows: list[Any], schema: dict[str, Any]) -> pl.Da
     says."""
     if dialect == "postgresql":
         return pl.DataFrame(rows, schema=schema, orient="row")
+    return _typed_text(pl.DataFrame(rows, schema=_as_stored(schema), orient="row"), schema)
+
+
+def _as_stored(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` as SQLite hands the values over: dates and date-times as text."""
+    return {name: pl.String if dtype == pl.Date or isinstance(dtype, pl.Datetime) else dtype
+            for name, dtype in schema.items()}
+
+
+def _typed_text(frame: pl.DataFrame, schema: dict[str, Any]) -> pl.DataFrame:
+    """Dates and date-times, which SQLite keeps as text, as `schema` types them."""
     dates = [name for name, dtype in schema.items() if dtype == pl.Date]
     times = [name for name, dtype in schema.items() if isinstance(dtype, pl.Datetime)]
-    frame = pl.DataFrame(rows, schema=schema | dict.fromkeys(dates + times, pl.String), orient="row")
     return frame.with_columns(
         *(pl.col(name).str.to_date("%Y-%m-%d") for name in dates),
         *(pl.col(name).str.to_datetime("%Y-%m-%d %H:%M:%S%.f").dt.replace_time_zone("UTC").cast(schema[name])
