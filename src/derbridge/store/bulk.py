@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import shutil
 from collections.abc import Callable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,8 @@ def _insert_many_rows(connection: Connection, table: sa.Table, frame: pl.DataFra
     try:
         for chunk in _for_sqlite(frame).iter_slices(INSERT_CHUNK_ROWS):
             whole = chunk.height - chunk.height % per_statement
-            values = [value for row in chunk.slice(0, whole).iter_rows() for value in row]
+            columns = [chunk[name][:whole].to_list() for name in chunk.columns]
+            values = list(chain.from_iterable(zip(*columns, strict=True)))
             cursor.executemany(_insert_statement(table, frame.columns, per_statement),
                                (values[start:start + width] for start in range(0, len(values), width)))
             if whole < chunk.height:
