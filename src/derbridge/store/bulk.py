@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%6f"
 COPY_CHUNK_ROWS = 100_000
-INSERT_CHUNK_ROWS = 50_000
+INSERT_CHUNK_ROWS = 5_000
 ROWS_PER_INSERT = 100
 VALUES_PER_STATEMENT = 999
 """The least limit of bound values per statement SQLite has had (it is 32,766 since 3.32)."""
