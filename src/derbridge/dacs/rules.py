@@ -106,14 +106,15 @@ def update(engine: Engine, rule_id: str, data: RuleIn) -> dict[str, Any]:
             rule = _require_rule(connection, rule_id)
             if all(getattr(rule, name) == value for name, value in columns.items()):
                 return {**get_with(connection, rule_id), "syncRequestIds": []}
-            for program in _programs_of(connection, rule_id):
+            used_by = _programs_of(connection, rule_id)
+            for program in used_by:
                 others = [r._mapping for r in associated_rules(connection, program.program_id)
                           if r.rule_id != rule_id]
                 _check_combination(program.program_code, [*others, {**rule._mapping, **columns}])
             connection.execute(sa.update(program_rules).where(program_rules.c.rule_id == rule_id)
                                .values(version=program_rules.c.version + 1, updated_at=utcnow(), **columns))
             sync_request_ids = [write_rules_sync(connection, program.program_id)
-                                for program in _programs_of(connection, rule_id) if program.status == ACTIVE]
+                                for program in used_by if program.status == ACTIVE]
             return {**get_with(connection, rule_id), "syncRequestIds": sync_request_ids}
     except IntegrityError as exc:
         raise Conflict(f"rule code {data.ruleCode!r} is taken") from exc
