@@ -12,6 +12,7 @@ import pytest
 from derbridge.derms import bulksync
 from derbridge.derms.enrollsync import EnrollMessage, rounds
 from derbridge.derms.registration import outcome
+from derbridge.tablefiles import FileRefused
 
 
 def message(message_id: str, subscription: str, *nics: str) -> EnrollMessage:
@@ -80,7 +81,7 @@ def test_a_good_csv_file_counts_its_rows(tmp_path: Path) -> None:
 
 def test_an_error_names_its_first_rows_and_counts_the_rest(tmp_path: Path) -> None:
     rows = [{**ROW, "deviceId": f"D{n}", "nicId": f"N{n}", "isActive": "perhaps"} for n in range(15)]
-    with pytest.raises(bulksync.FileRefused) as refused:
+    with pytest.raises(FileRefused) as refused:
         bulksync.check_file(csv_file(tmp_path, rows), "csv")
     [error] = refused.value.errors
     assert (error["field"], error["type"], error["count"]) == ("isActive", "not_a_boolean", 15)
@@ -89,7 +90,7 @@ def test_an_error_names_its_first_rows_and_counts_the_rest(tmp_path: Path) -> No
 
 def test_a_row_without_a_required_value_is_named(tmp_path: Path) -> None:
     rows = [ROW, {**ROW, "subscriptionId": "SUB2", "deviceId": "D2", "nicId": "N2", "programCode": " "}]
-    with pytest.raises(bulksync.FileRefused) as refused:
+    with pytest.raises(FileRefused) as refused:
         bulksync.check_file(csv_file(tmp_path, rows), "csv")
     assert [(e["field"], e["type"], e["rows"]) for e in refused.value.errors] == [("programCode", "missing", [2])]
 
@@ -97,6 +98,6 @@ def test_a_row_without_a_required_value_is_named(tmp_path: Path) -> None:
 def test_a_file_that_is_neither_parquet_nor_csv_is_unreadable(tmp_path: Path) -> None:
     path = tmp_path / "junk"
     path.write_bytes(b"PAR1 but not really")
-    with pytest.raises(bulksync.FileRefused) as refused:
+    with pytest.raises(FileRefused) as refused:
         bulksync.check_file(path, bulksync.file_format(path))
     assert refused.value.errors[0]["type"] == "unreadable_file"

@@ -161,6 +161,6 @@ def test_a_csv_is_read_in_blocks_of_whole_records_even_with_quoted_newlines_and_
     path.write_bytes(b"\xef\xbb\xbf" + frame.write_csv().encode())
     error = problem(refusal("persons", path, "csv"), "name")
     assert (error["type"], error["rows"]) == ("too_long", [4]), "rows are numbered as records, not lines"
-    read = pl.concat(list(tableimport._chunks(path, "csv")))
+    read = pl.concat(list(tableimport.file_chunks(path, "csv")))
     assert read["name"].to_list() == names
     assert read[tableimport.ROW].to_list() == [1, 2, 3, 4, 5]

@@ -28,6 +28,7 @@ from derbridge.derms.services import DermsServices
 from derbridge.store.db import reading
 from derbridge.store.rejections import rejection_keeper
 from derbridge.store.runtime import Outbox, Runtime
+from derbridge.tablefiles import FileRefused
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
 from derbridge.web.batch import Answer, add_single_and_batch, add_single_and_batch_at_once
@@ -116,7 +117,7 @@ def file_router(runtime: Runtime, services: DermsServices, settings: Settings,
         try:
             created, job = await run_in_threadpool(bulksync.accept, runtime.db, services.files_dir, bulkSyncId,
                                                    upload.path, upload.sha256)
-        except bulksync.FileRefused as refused:
+        except FileRefused as refused:
             kept = services.files_dir / "rejected" / f"{bulkSyncId}-{upload.sha256[:12]}"
             kept.parent.mkdir(parents=True, exist_ok=True)
             upload.path.replace(kept)

@@ -33,8 +33,10 @@ from derbridge.derms.schema import bulk_sync_rows, bulk_syncs, devices, outbound
 from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import reading, utcnow
 from derbridge.store.outbox import new_file_values
+from derbridge.store.tableimport import ROW as FILE_ROW
+from derbridge.store.tableimport import file_chunks, file_schema
 from derbridge.store.worker import Worker
-from derbridge.tablefiles import PARQUET_TYPE, sha256_of
+from derbridge.tablefiles import PARQUET_TYPE, FileFormat, FileRefused, sha256_of
 
 log = structlog.get_logger()
 
@@ -43,7 +45,6 @@ CHUNK_ROWS = 100_000
 ROWS_NAMED = 10
 """Per problem, the rows an error names (it counts them all)."""
 RECEIVED, APPLYING, REGISTERING, DONE, FAILED = "RECEIVED", "APPLYING", "REGISTERING", "DONE", "FAILED"
-FileFormat = Literal["parquet", "csv"]
 Kind = Literal["text", "datetime", "boolean", "number", "status"]
 
 
@@ -95,16 +96,6 @@ ROW = "row"
 TRUE_WORDS, FALSE_WORDS = ("true", "1", "y", "yes"), ("false", "0", "n", "no")
 
 
-class FileRefused(Exception):
-    """The file cannot be applied; `errors` name each problem's column and rows (problem+json `errors`)."""
-
-    def __init__(self, title: str, detail: str, errors: list[dict[str, Any]]) -> None:
-        super().__init__(detail)
-        self.title = title
-        self.detail = detail
-        self.errors = errors
-
-
 # ---- reading and typing --------------------------------------------------------------------------------------------
 
 def file_format(path: Path) -> FileFormat:
@@ -112,27 +103,12 @@ def file_format(path: Path) -> FileFormat:
         return "parquet" if file.read(4) == b"PAR1" else "csv"
 
 
-def _scan(path: Path, fmt: FileFormat) -> pl.LazyFrame:
-    """CSV is read as text throughout (types are checked here, not guessed)."""
-    return pl.scan_parquet(path) if fmt == "parquet" else pl.scan_csv(path, infer_schema=False)
-
-
 def _raw_chunks(path: Path, fmt: FileFormat) -> Iterator[pl.DataFrame]:
-    """The file in chunks of CHUNK_ROWS, each row numbered from 1 (the header not counted), raw as written.
-
-    Each chunk is its own slice of the scan: polars's batch iterator reads far ahead of its consumer, and so
-    holds most of a large file at once."""
-    scan = _scan(path, fmt)
-    try:
-        present = [column.name for column in COLUMNS if column.name in scan.collect_schema()]
-        numbered = scan.select(present).with_row_index(ROW, offset=1)
-        rows = scan.select(pl.len()).collect().item()
-        for offset in range(0, rows, CHUNK_ROWS):
-            yield numbered.slice(offset, CHUNK_ROWS).collect()
-    except pl.exceptions.PolarsError as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise FileRefused("Unreadable file", f"not a readable {fmt.upper()} file: {reason}",
-                          [{"field": "body", "type": "unreadable_file", "message": reason}]) from exc
+    """The file's columns we know, raw as written, a chunk at a time (CHUNK_ROWS of Parquet, a block of CSV),
+    each row numbered from 1 (the header not counted)."""
+    present = [column.name for column in COLUMNS if column.name in file_schema(path, fmt)]
+    for chunk in file_chunks(path, fmt, CHUNK_ROWS):
+        yield chunk.select(pl.col(FILE_ROW).alias(ROW), *present)
 
 
 def _text(raw: pl.Expr) -> pl.Expr:
@@ -222,10 +198,10 @@ def _value_checks(chunk: pl.DataFrame) -> list[tuple[str, str, str, pl.Expr]]:
 
 def check_file(path: Path, fmt: FileFormat) -> int:
     """Every problem the file shows on its own; returns its row count, or raises FileRefused naming them."""
-    missing = [column.name for column in COLUMNS
-               if not column.optional and column.name not in _columns_of(path, fmt)]
+    present = file_schema(path, fmt)
+    missing = [column.name for column in COLUMNS if not column.optional and column.name not in present]
     if missing:
-        raise FileRefused("Invalid file", f"missing columns: {', '.join(missing)}",
+        raise FileRefused(422, "Invalid file", f"missing columns: {', '.join(missing)}",
                           [{"field": name, "type": "missing_column", "message": "the file has no such column"}
                            for name in missing])
     problems: dict[tuple[str, str], _Problem] = {}
@@ -243,24 +219,15 @@ def check_file(path: Path, fmt: FileFormat) -> int:
         subscriptions_seen.append(typed.select(ROW, "subscriptionId",
                                                same=pl.struct(SUBSCRIPTION_COLUMNS).hash(7)))
     if rows == 0:
-        raise FileRefused("Invalid file", "the file has no rows", [{"field": "body", "type": "empty_file",
+        raise FileRefused(422, "Invalid file", "the file has no rows", [{"field": "body", "type": "empty_file",
                                                                      "message": "the file has no rows"}])
     for problem in _file_wide_problems(pl.concat(devices_seen), pl.concat(subscriptions_seen)):
         problems[(problem.field, problem.type)] = problem
     if problems:
         errors = [problem.as_error() for problem in problems.values()]
         names = ", ".join(dict.fromkeys(error["field"] for error in errors))
-        raise FileRefused("Invalid file", f"bad columns: {names}", errors)
+        raise FileRefused(422, "Invalid file", f"bad columns: {names}", errors)
     return rows
-
-
-def _columns_of(path: Path, fmt: FileFormat) -> list[str]:
-    try:
-        return list(_scan(path, fmt).collect_schema())
-    except pl.exceptions.PolarsError as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise FileRefused("Unreadable file", f"not a readable {fmt.upper()} file: {reason}",
-                          [{"field": "body", "type": "unreadable_file", "message": reason}]) from exc
 
 
 def _file_wide_problems(seen_devices: pl.DataFrame, seen_subscriptions: pl.DataFrame) -> list[_Problem]:

@@ -67,7 +67,7 @@ def import_table_file(engine: Engine, spec: TableSpec, path: Path, fmt: FileForm
 
 def check_file(spec: TableSpec, path: Path, fmt: FileFormat) -> int:
     """Every problem the file shows without the database; returns its row count, or raises FileRefused."""
-    schema = _schema(path, fmt)
+    schema = file_schema(path, fmt)
     column_errors = _column_errors(spec, schema)
     if column_errors:
         raise _invalid(spec, column_errors)
@@ -76,7 +76,7 @@ def check_file(spec: TableSpec, path: Path, fmt: FileFormat) -> int:
     errors = _Errors()
     hashes: list[pl.DataFrame] = []
     rows = 0
-    for chunk in _chunks(path, fmt):
+    for chunk in file_chunks(path, fmt):
         rows += chunk.height
         _tally_checks(chunk, checks, errors)
         hashes.append(chunk.select(ROW, key_hash=pl.struct(key).hash()))
@@ -162,7 +162,7 @@ def _tally_duplicate_keys(spec: TableSpec, path: Path, fmt: FileFormat, key: lis
         return
     names = [column.column for column in spec.key]
     keys = pl.concat(chunk.filter(pl.col(ROW).is_in(candidates.implode())).select(ROW, *key)
-                     for chunk in _chunks(path, fmt))
+                     for chunk in file_chunks(path, fmt))
     repeated = keys.drop_nulls(names).filter(pl.struct(names).is_duplicated())
     if repeated.height:
         values = repeated.unique(names, maintain_order=True).head(VALUES_NAMED)
@@ -213,14 +213,14 @@ def apply_file(connection: Connection, spec: TableSpec, path: Path, fmt: FileFor
     The file must have passed check_file. Once a reference fails, the remaining chunks are only checked,
     so the error names every dangling row, and nothing more is written.
     """
-    schema = _schema(path, fmt)
+    schema = file_schema(path, fmt)
     staging = _staging_table(spec)
     staging.create(connection)
     before = _count(connection, spec.table)
     upsert = _upsert(connection, spec, staging, now)
     errors = _Errors()
     rows = written = 0
-    for chunk in _chunks(path, fmt):
+    for chunk in file_chunks(path, fmt):
         connection.execute(sa.delete(staging))
         bulk_insert(connection, staging, chunk.select(ROW, *(_typed(column, schema) for column in spec.columns)))
         rows += chunk.height
@@ -280,7 +280,7 @@ def _count(connection: Connection, table: sa.Table) -> int:
 
 # ---- reading ----------------------------------------------------------------------------------------------
 
-def _schema(path: Path, fmt: FileFormat) -> pl.Schema:
+def file_schema(path: Path, fmt: FileFormat) -> pl.Schema:
     """The file's columns and types; CSV is text throughout (types are checked here, not guessed)."""
     try:
         if fmt == "parquet":
@@ -291,25 +291,26 @@ def _schema(path: Path, fmt: FileFormat) -> pl.Schema:
         raise _unreadable(fmt, exc) from exc
 
 
-def _chunks(path: Path, fmt: FileFormat) -> Iterator[pl.DataFrame]:
-    """The file's rows in order, a chunk at a time, each row with its number in the file (ROW, from 1).
+def file_chunks(path: Path, fmt: FileFormat, rows: int = CHUNK_ROWS) -> Iterator[pl.DataFrame]:
+    """The file's rows in order, a chunk at a time (`rows` of Parquet, about CSV_BLOCK_BYTES of CSV), each row
+    with its number in the file (ROW, from 1).
 
     Chunk by chunk, not through polars' streaming batches: those read ahead of the consumer, so the whole
     file ends up in memory while the database is still taking the first chunk.
     """
     number = 1
     try:
-        for chunk in _parquet_slices(path) if fmt == "parquet" else _csv_blocks(path):
+        for chunk in _parquet_slices(path, rows) if fmt == "parquet" else _csv_blocks(path):
             yield chunk.with_row_index(ROW, offset=number)
             number += chunk.height
     except pl.exceptions.PolarsError as exc:
         raise _unreadable(fmt, exc) from exc
 
 
-def _parquet_slices(path: Path) -> Iterator[pl.DataFrame]:
-    rows = pl.scan_parquet(path).select(pl.len()).collect().item()
-    for offset in range(0, rows, CHUNK_ROWS):
-        yield pl.scan_parquet(path).slice(offset, CHUNK_ROWS).collect()
+def _parquet_slices(path: Path, rows: int) -> Iterator[pl.DataFrame]:
+    total = pl.scan_parquet(path).select(pl.len()).collect().item()
+    for offset in range(0, total, rows):
+        yield pl.scan_parquet(path).slice(offset, rows).collect()
 
 
 def _csv_blocks(path: Path) -> Iterator[pl.DataFrame]:
