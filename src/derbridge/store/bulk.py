@@ -116,8 +116,8 @@ def select_frame(connection: Connection, query: sa.Select[Any], schema: dict[str
 
 def _select_as_json_arrays(connection: Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
     """SQLite gathers each column into one JSON array and polars decodes it: no Python object per value, which
-    halves the time of a million-row read. Rows keep the query's order: SQLite keeps a subquery's ORDER BY
-    when the query around it reads that subquery alone and orders nothing itself. Each array is let go once
+    halves the time of a million-row read. Rows keep the query's order: SQLite never drops the ORDER BY of a
+    subquery whose outer query aggregates with anything but count, min or max. Each array is let go once
     decoded, so the text of only the columns not yet decoded is held."""
     rows = query.subquery()
     count, *arrays = connection.execute(
