@@ -901,5 +901,3 @@ def devices(engine: Engine, registration: str | None = None, status: str | None 
         query = query.where(controllable_devices.c.status == status)
     with reading(engine) as connection:
         return [device_summary(row) for row in connection.execute(query)]
-
-

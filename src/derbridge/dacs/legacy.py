@@ -322,5 +322,3 @@ def bulk_sync_status(engine: Engine, bulk_sync_id: str | None = None) -> list[di
                  "devices": row.devices, "registered": row.registered, "deregistered": row.deregistered,
                  "notRegistered": row.not_registered, "createdAt": iso_utc(row.created_at),
                  "ackedAt": iso_utc(row.acked_at)} for row in connection.execute(query)]
-
-

@@ -99,5 +99,3 @@ def describe(row: Any) -> dict[str, Any]:
         "createdAt": iso_utc(row.created_at), "sentAt": iso_utc(row.sent_at), "ackedAt": iso_utc(row.acked_at),
         "ack": json.loads(row.ack_payload) if row.ack_payload else None,
     }
-
-

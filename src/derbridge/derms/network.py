@@ -213,6 +213,3 @@ def _describe_export(row: Any) -> dict[str, Any]:
             "changeSeqTo": row.change_seq_to, "sha256": row.sha256, "file": row.file,
             "createdAt": iso_utc(row.created_at), "status": row.status, "attempts": row.attempts,
             "lastError": row.last_error, "sentAt": iso_utc(row.sent_at)}
-
-
-

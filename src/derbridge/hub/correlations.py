@@ -69,4 +69,3 @@ def expire_overdue(engine: Engine, now: datetime | None = None) -> int:
         return int(connection.execute(
             sa.update(correlations).where(correlations.c.state == WAITING, correlations.c.deadline < now)
             .values(state=EXPIRED, closed_at=now)).rowcount)
-

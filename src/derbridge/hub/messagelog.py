@@ -377,7 +377,5 @@ def summary(row: Any, keys: dict[str, str]) -> dict[str, Any]:
     }
 
 
-
-
 def _json(text: str | None) -> Any:
     return json.loads(text) if text else None
