@@ -69,16 +69,16 @@ def _insert_many_rows(connection: Connection, table: sa.Table, frame: pl.DataFra
     so a hundred rows at a time (within SQLite's limit of bound values) take a third off a million rows."""
     per_statement = max(1, min(ROWS_PER_INSERT, VALUES_PER_STATEMENT // frame.width))
     width = per_statement * frame.width
+    many, one = _insert_statement(table, frame.columns, per_statement), _insert_statement(table, frame.columns, 1)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         for chunk in _for_sqlite(frame).iter_slices(INSERT_CHUNK_ROWS):
             whole = chunk.height - chunk.height % per_statement
             columns = [chunk[name][:whole].to_list() for name in chunk.columns]
             values = list(chain.from_iterable(zip(*columns, strict=True)))
-            cursor.executemany(_insert_statement(table, frame.columns, per_statement),
-                               (values[start:start + width] for start in range(0, len(values), width)))
+            cursor.executemany(many, (values[start:start + width] for start in range(0, len(values), width)))
             if whole < chunk.height:
-                cursor.executemany(_insert_statement(table, frame.columns, 1), chunk.slice(whole).iter_rows())
+                cursor.executemany(one, chunk.slice(whole).iter_rows())
     finally:
         cursor.close()
 

@@ -115,6 +115,4 @@ def describe_import(row: Any) -> dict[str, Any]:
 
 
 def _iso(value: datetime) -> str:
-    stamp = as_utc(value)
-    assert stamp is not None
-    return stamp.isoformat()
+    return as_utc(value).isoformat()
