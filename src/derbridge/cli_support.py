@@ -91,6 +91,15 @@ def actor_name(given: str | None) -> str:
         return "unknown"
 
 
+def fields_table(title: str, values: dict[str, Any]) -> Table:
+    """One record as a two-column table of its fields; counts with thousands separators, missing values blank."""
+    table = Table(title=title, show_header=False)
+    for key, value in values.items():
+        shown = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+        table.add_row(key, "" if value is None else shown)
+    return table
+
+
 def table_of(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> Table:
     """A rich table of `rows`, one column per (heading, key); missing values are blank."""
     table = Table(title=title)

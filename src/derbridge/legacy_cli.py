@@ -10,7 +10,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from derbridge.cli_support import ConfigOption, JsonOption, call, console, print_json_or_table, progress_bar, send_file
+from derbridge.cli_support import (
+    ConfigOption,
+    JsonOption,
+    call,
+    console,
+    fields_table,
+    print_json_or_table,
+    progress_bar,
+    send_file,
+)
 
 app = typer.Typer(help="Legacy migration: load already-enrolled devices into the program system and send DERMS "
                        "one initial-sync file (F5, bulk).", no_args_is_help=True)
@@ -32,7 +41,7 @@ def import_extract(
     with progress_bar(quiet=as_json) as progress:
         imported = send_file(config, "dacs", "/api/legacy/enrolled-devices", file, progress)
     if not sync:
-        print_json_or_table(imported, as_json, lambda r: _fields(f"Import {r['importId']}", r))
+        print_json_or_table(imported, as_json, lambda r: fields_table(f"Import {r['importId']}", r))
         return
     if not as_json:
         console.print(f"import {imported['importId']}: {imported['rows']:,} devices in {imported['seconds']:.1f} s")
@@ -50,7 +59,7 @@ def sync_import(import_id: Annotated[str, typer.Argument(help="An import's id (`
 def _start_sync(import_id: str, wait: bool, config: Path | None, as_json: bool) -> None:
     started = call(config, "dacs", "POST", f"/api/legacy/imports/{import_id}/sync")
     if not wait:
-        print_json_or_table(started, as_json, lambda r: _fields(f"Initial sync {r['bulkSyncId']}", r))
+        print_json_or_table(started, as_json, lambda r: fields_table(f"Initial sync {r['bulkSyncId']}", r))
         return
     path = f"/api/legacy/bulk-syncs/{started['bulkSyncId']}"
     deadline = time.monotonic() + WAIT_S
@@ -63,7 +72,7 @@ def _start_sync(import_id: str, wait: bool, config: Path | None, as_json: bool) 
                 raise typer.Exit(1)
             status.update(f"initial sync {found['bulkSyncId']}: {found['status']}")
             time.sleep(1.0)
-    print_json_or_table(found, as_json, lambda r: _fields(f"Initial sync {r['bulkSyncId']}", r))
+    print_json_or_table(found, as_json, lambda r: fields_table(f"Initial sync {r['bulkSyncId']}", r))
 
 
 @app.command("imports")
@@ -79,17 +88,10 @@ def bulk_syncs(bulk_sync_id: Annotated[str | None, typer.Argument(help="One init
     """Initial syncs, newest first: SENT until DERMS's ack file arrives, then ACKED with the registrations."""
     if bulk_sync_id is not None:
         found = call(config, "dacs", "GET", f"/api/legacy/bulk-syncs/{bulk_sync_id}")
-        print_json_or_table(found, as_json, lambda r: _fields(f"Initial sync {r['bulkSyncId']}", r))
+        print_json_or_table(found, as_json, lambda r: fields_table(f"Initial sync {r['bulkSyncId']}", r))
         return
     print_json_or_table(call(config, "dacs", "GET", "/api/legacy/bulk-syncs"), as_json,
                         lambda rows: _rows("Initial syncs (program system)", rows))
-
-
-def _fields(title: str, found: dict[str, Any]) -> Table:
-    table = Table("field", "value", title=title)
-    for name, value in found.items():
-        table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
-    return table
 
 
 def _rows(title: str, rows: list[dict[str, Any]]) -> Table:

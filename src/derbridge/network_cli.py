@@ -18,6 +18,7 @@ from derbridge.cli_support import (
     call,
     console,
     errors,
+    fields_table,
     print_json_or_table,
     progress_bar,
     send_file,
@@ -85,7 +86,7 @@ def export(
     if result["exportId"] is None and not as_json:
         console.print(result["detail"])
         return
-    print_json_or_table(result, as_json, lambda r: _fields(f"Export {r['exportId']}", r))
+    print_json_or_table(result, as_json, lambda r: fields_table(f"Export {r['exportId']}", r))
 
 
 @app.command("exports")
@@ -126,7 +127,7 @@ def move_transformer(transformer: Annotated[str, typer.Argument(help="Transforme
     """Move a transformer to another feeder in DERMS, from a date on; its service points follow."""
     body = {"feederId": feeder, "effectiveDate": _day(effective).isoformat()}
     result = call(config, "derms", "POST", f"/api/network/transformers/{transformer}/moves", json=body)
-    print_json_or_table(result, as_json, lambda r: _fields(f"Transformer {transformer}", r))
+    print_json_or_table(result, as_json, lambda r: fields_table(f"Transformer {transformer}", r))
 
 
 @app.command("where")
@@ -162,13 +163,6 @@ def _history_table(title: str, records: list[dict[str, Any]]) -> Table:
     for each in records:
         table.add_row(each["effectiveStart"], each["effectiveEnd"] or "", each["transformerId"], each["feederId"],
                       each["substationId"])
-    return table
-
-
-def _fields(title: str, values: dict[str, Any]) -> Table:
-    table = Table(title=title, show_header=False)
-    for key, value in values.items():
-        table.add_row(key, "" if value is None else str(value))
     return table
 
 
