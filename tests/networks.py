@@ -1,6 +1,6 @@
 """A small network for tests of F1 (two substations, three feeders, three transformers, three service points,
 all in service from January 1), the changes an operator can make to it, and a model of DERMS's storage rules
-around the pure functions of derms/connections.py."""
+around the pure functions of derms/network/connections.py."""
 
 from __future__ import annotations
 
@@ -11,8 +11,16 @@ from pathlib import Path
 import polars as pl
 from hypothesis import strategies as st
 
-from derbridge.dacs import network_locations as program_system
-from derbridge.derms.connections import ChangeRefused, Connection, Location, check_history, connect, refeed, rewritten
+from derbridge.dacs.network import locations as program_system
+from derbridge.derms.network.connections import (
+    ChangeRefused,
+    Connection,
+    Location,
+    check_history,
+    connect,
+    refeed,
+    rewritten,
+)
 
 JAN_1 = date(2026, 1, 1)
 

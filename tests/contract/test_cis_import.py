@@ -12,16 +12,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from derbridge.dacs import cis as dacs_cis
 from derbridge.dacs import schema as dacs_schema
+from derbridge.dacs.customers import cis as dacs_cis
 from derbridge.dataset.generate import generate
-from derbridge.derms import cis as derms_cis
 from derbridge.derms import schema as derms_schema
-from derbridge.store import tableimport
+from derbridge.derms.customers import cis as derms_cis
 from derbridge.store.db import as_utc, make_engine
 from derbridge.store.importlog import ImportRecord
 from derbridge.store.migrations import upgrade
-from derbridge.store.tablespec import FileRefused, TableSpec
+from derbridge.tables import load as tableimport
+from derbridge.tables.spec import FileRefused, TableSpec
 
 CUSTOMERS = 300
 

@@ -12,7 +12,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from derbridge.derms import device_availability, participation, program_rules
+from derbridge.derms.availability import devices as device_availability
+from derbridge.derms.availability import participation
+from derbridge.derms.programs import rules as program_rules
 from derbridge.derms.schema import outbound_messages
 from derbridge.errors import Conflict, InvalidInput, NotFound
 from derbridge.store.db import make_engine

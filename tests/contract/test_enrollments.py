@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from derbridge.dacs import enrollment_sync, enrollments, statuschecks
-from derbridge.dacs.enrollments import EnrollmentConflict, EnrollRequest
+from derbridge.dacs.enrollment import enrollment_sync, enrollments
+from derbridge.dacs.enrollment import status_checks as statuschecks
+from derbridge.dacs.enrollment.enrollments import EnrollmentConflict, EnrollRequest
 from derbridge.dacs.schema import (
     active_device_keys,
     controllable_devices,

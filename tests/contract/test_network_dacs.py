@@ -13,12 +13,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from derbridge.dacs import network
-from derbridge.dacs.network_apply import apply_export
+from derbridge.dacs.network import queries as network
+from derbridge.dacs.network.apply import apply_export
 from derbridge.dacs.schema import network_exports, network_locations
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
-from derbridge.tablefiles import FileRefused
+from derbridge.tables.formats import FileRefused
 
 JAN_1, FEB_1, MAR_1, APR_1 = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)
 NORTH = ("T-1", "F-1", "S-1")
@@ -132,7 +132,7 @@ def test_a_service_point_twice_on_one_date_is_refused(dacs_db: Engine, tmp_path:
 def test_a_large_export_reads_every_open_record_and_gives_the_same_answer(
         dacs_db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     apply(dacs_db, tmp_path, "E1", [(f"SP-{n}", NORTH, JAN_1) for n in range(30)])
-    monkeypatch.setattr("derbridge.dacs.network_apply.FEW_ROWS", 5)
+    monkeypatch.setattr("derbridge.dacs.network.apply.FEW_ROWS", 5)
     result = apply(dacs_db, tmp_path, "E2", [(f"SP-{n}", SOUTH if n % 3 == 0 else NORTH, MAR_1)
                                              for n in range(0, 40)], previous="E1")
     assert counts(result) == (40, 10, 20, 20, 0)

@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from derbridge.derms import network
-from derbridge.derms.connections import ChangeRefused, check_history
-from derbridge.derms.network_files import IMPORT_ORDER, create_export, import_file
+from derbridge.derms.network import model as network
+from derbridge.derms.network.connections import ChangeRefused, check_history
+from derbridge.derms.network.files import IMPORT_ORDER, create_export, import_file
 from derbridge.derms.schema import network_changes, network_exports, outbound_files, service_point_connections
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
-from derbridge.tablefiles import FileRefused
+from derbridge.tables.formats import FileRefused
 from tests.networks import JAN_1, SERVICE_POINTS, Move, Network, Refeed, changes, write_network
 
 MAR_1, APR_1 = date(2026, 3, 1), date(2026, 4, 1)

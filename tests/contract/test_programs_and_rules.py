@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from derbridge.dacs import programs, rules
+from derbridge.dacs.programs import programs, rules
 from derbridge.dacs.schema import sync_requests
 from derbridge.errors import Conflict, InvalidInput, NotFound
 from derbridge.store.db import make_engine

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from derbridge.benchmarks.enroll_bulk import load_cis, synthetic_rows
-from derbridge.derms import bulksync
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.model import DeviceStatus, Registration
-from derbridge.derms.registration import reconcile_due
+from derbridge.derms.registry import bulk_sync
+from derbridge.derms.registry.registration import reconcile_due
 from derbridge.derms.schema import bulk_sync_rows, bulk_syncs, devices, subscriptions
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
@@ -50,13 +50,13 @@ def test_a_bulk_sync_applied_again_after_an_interruption_leaves_the_same_registr
     rows.write_parquet(file)
     with derms_db.begin() as connection:
         connection.execute(sa.insert(bulk_syncs).values(
-            bulk_sync_id="AGAIN", state=bulksync.RECEIVED, file=str(file), file_format="parquet", sha256="-",
+            bulk_sync_id="AGAIN", state=bulk_sync.RECEIVED, file=str(file), file_format="parquet", sha256="-",
             rows=500, rows_applied=0, rows_refused=0, received_at=NOW, updated_at=NOW))
-    bulksync.apply_job(derms_db, "AGAIN")
+    bulk_sync.apply_job(derms_db, "AGAIN")
     first = registry_state(derms_db)
-    bulksync.apply_job(derms_db, "AGAIN")
+    bulk_sync.apply_job(derms_db, "AGAIN")
     assert registry_state(derms_db) == first
-    job = bulksync.find(derms_db, "AGAIN")
+    job = bulk_sync.find(derms_db, "AGAIN")
     assert job is not None and (job["state"], job["rowsApplied"] + job["rowsRefused"]) == ("REGISTERING", 500)
     unknown = rows.filter(pl.col("cisPersonId").str.slice(1).cast(pl.Int64) % 100 == 7).height  # not in the CIS
     assert unknown and job["rowsRefused"] == unknown

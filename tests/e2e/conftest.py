@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from derbridge.config import Settings
-from derbridge.processes import SystemProcess
+from derbridge.scenario.processes import SystemProcess
 
 
 class Systems:

@@ -15,10 +15,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from derbridge import scenario
 from derbridge.dataset.generate import generate
-from derbridge.derms.headend.aggregator import ENROLLMENTS_PATH, batches, candidates, enrollment_records
-from derbridge.operator import checked, operator_client, wait_for
+from derbridge.scenario import utility as scenario
+from derbridge.scenario.aggregator import ENROLLMENTS_PATH, batches, candidates, enrollment_records
+from derbridge.web.operator import checked, operator_client, wait_for
 from tests.e2e.conftest import Systems
 
 pytestmark = pytest.mark.e2e

@@ -14,9 +14,9 @@ import httpx2
 import polars as pl
 import pytest
 
-from derbridge.operator import checked, operator_client, wait_for
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
+from derbridge.web.operator import checked, operator_client, wait_for
 from tests.e2e.conftest import Systems
 from tests.networks import write_network
 

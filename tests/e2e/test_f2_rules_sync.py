@@ -10,7 +10,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from derbridge.operator import checked, operator_client, wait_for
+from derbridge.web.operator import checked, operator_client, wait_for
 from tests.e2e.conftest import Systems
 
 pytestmark = pytest.mark.e2e

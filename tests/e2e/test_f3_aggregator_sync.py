@@ -8,8 +8,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from derbridge.demo import aggregator_body
-from derbridge.operator import checked, operator_client, wait_for
+from derbridge.scenario.demo import aggregator_body
+from derbridge.web.operator import checked, operator_client, wait_for
 from tests.e2e.conftest import Systems
 
 pytestmark = pytest.mark.e2e

@@ -14,10 +14,10 @@ import pytest
 from derbridge.bootstrap import free_port
 from derbridge.config import Settings
 from derbridge.dataset.generate import generate
-from derbridge.operator import checked, operator_client, wait_for
-from derbridge.processes import SystemProcess, head_end_process
+from derbridge.scenario.processes import SystemProcess, head_end_process
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
+from derbridge.web.operator import checked, operator_client, wait_for
 
 pytestmark = pytest.mark.e2e
 TIMEOUT_S = 30

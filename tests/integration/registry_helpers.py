@@ -24,11 +24,11 @@ from derbridge.derms.schema import (
     outbound_messages,
     service_locations,
 )
-from derbridge.operator import wait_for
 from derbridge.store.db import make_engine
 from derbridge.store.testing import drop_postgres_database, fresh_postgres_database
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
+from derbridge.web.operator import wait_for
 from tests.conftest import FAST_RETRIES, postgres_or_skip
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -22,13 +22,13 @@ from typer.testing import CliRunner
 from derbridge.bootstrap import BackgroundSystems
 from derbridge.cli import app
 from derbridge.dataset.generate import generate
-from derbridge.derms.enrollments import FORWARD_PATH
-from derbridge.derms.headend import aggregator
+from derbridge.derms.enrollment.intake import FORWARD_PATH
 from derbridge.derms.schema import enrollment_batches, outbound_messages, rejected_requests
-from derbridge.operator import checked, operator_client
+from derbridge.scenario import aggregator
 from derbridge.store.db import make_engine
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
+from derbridge.web.operator import checked, operator_client
 from tests.conftest import BACKENDS
 from tests.integration.conftest import cli_config, printed_json, stack_on
 

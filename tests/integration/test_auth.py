@@ -8,8 +8,8 @@ import pytest
 
 from derbridge.bootstrap import BackgroundSystems
 from derbridge.config import SYSTEMS, Settings
-from derbridge.operator import checked, operator_client
 from derbridge.web.client import make_client
+from derbridge.web.operator import checked, operator_client
 
 
 def endpoints(settings: Settings, system: str) -> list[tuple[str, str]]:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from derbridge.bootstrap import BackgroundSystems
-from derbridge.demo import aggregator_body
-from derbridge.operator import checked, operator_client
+from derbridge.scenario.demo import aggregator_body
+from derbridge.web.operator import checked, operator_client
 
 GOOD_SYNC = {
     "syncRequestId": "55555555555555", "serviceProviderId": "123456789012", "name": "EcoCloud", "status": "ACTIVE",

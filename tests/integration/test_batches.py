@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from derbridge.bootstrap import BackgroundSystems
-from derbridge.operator import checked, operator_client
 from derbridge.web.client import post_batch
+from derbridge.web.operator import checked, operator_client
 
 SYNC = {
     "serviceProviderId": "123456789012", "name": "EcoCloud", "status": "ACTIVE", "startDate": "2026-01-01",

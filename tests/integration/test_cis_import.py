@@ -18,10 +18,10 @@ from typer.testing import CliRunner, Result
 from derbridge.bootstrap import BackgroundSystems, local_settings
 from derbridge.cli import app
 from derbridge.dataset.generate import generate
-from derbridge.operator import checked, operator_client
-from derbridge.processes import settings_env
+from derbridge.scenario.processes import settings_env
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
+from derbridge.web.operator import checked, operator_client
 from derbridge.web.uploads import CHECKSUM_HEADER
 
 CUSTOMERS = 200

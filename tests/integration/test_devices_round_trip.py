@@ -11,10 +11,10 @@ import httpx2
 import pytest
 
 from derbridge.bootstrap import BackgroundSystems
-from derbridge.operator import checked, operator_client, wait_for
 from derbridge.store.db import make_engine
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
+from derbridge.web.operator import checked, operator_client, wait_for
 from tests.seed import Customer, add_customers, add_program
 
 TIMEOUT_S = 60.0

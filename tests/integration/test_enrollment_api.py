@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from derbridge.bootstrap import BackgroundSystems
 from derbridge.cli import app
 from derbridge.dacs.schema import enrollments, rejected_requests
-from derbridge.operator import checked, operator_client
-from derbridge.processes import settings_env
+from derbridge.scenario.processes import settings_env
 from derbridge.store.db import make_engine
+from derbridge.web.operator import checked, operator_client
 from tests.seed import Customer, add_customers, add_program
 
 ENROLL = "/rest/apis/cross/digitalAssets/programEnrollments/enroll"

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from derbridge.bootstrap import BackgroundSystems
 from derbridge.derms.headend.simulator import SimulatedCloud
 from derbridge.derms.schema import devices
-from derbridge.operator import checked, operator_client, wait_for
 from derbridge.store.db import make_engine
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
+from derbridge.web.operator import checked, operator_client, wait_for
 from tests.integration.registry_helpers import add_customer, fleet_device
 
 

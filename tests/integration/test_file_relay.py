@@ -11,9 +11,9 @@ import httpx2
 import pytest
 
 from derbridge.bootstrap import BackgroundSystems
-from derbridge.operator import checked, operator_client, wait_for
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
+from derbridge.web.operator import checked, operator_client, wait_for
 
 HUB_PATH = "/hub/files/from-derms/networkLocations"
 CSV = "text/csv"

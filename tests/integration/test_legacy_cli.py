@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
 
-from derbridge import scenario
 from derbridge.cli import app
 from derbridge.dataset.generate import generate
+from derbridge.scenario import utility as scenario
 from tests.integration.conftest import cli_config, printed_json, stack_on
 
 

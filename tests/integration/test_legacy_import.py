@@ -14,13 +14,13 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from derbridge import scenario
 from derbridge.bootstrap import BackgroundSystems
 from derbridge.dacs.schema import controllable_devices, enrollments, rejected_requests
 from derbridge.dataset.generate import generate
 from derbridge.derms.schema import devices as derms_devices
-from derbridge.operator import checked, operator_client, wait_for
+from derbridge.scenario import utility as scenario
 from derbridge.store.db import make_engine, reading
+from derbridge.web.operator import checked, operator_client, wait_for
 from derbridge.web.uploads import CHECKSUM_HEADER
 from tests.conftest import BACKENDS
 from tests.integration.conftest import stack_on

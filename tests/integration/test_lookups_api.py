@@ -10,10 +10,10 @@ import pytest
 from derbridge.bootstrap import BackgroundSystems
 from derbridge.hub import lookup_store
 from derbridge.hub.lookup_catalog import ASSET_SPEC, CONNECTION_ID, EVENT_TYPE, SEEDS
-from derbridge.operator import checked, operator_client, wait_for
 from derbridge.store.db import make_engine
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
+from derbridge.web.operator import checked, operator_client, wait_for
 
 ACTOR = {"X-Derbridge-Actor": "Alice Example"}
 

@@ -17,8 +17,8 @@ from typer.testing import CliRunner, Result
 from derbridge.bootstrap import BackgroundSystems
 from derbridge.cli import app
 from derbridge.derms.schema import rejected_requests
-from derbridge.operator import checked, operator_client, wait_for
 from derbridge.store.db import make_engine
+from derbridge.web.operator import checked, operator_client, wait_for
 from tests.integration.conftest import cli_config
 from tests.networks import write_network
 

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from derbridge.bootstrap import BackgroundSystems
 from derbridge.cli import app as cli
-from derbridge.operator import checked, operator_client
-from derbridge.processes import settings_env
+from derbridge.scenario.processes import settings_env
 from derbridge.store.db import make_engine
+from derbridge.web.operator import checked, operator_client
 from tests.registry import DERMS_RULE, WEEKDAYS, enroll, program_message
 
 RULE = {

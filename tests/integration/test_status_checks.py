@@ -20,10 +20,10 @@ from derbridge.cli import app
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.simulator import CloudProfile, FleetDevice, SimulatedCloud
 from derbridge.derms.schema import outbound_messages
-from derbridge.derms.status_checks import RESULT_PATH, StatusCheckMessage, StatusCheckWorker, receive
-from derbridge.operator import checked, operator_client, wait_for
+from derbridge.derms.status_checks.checks import RESULT_PATH, StatusCheckMessage, StatusCheckWorker, receive
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
+from derbridge.web.operator import checked, operator_client, wait_for
 from tests.conftest import BACKENDS
 from tests.integration.conftest import cli_config, printed_json, stack_on
 

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from derbridge.dataset.generate import generate
-from derbridge.derms.enrollments import EnrollmentRecord
-from derbridge.derms.headend import aggregator
+from derbridge.derms.enrollment.intake import EnrollmentRecord
+from derbridge.scenario import aggregator
 
 CUSTOMERS = 1200
 

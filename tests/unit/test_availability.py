@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from derbridge.derms.availability import (
+from derbridge.derms.availability.engine import (
     Availability,
     DailyWindow,
     DeviceHistory,

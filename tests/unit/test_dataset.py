@@ -14,7 +14,7 @@ import typer
 from typer.testing import CliRunner
 
 from derbridge.benchmarks import dataset_generate
-from derbridge.dataset.cli import app as dataset_app
+from derbridge.cli.tools.dataset import app as dataset_app
 from derbridge.dataset.generate import AS_OF, FORMAT_VERSION, Manifest, generate
 from derbridge.dataset.spec import MAX_CUSTOMERS, TABLES
 

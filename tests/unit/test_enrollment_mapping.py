@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from derbridge.dacs import enrollment_api, enrollment_sync, statuschecks
-from derbridge.dacs.enrollments import EnrollRequest
+from derbridge.dacs.enrollment import api as enrollment_api
+from derbridge.dacs.enrollment import enrollment_sync, status_checks
+from derbridge.dacs.enrollment.enrollments import EnrollRequest
 from derbridge.hub import messagelog
 from derbridge.hub.flows import f4_enrollment_request as f4
 from derbridge.hub.flows import f5_enrollment_sync as f5
@@ -163,8 +164,8 @@ def test_derms_ack_maps_to_the_program_systems_acknowledgement() -> None:
 
 
 def test_the_status_check_maps_to_derms_with_the_divisions_connection_id() -> None:
-    device = statuschecks.Device("ECOCLOUD", "ECO-1", "TSTAT-ECO-ET300", "SMART-THERMOSTAT", "ELEC-N")
-    check = f6.StatusCheck.model_validate(statuschecks.check_message("44444444444444", device))
+    device = status_checks.Device("ECOCLOUD", "ECO-1", "TSTAT-ECO-ET300", "SMART-THERMOSTAT", "ELEC-N")
+    check = f6.StatusCheck.model_validate(status_checks.check_message("44444444444444", device))
     mapped = f6.to_derms(check, LOOKUPS)
     assert mapped["dacsMessageId"] == "44444444444444"
     assert mapped["DeviceInfo"] == {"division": "ELEC-N", "deviceType": "SMART-THERMOSTAT",

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from derbridge.derms.program_rules import ProgramMessage, check_rules
+from derbridge.derms.programs.rules import ProgramMessage, check_rules
 from derbridge.hub.flows.f2_rules import (
     DacsProgramRulesSync,
     DermsProgramAck,

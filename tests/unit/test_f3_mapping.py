@@ -5,7 +5,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from derbridge.derms.aggregators import AggregatorMessage
+from derbridge.derms.aggregators.service_providers import AggregatorMessage
 from derbridge.hub.flows.f3_aggregator import (
     DacsAggregatorSync,
     DermsAggregatorAck,

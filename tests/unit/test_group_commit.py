@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from derbridge.store.group_commit import GroupCommit
+from derbridge.runtime.group_commit import GroupCommit
 
 
 def test_a_lone_caller_is_handled_at_once_in_a_group_of_one() -> None:

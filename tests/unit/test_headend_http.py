@@ -22,8 +22,8 @@ from derbridge.derms.headend.model import HeadEndUnavailable
 from derbridge.derms.headend.service import create_app
 from derbridge.derms.headend.setup import parse_headends
 from derbridge.derms.headend.simulator import DATASET_AS_OF, CloudProfile, SimulatedCloud
-from derbridge.operator import wait_for
 from derbridge.web.auth import outbound_credential
+from derbridge.web.operator import wait_for
 from tests.unit.test_headend import NOW, fleet
 
 

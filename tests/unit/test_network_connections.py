@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derbridge.dacs import network_locations as program_system
-from derbridge.derms.connections import (
+from derbridge.dacs.network import locations as program_system
+from derbridge.derms.network.connections import (
     ChangeRefused,
     Connection,
     Location,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derbridge.dacs.network_locations import (
+from derbridge.dacs.network.locations import (
     BulkChanges,
     Location,
     Observation,

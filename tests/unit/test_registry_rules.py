@@ -9,10 +9,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from derbridge.derms import bulksync
-from derbridge.derms.enrollsync import EnrollMessage, rounds
-from derbridge.derms.registration import outcome
-from derbridge.tablefiles import FileRefused
+from derbridge.derms.registry import bulk_sync
+from derbridge.derms.registry.enrollment_sync import EnrollMessage, rounds
+from derbridge.derms.registry.registration import outcome
+from derbridge.tables.formats import FileRefused
 
 
 def message(message_id: str, subscription: str, *nics: str) -> EnrollMessage:
@@ -76,13 +76,13 @@ def csv_file(tmp_path: Path, rows: list[dict[str, Any]]) -> Path:
 
 def test_a_good_csv_file_counts_its_rows(tmp_path: Path) -> None:
     rows = [{**ROW, "deviceId": f"D{n}", "nicId": f"N{n}"} for n in range(3)]
-    assert bulksync.check_file(csv_file(tmp_path, rows), "csv") == 3
+    assert bulk_sync.check_file(csv_file(tmp_path, rows), "csv") == 3
 
 
 def test_an_error_names_its_first_rows_and_counts_the_rest(tmp_path: Path) -> None:
     rows = [{**ROW, "deviceId": f"D{n}", "nicId": f"N{n}", "isActive": "perhaps"} for n in range(15)]
     with pytest.raises(FileRefused) as refused:
-        bulksync.check_file(csv_file(tmp_path, rows), "csv")
+        bulk_sync.check_file(csv_file(tmp_path, rows), "csv")
     [error] = refused.value.errors
     assert (error["field"], error["type"], error["count"]) == ("isActive", "not_a_boolean", 15)
     assert error["rows"] == list(range(1, 11)) and error["message"].endswith("and 5 more")
@@ -91,7 +91,7 @@ def test_an_error_names_its_first_rows_and_counts_the_rest(tmp_path: Path) -> No
 def test_a_row_without_a_required_value_is_named(tmp_path: Path) -> None:
     rows = [ROW, {**ROW, "subscriptionId": "SUB2", "deviceId": "D2", "nicId": "N2", "programCode": " "}]
     with pytest.raises(FileRefused) as refused:
-        bulksync.check_file(csv_file(tmp_path, rows), "csv")
+        bulk_sync.check_file(csv_file(tmp_path, rows), "csv")
     assert [(e["field"], e["type"], e["rows"]) for e in refused.value.errors] == [("programCode", "missing", [2])]
 
 
@@ -99,5 +99,5 @@ def test_a_file_that_is_neither_parquet_nor_csv_is_unreadable(tmp_path: Path) ->
     path = tmp_path / "junk"
     path.write_bytes(b"PAR1 but not really")
     with pytest.raises(FileRefused) as refused:
-        bulksync.check_file(path, bulksync.file_format(path))
+        bulk_sync.check_file(path, bulk_sync.file_format(path))
     assert refused.value.errors[0]["type"] == "unreadable_file"

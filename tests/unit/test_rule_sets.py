@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from derbridge.derms.availability import DailyWindow, ProgramRules
-from derbridge.derms.participation import periods_of, season_start
-from derbridge.derms.program_rules import combined
+from derbridge.derms.availability.engine import DailyWindow, ProgramRules
+from derbridge.derms.availability.participation import periods_of, season_start
+from derbridge.derms.programs.rules import combined
 from derbridge.errors import Conflict
 
 BASE = ProgramRules(

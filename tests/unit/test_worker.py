@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from derbridge.store.worker import Worker
+from derbridge.runtime.worker import Worker
 
 
 class Counting(Worker):

@@ -24,7 +24,8 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from derbridge.derms import device_availability, program_rules
+from derbridge.derms.availability import devices as device_availability
+from derbridge.derms.programs import rules as program_rules
 from derbridge.derms.schema import (
     devices,
     event_participations,

@@ -24,12 +24,12 @@ from typing import Any
 
 import psutil
 
-from derbridge import scenario
 from derbridge.benchmarks.f3_sync import postgres_urls
 from derbridge.bootstrap import local_settings
 from derbridge.dataset.generate import ENROLLED_SHARE, SECOND_THERMOSTAT_SHARE, generate
-from derbridge.operator import checked, operator_client, wait_for
-from derbridge.processes import SystemProcess, running
+from derbridge.scenario import utility as scenario
+from derbridge.scenario.processes import SystemProcess, running
+from derbridge.web.operator import checked, operator_client, wait_for
 
 DEFAULT_SIZE = 1_000_000
 TARGET_S, TARGET_MEMORY_MB = 120.0, 1024.0

@@ -28,12 +28,12 @@ from derbridge.dataset.fleets import HEAD_ENDS
 from derbridge.derms.headend.model import DeviceStatus, Registration
 from derbridge.derms.headend.simulator import CloudProfile, SimulatedCloud
 from derbridge.derms.schema import customer_contacts, customers, service_locations
-from derbridge.operator import checked, operator_client, wait_for
 from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import make_engine, utcnow
 from derbridge.store.testing import drop_postgres_database, fresh_postgres_database
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
+from derbridge.web.operator import checked, operator_client, wait_for
 from derbridge.web.uploads import CHECKSUM_HEADER
 
 DEFAULT_SIZE = 100_000

@@ -16,13 +16,13 @@ from typing import Any
 
 import polars as pl
 
-from derbridge import scenario
 from derbridge.benchmarks.f3_sync import _cpu_s, _rss_mb, baseline_rate, postgres_urls
 from derbridge.bootstrap import local_settings
 from derbridge.dataset.fleets import HEAD_ENDS
 from derbridge.dataset.generate import generate
-from derbridge.derms.headend.aggregator import candidates, enroll, enrollment_records
-from derbridge.processes import running
+from derbridge.scenario import utility as scenario
+from derbridge.scenario.aggregator import candidates, enroll, enrollment_records
+from derbridge.scenario.processes import running
 
 DEFAULT_SIZE = 10_000
 BATCH = 500

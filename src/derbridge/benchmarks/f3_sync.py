@@ -20,10 +20,10 @@ import uvicorn
 from fastapi import FastAPI, Request
 
 from derbridge.bootstrap import free_port, local_settings
-from derbridge.demo import aggregator_body
-from derbridge.operator import checked, operator_client, wait_for
-from derbridge.processes import running
+from derbridge.scenario.demo import aggregator_body
+from derbridge.scenario.processes import running
 from derbridge.web.client import make_client
+from derbridge.web.operator import checked, operator_client, wait_for
 
 DEFAULT_SIZE = 2000
 CLIENTS = 8

@@ -26,8 +26,8 @@ import polars as pl
 from derbridge.benchmarks.f3_sync import _cpu_s, _rss_mb, postgres_urls
 from derbridge.bootstrap import local_settings
 from derbridge.dataset.generate import SECOND_PREMISE_SHARE, generate
-from derbridge.operator import checked, operator_client, wait_for
-from derbridge.processes import running
+from derbridge.scenario.processes import running
+from derbridge.web.operator import checked, operator_client, wait_for
 
 DEFAULT_SIZE = 1_000_000
 TARGET_S = 30.0

@@ -20,15 +20,15 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from derbridge import scenario
 from derbridge.benchmarks.enroll_e2e import online_records
 from derbridge.benchmarks.f3_sync import postgres_urls
 from derbridge.bootstrap import free_port, local_settings
 from derbridge.dataset.generate import generate
-from derbridge.derms.headend.aggregator import enroll
-from derbridge.operator import checked, operator_client, wait_for
-from derbridge.processes import running
+from derbridge.scenario import utility as scenario
+from derbridge.scenario.aggregator import enroll
+from derbridge.scenario.processes import running
 from derbridge.web.client import make_client
+from derbridge.web.operator import checked, operator_client, wait_for
 
 DEFAULT_SIZE = 400
 """Checks asked for, at RATE_PER_S."""

@@ -15,7 +15,7 @@ from typing import Any
 import psutil
 
 from derbridge.bootstrap import local_settings
-from derbridge.processes import SystemProcess
+from derbridge.scenario.processes import SystemProcess
 
 TARGET_MB = 250.0
 SETTLE_S = 3.0

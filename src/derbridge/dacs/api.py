@@ -9,10 +9,13 @@ from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.config import Settings
-from derbridge.dacs import aggregators, cis, enrollment_api, enrollments, syncrequests
-from derbridge.dacs.legacy_api import LEGACY_PREFIX, ack_file_router, legacy_router
-from derbridge.dacs.network_api import FILES_PREFIX, network_file_router, network_location_router
-from derbridge.dacs.programs_api import programs_router
+from derbridge.dacs.aggregators import service_providers as aggregators
+from derbridge.dacs.customers import cis
+from derbridge.dacs.enrollment import api as enrollment_api
+from derbridge.dacs.enrollment import enrollments
+from derbridge.dacs.legacy.api import LEGACY_PREFIX, ack_file_router, legacy_router
+from derbridge.dacs.network.api import FILES_PREFIX, network_file_router, network_location_router
+from derbridge.dacs.programs.api import programs_router
 from derbridge.dacs.schema import (
     file_imports,
     outbound_files,
@@ -21,13 +24,14 @@ from derbridge.dacs.schema import (
     rejected_uploads,
     sync_requests,
 )
+from derbridge.dacs.sync import sync_requests as syncrequests
+from derbridge.runtime.system import Outbox, Runtime, Task
 from derbridge.store.rejections import rejection_keeper
-from derbridge.store.runtime import Outbox, Runtime, Task
+from derbridge.tables.uploads import TableUploads, table_upload_router
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
 from derbridge.web.batch import Answer, add_single_and_batch
 from derbridge.web.problems import Problem, RejectionKeeper
-from derbridge.web.tableuploads import TableUploads, table_upload_router
 
 CIS_PREFIX = "/api/cis"
 
@@ -155,6 +159,6 @@ def _missing(what: str, key: str) -> Problem:
 
 
 def cis_uploads(runtime: Runtime, settings: Settings) -> TableUploads:
-    """The CIS extract, one table file per request (see dacs/cis.py)."""
+    """The CIS extract, one table file per request (see dacs/customers/cis.py)."""
     return TableUploads("dacs", cis.TABLES, file_imports, rejected_uploads, lambda: runtime.db,
                         settings.data_dir / "uploads" / "dacs", settings.max_upload_bytes)

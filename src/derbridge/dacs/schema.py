@@ -363,7 +363,7 @@ rejected_uploads = rejected_uploads_table(metadata)
 # ---- the electrical network: which transformer, feeder and substation served a service point, day by day (F1) --
 
 # Contiguous effective-dated records per service point, the last one open (effective_end NULL): the rules of
-# dacs/network_locations.py. Written only from DERMS's network exports. Stored in key order (SQLite: without
+# dacs/network/locations.py. Written only from DERMS's network exports. Stored in key order (SQLite: without
 # rowid), so a million records arriving in service point order cost one B-tree, not a table and an index.
 network_locations = sa.Table(
     "network_locations",

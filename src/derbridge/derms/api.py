@@ -13,10 +13,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from derbridge.config import Settings
-from derbridge.derms import aggregators, bulksync, cis, devices_api, enrollsync, registry
 from derbridge.derms.acks import msg_ack
-from derbridge.derms.network_api import IMPORT_PREFIX, network_router
-from derbridge.derms.programs_api import program_integration_router, program_operator_router
+from derbridge.derms.aggregators import service_providers as aggregators
+from derbridge.derms.customers import cis
+from derbridge.derms.enrollment import api as devices_api
+from derbridge.derms.network.api import IMPORT_PREFIX, network_router
+from derbridge.derms.programs.api import program_integration_router, program_operator_router
+from derbridge.derms.registry import bulk_sync, enrollment_sync
+from derbridge.derms.registry import records as registry
 from derbridge.derms.schema import (
     file_imports,
     outbound_files,
@@ -25,15 +29,15 @@ from derbridge.derms.schema import (
     rejected_uploads,
 )
 from derbridge.derms.services import DermsServices
+from derbridge.runtime.system import Outbox, Runtime
 from derbridge.store.db import reading
 from derbridge.store.rejections import rejection_keeper
-from derbridge.store.runtime import Outbox, Runtime
-from derbridge.tablefiles import FileRefused
+from derbridge.tables.formats import FileRefused
+from derbridge.tables.uploads import TableUploads, table_upload_router
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
 from derbridge.web.batch import Answer, add_single_and_batch, add_single_and_batch_at_once
 from derbridge.web.problems import Problem, RejectionKeeper
-from derbridge.web.tableuploads import TableUploads, table_upload_router
 from derbridge.web.uploads import receive_upload
 
 CIS_PREFIX = "/api/cis"
@@ -89,8 +93,8 @@ def integration_router(runtime: Runtime, services: DermsServices, keep_rejected:
     add_single_and_batch(router, "/aggregator", aggregators.AggregatorMessage, receive_aggregator, keep_rejected,
                          summary="Create or update an energy aggregator (F3)")
 
-    def receive_enrollments(messages: list[enrollsync.EnrollMessage]) -> list[Answer]:
-        fresh = enrollsync.receive(runtime.db, messages)
+    def receive_enrollments(messages: list[enrollment_sync.EnrollMessage]) -> list[Answer]:
+        fresh = enrollment_sync.receive(runtime.db, messages)
         if any(fresh):
             services.wake_registrations()
             runtime.wake_senders()
@@ -98,7 +102,7 @@ def integration_router(runtime: Runtime, services: DermsServices, keep_rejected:
                 else Answer(200, msg_ack(message.dacsMessageId, "DUPLICATE"))
                 for message, new in zip(messages, fresh, strict=True)]
 
-    add_single_and_batch_at_once(router, "/enroll", enrollsync.EnrollMessage, receive_enrollments, keep_rejected,
+    add_single_and_batch_at_once(router, "/enroll", enrollment_sync.EnrollMessage, receive_enrollments, keep_rejected,
                                  summary="Enrollment sync: a subscription, its location, devices and groups (F5)")
     return router
 
@@ -115,7 +119,7 @@ def file_router(runtime: Runtime, services: DermsServices, settings: Settings,
     ) -> JSONResponse:
         upload = await receive_upload(request, services.files_dir / "incoming", settings.max_upload_bytes)
         try:
-            created, job = await run_in_threadpool(bulksync.accept, runtime.db, services.files_dir, bulkSyncId,
+            created, job = await run_in_threadpool(bulk_sync.accept, runtime.db, services.files_dir, bulkSyncId,
                                                    upload.path, upload.sha256)
         except FileRefused as refused:
             kept = services.files_dir / "rejected" / f"{bulkSyncId}-{upload.sha256[:12]}"
@@ -172,15 +176,15 @@ def operator_router(runtime: Runtime) -> APIRouter:
     @router.get("/enrollment-syncs", summary="Enrollment syncs received, newest first")
     def list_enrollment_syncs(state: str | None = None, limit: Limit = 100) -> list[dict[str, Any]]:
         with reading(runtime.db) as connection:
-            return enrollsync.list_syncs(connection, state=state, limit=limit)
+            return enrollment_sync.list_syncs(connection, state=state, limit=limit)
 
     @router.get("/bulk-syncs", summary="Bulk initial syncs, newest first, with their progress")
     def list_bulk_syncs(limit: Limit = 100) -> list[dict[str, Any]]:
-        return bulksync.list_all(runtime.db, limit)
+        return bulk_sync.list_all(runtime.db, limit)
 
     @router.get("/bulk-syncs/{bulkSyncId}", summary="One bulk initial sync and its progress")
     def one_bulk_sync(bulkSyncId: str) -> dict[str, Any]:
-        found = bulksync.find(runtime.db, bulkSyncId)
+        found = bulk_sync.find(runtime.db, bulkSyncId)
         if found is None:
             raise Problem(404, "Not found", f"no bulk sync {bulkSyncId}")
         return found
@@ -189,6 +193,6 @@ def operator_router(runtime: Runtime) -> APIRouter:
 
 
 def cis_uploads(runtime: Runtime, settings: Settings) -> TableUploads:
-    """The CIS extract, one table file per request (see derms/cis.py)."""
+    """The CIS extract, one table file per request (see derms/customers/cis.py)."""
     return TableUploads("derms", cis.TABLES, file_imports, rejected_uploads, lambda: runtime.db,
                         settings.data_dir / "uploads" / "derms", settings.max_upload_bytes)

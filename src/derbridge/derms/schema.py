@@ -145,7 +145,7 @@ devices = sa.Table(
     sa.Column("last_message_id", sa.String(14), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     # Whether the device should be registered (active, not removed, its subscription active), and whether the
-    # registration worker still has to make the head end agree (derms/registration.py).
+    # registration worker still has to make the head end agree (derms/registry/registration.py).
     sa.Column("registration_wanted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("registration_due", sa.Boolean, nullable=False, server_default=sa.false(), index=True),
 )

@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from derbridge.config import Settings
-from derbridge.derms.bulksync import BulkSyncRunner
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.setup import HeadEnds
-from derbridge.derms.registration import RegistrationWorker
-from derbridge.derms.status_checks import StatusCheckWorker
-from derbridge.store.runtime import Runtime
+from derbridge.derms.registry.bulk_sync import BulkSyncRunner
+from derbridge.derms.registry.registration import RegistrationWorker
+from derbridge.derms.status_checks.checks import StatusCheckWorker
+from derbridge.runtime.system import Runtime
 
 
 class DermsServices:

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
+from derbridge.runtime.worker import Worker
 from derbridge.store.db import reading, utcnow
-from derbridge.store.worker import Worker
 from derbridge.web.client import Outcome, make_client, post_batch, post_json, put_file
 
 log = structlog.get_logger()

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO, Literal
 
 import httpx2
 
-from derbridge.tablefiles import CHECKSUM_HEADER
+from derbridge.tables.formats import CHECKSUM_HEADER
 
 Verdict = Literal["delivered", "transient", "permanent"]
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}

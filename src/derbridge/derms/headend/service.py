@@ -10,7 +10,7 @@ The gateway's questions take a list of NIC ids and answer one entry per device, 
 `reportingLagS` is how stale the cloud's statuses are: DERMS holds a status that long before it acts on it.
 An operator sees the fleet (`GET /fleet`), adds a device (`POST /fleet/devices`) and takes one on or off line
 (`PUT /fleet/devices/{nicId}/online`). DERMS runs the same clouds in its own process by default and offers the
-same operator actions under `/api/headends/{name}` (derms/devices_api.py).
+same operator actions under `/api/headends/{name}` (derms/enrollment/api.py).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from derbridge.hub import messagelog
 from derbridge.hub.context import current
 from derbridge.hub.flows.relay import Leg
-from derbridge.tablefiles import PARQUET_TYPE, FileColumn, FileFormat
+from derbridge.tables.formats import PARQUET_TYPE, FileColumn, FileFormat
 from derbridge.web.client import Outcome, put_file
 
 FILES_PREFIX = "/hub/files/"
@@ -100,7 +100,7 @@ class FileRelay:
 
 def map_file(relay: FileRelay, path: Path, fmt: FileFormat, out: Path) -> int:
     """Check the received file's columns and write the target's file; its row count. Raises FileRefused."""
-    from derbridge.tablecheck import copy_columns  # polars loads only when a file arrives
+    from derbridge.tables.check import copy_columns  # polars loads only when a file arrives
 
     return copy_columns(path, fmt, relay.columns, relay.to_target, out)
 

@@ -1,1 +1,0 @@
-"""Loading a CIS extract into the running program system and DERMS (`derbridge cis`)."""

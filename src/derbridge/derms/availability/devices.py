@@ -1,0 +1,265 @@
+"""Whether registered devices may take part in a candidate event, and every rule that stops each one.
+
+The devices are one or more named devices, or every active device of a program. Each device's program comes
+from the registry (devices.subscription_id → subscriptions.program_code; active devices of active
+subscriptions only), the program's rules from F2 (program_rules.py), its time zone from its service location
+(the request's default time zone when it has none), its history from its participation (participation.py).
+Declared unavailability (F13) does not exist yet: its frame is empty.
+
+The fleet is split by program and time zone, because each has its own rules and calendar (usually one or
+two groups); each group is one SQL summary of its history and one `fleet_availability` call over all its
+devices, never a loop over devices. A violated rule the operator marked overridable for the program is
+reported as such and does not make the device unavailable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import polars as pl
+import sqlalchemy as sa
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from sqlalchemy.engine import Connection, Engine
+
+from derbridge.derms.availability.engine import (
+    UNAVAILABILITY_COLUMNS,
+    EventWindow,
+    ProgramRules,
+    Reason,
+    fleet_availability,
+)
+from derbridge.derms.availability.participation import HISTORY_COLUMNS, history_frame, periods_of, recent_days_frame
+from derbridge.derms.programs import rules as program_rules
+from derbridge.derms.schema import devices, sensitive_premises, service_locations, subscriptions
+from derbridge.errors import Conflict, InvalidInput
+from derbridge.store.db import reading
+
+MAX_LISTED_DEVICES = 10_000
+KEYS = ("head_end_system", "nic_id")
+
+
+class DeviceKey(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    headEndSystem: str = Field(min_length=1, max_length=50)
+    nicId: str = Field(min_length=1, max_length=100)
+
+
+class AvailabilityRequest(BaseModel):
+    """A candidate event and the devices to judge: either `devices` or every active device of `programCode`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    programCode: str | None = Field(default=None, min_length=1, max_length=30)
+    devices: list[DeviceKey] | None = Field(default=None, min_length=1, max_length=MAX_LISTED_DEVICES)
+    eventStart: AwareDatetime
+    eventEnd: AwareDatetime
+    now: AwareDatetime | None = None
+    defaultTimeZone: str = Field(default="UTC", max_length=60)
+    limit: int = Field(default=1000, ge=0, le=1_000_000)
+
+    @field_validator("eventEnd")
+    @classmethod
+    def after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("eventStart")
+        if start is not None and value <= start:
+            raise ValueError(f"eventEnd {value.isoformat()} must be after eventStart {start.isoformat()}")
+        return value
+
+    @field_validator("defaultTimeZone")
+    @classmethod
+    def known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def devices_or_program(self) -> AvailabilityRequest:
+        if (self.programCode is None) == (self.devices is None):
+            raise ValueError("give either programCode or devices, not both or neither")
+        return self
+
+
+def evaluate(engine: Engine, request: AvailabilityRequest, now: datetime) -> pl.DataFrame:
+    """One row per device: head_end_system, nic_id, program_code, time_zone, available, reasons (every
+    violated rule), overridable (those of them the operator lets planners override). `now` is when the event
+    is being planned (for the notice rule)."""
+    with reading(engine) as connection:
+        fleet = _fleet(connection, request)
+        results = []
+        for (program_code, timezone), group in fleet.group_by("program_code", "time_zone", maintain_order=True):
+            rules = _rules(connection, str(program_code))
+            window = _window(request, now, str(timezone), group.height)
+            judged = _judge_group(connection, request, group, rules, window)
+            overridable = sorted(program_rules.overridable_of(connection, str(program_code)))
+            results.append(judged.with_columns(overridable=pl.lit(overridable, dtype=pl.List(pl.String))))
+    if not results:
+        return _empty_result()
+    judged = pl.concat(results)
+    return judged.with_columns(
+        overridable=pl.col("reasons").list.set_intersection("overridable"),
+        available=pl.col("reasons").list.set_difference("overridable").list.len() == 0,
+    ).select("head_end_system", "nic_id", "program_code", "time_zone", "available", "reasons", "overridable")
+
+
+def _fleet(connection: Connection, request: AvailabilityRequest) -> pl.DataFrame:
+    """The devices to judge, with their program, time zone and whether their premise is excluded-sensitive."""
+    premise = sa.func.coalesce(subscriptions.c.cis_premise_id, service_locations.c.cis_premise_id)
+    query = (_registry(request.defaultTimeZone)
+             .add_columns(devices.c.active, subscriptions.c.status,
+                          sensitive_premises.c.kind.is_not(None).label("life_support"))
+             .outerjoin(sensitive_premises, sensitive_premises.c.cis_premise_id == premise))
+    if request.devices is None:
+        query = query.where(subscriptions.c.program_code == request.programCode, *_active())
+    else:
+        query = query.where(sa.tuple_(devices.c.head_end_system, devices.c.nic_id)
+                            .in_([(key.headEndSystem, key.nicId) for key in request.devices]))
+    rows = connection.execute(query).all()
+    found = pl.DataFrame([tuple(row) for row in rows], orient="row", schema={
+        "head_end_system": pl.String, "nic_id": pl.String, "program_code": pl.String, "time_zone": pl.String,
+        "active": pl.Boolean, "status": pl.String, "life_support": pl.Boolean})
+    if request.devices is None:
+        if found.is_empty() and program_rules.rules_of(connection, str(request.programCode)) is None:
+            raise InvalidInput({"programCode": f"DERMS knows no program {request.programCode!r}"})
+        return found.sort(KEYS)
+    return _requested_in_order(request.devices, found)
+
+
+def _requested_in_order(requested: list[DeviceKey], found: pl.DataFrame) -> pl.DataFrame:
+    """The named devices in the order asked; any unknown, inactive or unenrolled one is refused by name."""
+    asked = pl.DataFrame({"head_end_system": [k.headEndSystem for k in requested],
+                          "nic_id": [k.nicId for k in requested]}).with_row_index("position")
+    joined = asked.join(found, on=list(KEYS), how="left").sort("position")
+    problems = {}
+    for row in joined.iter_rows(named=True):
+        device = f"{row['head_end_system']}/{row['nic_id']}"
+        if row["active"] is None:
+            problems[f"devices.{row['position']}"] = f"no device {device} in the registry"
+        elif not row["active"] or row["status"] != "ACTIVE" or row["program_code"] is None:
+            problems[f"devices.{row['position']}"] = f"device {device} is not active in a program"
+    if problems:
+        raise InvalidInput(problems)
+    return joined.unique(subset=list(KEYS), keep="first", maintain_order=True).drop("position")
+
+
+def _registry(default_timezone: str) -> sa.Select[Any]:
+    """Devices with their program and time zone: devices → subscriptions → service location."""
+    joined = (devices
+              .outerjoin(subscriptions, subscriptions.c.subscription_id == devices.c.subscription_id)
+              .outerjoin(service_locations,
+                         service_locations.c.cis_service_point_id == subscriptions.c.cis_service_point_id))
+    return sa.select(devices.c.head_end_system, devices.c.nic_id, subscriptions.c.program_code,
+                     _time_zone(default_timezone).label("time_zone")).select_from(joined)
+
+
+def _time_zone(default_timezone: str) -> sa.ColumnElement[str]:
+    return sa.func.coalesce(service_locations.c.time_zone, sa.literal(default_timezone, sa.String))
+
+
+def _active() -> tuple[sa.ColumnElement[bool], ...]:
+    return devices.c.active.is_(True), subscriptions.c.status == "ACTIVE"
+
+
+def _rules(connection: Connection, program_code: str) -> ProgramRules:
+    held = program_rules.rules_of(connection, program_code)
+    if held is None:
+        raise Conflict(f"DERMS has no rules for program {program_code}: the program system has not synced it")
+    try:
+        return program_rules.combined(held)
+    except Conflict as exc:
+        raise Conflict(f"program {program_code}: {exc}") from exc
+
+
+def _window(request: AvailabilityRequest, now: datetime, timezone: str, devices_in_zone: int) -> EventWindow:
+    try:
+        return EventWindow(start=request.eventStart, end=request.eventEnd, now=now, timezone=timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Conflict(f"{devices_in_zone} device(s) have a service location in an unknown time zone "
+                       f"{timezone!r}") from exc
+
+
+def _judge_group(connection: Connection, request: AvailabilityRequest, group: pl.DataFrame, rules: ProgramRules,
+                 window: EventWindow) -> pl.DataFrame:
+    """One program and time zone: summarise the group's history in bulk, then one engine call."""
+    members = fleet_members(request, str(group["program_code"][0]), window.timezone)
+    periods = periods_of(window.start, window.timezone)
+    history = history_frame(connection, members, periods, rules.cycle_frequency)
+    fleet = group.join(history, on=list(KEYS), how="left").with_columns(pl.col(HISTORY_COLUMNS).fill_null(0))
+    if rules.max_consecutive_days is not None:
+        recent = recent_days_frame(connection, members, window.local_dates(), rules.max_consecutive_days,
+                                   window.timezone)
+        fleet = fleet.join(recent, on=list(KEYS), how="left")
+    fleet = fleet.with_columns(
+        device_id=pl.int_range(pl.len()).cast(pl.String),
+        recent_event_days=_days_or_empty(fleet),
+    )
+    judged = fleet_availability(fleet, declared_unavailability(), rules, window)
+    return fleet.select(*KEYS, "program_code", "time_zone").with_columns(
+        available=judged["available"], reasons=judged["reasons"])
+
+
+def _days_or_empty(fleet: pl.DataFrame) -> pl.Expr:
+    if "recent_event_days" not in fleet.columns:
+        return pl.lit([], dtype=pl.List(pl.Date))
+    return pl.col("recent_event_days").fill_null(pl.lit([], dtype=pl.List(pl.Date)))
+
+
+def fleet_members(request: AvailabilityRequest, program_code: str, timezone: str) -> sa.Select[Any]:
+    """The keys of the group's devices, as a select the history queries join to."""
+    query = (_registry(request.defaultTimeZone).with_only_columns(devices.c.head_end_system, devices.c.nic_id)
+             .where(subscriptions.c.program_code == program_code, *_active(),
+                    _time_zone(request.defaultTimeZone) == timezone))
+    if request.devices is not None:
+        query = query.where(sa.tuple_(devices.c.head_end_system, devices.c.nic_id)
+                            .in_([(key.headEndSystem, key.nicId) for key in request.devices]))
+    return query
+
+
+def declared_unavailability() -> pl.DataFrame:
+    """Customers' declared unavailability windows (F13, not built yet): none."""
+    device_id, start, end = UNAVAILABILITY_COLUMNS
+    return pl.DataFrame(schema={device_id: pl.String, start: pl.Datetime("us", "UTC"), end: pl.Datetime("us", "UTC")})
+
+
+def _empty_result() -> pl.DataFrame:
+    return pl.DataFrame(schema={"head_end_system": pl.String, "nic_id": pl.String, "program_code": pl.String,
+                                "time_zone": pl.String, "available": pl.Boolean, "reasons": pl.List(pl.String),
+                                "overridable": pl.List(pl.String)})
+
+
+def answer(request: AvailabilityRequest, judged: pl.DataFrame, now: datetime) -> dict[str, Any]:
+    """The JSON answer: a summary of the whole fleet and up to `limit` devices with every violated rule."""
+    listed = judged.head(request.limit)
+    return {
+        "eventStart": request.eventStart.isoformat(), "eventEnd": request.eventEnd.isoformat(),
+        "now": now.isoformat(),
+        "summary": summary(judged),
+        "devices": [
+            {"headEndSystem": row["head_end_system"], "nicId": row["nic_id"], "programCode": row["program_code"],
+             "timeZone": row["time_zone"], "available": row["available"],
+             "violations": [{"code": code, "text": Reason(code).text, "overridable": code in row["overridable"]}
+                            for code in row["reasons"]]}
+            for row in listed.iter_rows(named=True)
+        ],
+        "truncated": judged.height > listed.height,
+    }
+
+
+def summary(judged: pl.DataFrame) -> dict[str, Any]:
+    """Counts: devices, available, unavailable, and per violated rule how many devices it touches and blocks."""
+    per_reason = (
+        judged.select("reasons", "overridable").with_row_index("device")
+        .explode("reasons").drop_nulls("reasons")
+        .group_by("reasons")
+        .agg(devices=pl.len(), blocking=(~pl.col("overridable").list.contains(pl.col("reasons"))).sum())
+    )
+    counts = {row["reasons"]: row for row in per_reason.iter_rows(named=True)}
+    available = int(judged["available"].sum())
+    return {
+        "devices": judged.height, "available": available, "unavailable": judged.height - available,
+        "reasons": [{"code": reason.value, "text": reason.text, "devices": counts[reason.value]["devices"],
+                     "blocking": counts[reason.value]["blocking"]}
+                    for reason in Reason if reason.value in counts],
+    }
