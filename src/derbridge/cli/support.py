@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -146,3 +147,21 @@ def print_json_or_table(result: Any, as_json: bool, table: Callable[[Any], Table
         print(json.dumps(result, indent=2))
     else:
         console.print(table(result))
+
+
+DateOption = Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"],
+                                                     help="Effective date, YYYY-MM-DD (default: today)")]
+
+
+def day_or_today(value: datetime | None) -> date:
+    return value.date() if value is not None else datetime.now(UTC).date()
+
+
+def location_history_table(title: str, records: list[dict[str, Any]]) -> Table:
+    table = Table(title=title)
+    for heading in ("from", "until", "transformer", "feeder", "substation"):
+        table.add_column(heading)
+    for each in records:
+        table.add_row(each["effectiveStart"], each["effectiveEnd"] or "", each["transformerId"], each["feederId"],
+                      each["substationId"])
+    return table

@@ -1,1 +1,1 @@
-"""TODO."""
+"""The program system's commands, each group over its operator API."""

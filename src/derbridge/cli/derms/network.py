@@ -1,9 +1,9 @@
-"""`derbridge network`: the electrical network in DERMS (import, moves, exports to the program system, F1) and
-the question the program system answers: which transformer, feeder and substation served a service point."""
+"""`derbridge network`: the electrical network in DERMS (import, moves, exports to the program system, F1).
+`derbridge network where` is the program system's answer (cli/dacs/network.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,11 +14,14 @@ from derbridge.cli.support import (
     FILE_TYPES,
     LONG_S,
     ConfigOption,
+    DateOption,
     JsonOption,
     call,
     console,
+    day_or_today,
     errors,
     fields_table,
+    location_history_table,
     print_json_or_table,
     progress_bar,
     send_file,
@@ -30,8 +33,6 @@ app = typer.Typer(help="The electrical network: import it into DERMS, change it,
 TABLES = ("substations", "feeders", "transformers", "service_point_locations")
 """Imported in this order: each file refers to rows of the ones before."""
 
-DateOption = Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"],
-                                                     help="Effective date, YYYY-MM-DD (default: today)")]
 
 
 @app.command("import")
@@ -113,10 +114,10 @@ def move_service_point(service_point: Annotated[str, typer.Argument(help="CIS se
                        effective: DateOption = None, config: ConfigOption = None,
                        as_json: JsonOption = False) -> None:
     """Connect a service point to another transformer in DERMS, from a date on."""
-    body = {"transformerId": transformer, "effectiveDate": _day(effective).isoformat()}
+    body = {"transformerId": transformer, "effectiveDate": day_or_today(effective).isoformat()}
     result = call(config, "derms", "POST", f"/api/network/service-points/{service_point}/moves", json=body)
     print_json_or_table(result, as_json,
-                        lambda r: _history_table(f"Service point {service_point} (DERMS)", r["connections"]))
+                        lambda r: location_history_table(f"Service point {service_point} (DERMS)", r["connections"]))
 
 
 @app.command("move-transformer")
@@ -125,46 +126,6 @@ def move_transformer(transformer: Annotated[str, typer.Argument(help="Transforme
                      effective: DateOption = None, config: ConfigOption = None,
                      as_json: JsonOption = False) -> None:
     """Move a transformer to another feeder in DERMS, from a date on; its service points follow."""
-    body = {"feederId": feeder, "effectiveDate": _day(effective).isoformat()}
+    body = {"feederId": feeder, "effectiveDate": day_or_today(effective).isoformat()}
     result = call(config, "derms", "POST", f"/api/network/transformers/{transformer}/moves", json=body)
     print_json_or_table(result, as_json, lambda r: fields_table(f"Transformer {transformer}", r))
-
-
-@app.command("where")
-def where(service_point: Annotated[str, typer.Argument(help="CIS service point id")],
-          on: DateOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Which transformer, feeder and substation served a service point on a date, as the program system
-    knows it, and its whole history."""
-    day = _day(on)
-    history = call(config, "dacs", "GET", f"/api/service-points/{service_point}/network-locations")
-    found = None
-    if history and history[0]["effectiveStart"] <= day.isoformat():  # the records leave no gap after the first
-        found = call(config, "dacs", "GET", f"/api/service-points/{service_point}/network-location",
-                     params={"date": day.isoformat()})
-    result = {"servicePointId": service_point, "date": day.isoformat(), "location": found, "history": history}
-    if as_json:
-        print_json_or_table(result, True)
-        return
-    found = result["location"]
-    if found is None:
-        console.print(f"service point {service_point} had no network location on {day} in the program system")
-    else:
-        console.print(f"On {day}, service point {service_point} was served by transformer "
-                      f"[bold]{found['transformerId']}[/], feeder [bold]{found['feederId']}[/], substation "
-                      f"[bold]{found['substationId']}[/].", highlight=False)
-    if result["history"]:
-        console.print(_history_table(f"Service point {service_point} (program system)", result["history"]))
-
-
-def _history_table(title: str, records: list[dict[str, Any]]) -> Table:
-    table = Table(title=title)
-    for heading in ("from", "until", "transformer", "feeder", "substation"):
-        table.add_column(heading)
-    for each in records:
-        table.add_row(each["effectiveStart"], each["effectiveEnd"] or "", each["transformerId"], each["feederId"],
-                      each["substationId"])
-    return table
-
-
-def _day(value: datetime | None) -> date:
-    return value.date() if value is not None else datetime.now(UTC).date()

@@ -1,1 +1,1 @@
-"""TODO."""
+"""Tools that drive or measure the systems: datasets, CIS extracts, the demo, benchmarks."""
