@@ -17,11 +17,12 @@ from derbridge.dacs.customers import cis as dacs_cis
 from derbridge.dataset.generate import generate
 from derbridge.derms import schema as derms_schema
 from derbridge.derms.customers import cis as derms_cis
+from derbridge.errors import FileRefused
 from derbridge.store.db import as_utc, make_engine
 from derbridge.store.importlog import ImportRecord
 from derbridge.store.migrations import upgrade
 from derbridge.tables import load as tableimport
-from derbridge.tables.spec import FileRefused, TableSpec
+from derbridge.tables.spec import TableSpec
 
 CUSTOMERS = 300
 

@@ -12,9 +12,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from derbridge.dacs.enrollment import enrollment_sync, enrollments
+from derbridge.dacs.enrollment import enrollment_sync
 from derbridge.dacs.enrollment import status_checks as statuschecks
-from derbridge.dacs.enrollment.enrollments import EnrollmentConflict, EnrollRequest
+from derbridge.dacs.enrollment.enroll import enroll as enroll_request
+from derbridge.dacs.enrollment.enroll import enroll_many
+from derbridge.dacs.enrollment.lifecycle import add_device, check_device, replace_device, retry, unenroll
+from derbridge.dacs.enrollment.queries import describe, search, status_check
+from derbridge.dacs.enrollment.setup import expire_status_checks, on_status_result, on_status_results
+from derbridge.dacs.enrollment.states import Enrolled
+from derbridge.dacs.enrollment.wire import Asset, EnrollRequest
 from derbridge.dacs.schema import (
     active_device_keys,
     controllable_devices,
@@ -24,6 +30,7 @@ from derbridge.dacs.schema import (
     status_checks,
     sync_requests,
 )
+from derbridge.errors import Conflict, InvalidInput
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
 from tests.seed import NOW, SPECIFICATION, Customer, add_customers, add_program
@@ -44,8 +51,8 @@ def db(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def enroll(db: Engine, body: dict[str, Any]) -> enrollments.Enrolled:
-    return enrollments.enroll(db, EnrollRequest.model_validate(body), json.dumps(body), NOW, TIMEOUT_S)
+def enroll(db: Engine, body: dict[str, Any]) -> Enrolled:
+    return enroll_request(db, EnrollRequest.model_validate(body), json.dumps(body), NOW, TIMEOUT_S)
 
 
 def checks_of(db: Engine, enrollment_id: str) -> list[Any]:
@@ -57,11 +64,11 @@ def checks_of(db: Engine, enrollment_id: str) -> list[Any]:
 def answer_all(db: Engine, enrollment_id: str, status: str = "SUCCESS", message: str | None = None) -> None:
     for check in checks_of(db, enrollment_id):
         if check.status == statuschecks.AWAITRESP:
-            enrollments.on_status_result(db, statuschecks.Answer(check.communication_id, status, message, NOW), NOW)
+            on_status_result(db, statuschecks.Answer(check.communication_id, status, message, NOW), NOW)
 
 
 def enrollment(db: Engine, enrollment_id: str) -> dict[str, Any]:
-    found = enrollments.describe(db, enrollment_id)
+    found = describe(db, enrollment_id)
     assert found is not None
     return found
 
@@ -142,16 +149,16 @@ def test_the_same_transaction_twice_is_the_documented_duplicate_not_a_new_enroll
     again = enroll(db, JANE.enroll_request("T-1"))
     assert again.duplicate and again.enrollment_id == first.enrollment_id
     assert again.refusal is not None and again.refusal.number == 10589
-    assert len(enrollments.search(db)) == 1
+    assert len(search(db)) == 1
     assert len(checks_of(db, first.enrollment_id)) == 1
 
 
 def test_every_check_succeeding_activates_with_subscription_devices_and_a_sync(db: Engine) -> None:
     done = enroll(db, JANE.enroll_request("T-1", devices=(("ECOCLOUD", "ECO-1"), ("NESTLIKE", "N-1"))))
     [first, second] = checks_of(db, done.enrollment_id)
-    enrollments.on_status_result(db, statuschecks.Answer(first.communication_id, "SUCCESS", None, NOW), NOW)
+    on_status_result(db, statuschecks.Answer(first.communication_id, "SUCCESS", None, NOW), NOW)
     assert enrollment(db, done.enrollment_id)["status"] == "DEVICE-SETUP"
-    enrollments.on_status_result(db, statuschecks.Answer(second.communication_id, "SUCCESS", None, NOW), NOW)
+    on_status_result(db, statuschecks.Answer(second.communication_id, "SUCCESS", None, NOW), NOW)
     found = enrollment(db, done.enrollment_id)
     assert found["status"] == "ACTIVE" and found["subscriptionId"]
     assert sorted(d["nicId"] for d in found["devices"]) == ["ECO-1", "N-1"]
@@ -173,7 +180,7 @@ def test_a_failed_check_is_a_setup_error_an_agent_can_retry(db: Engine) -> None:
     failed = enrollment(db, done.enrollment_id)
     assert failed["status"] == "SETUP-ERROR" and failed["exception"]["messageNumber"] == 90020
     assert "offline since" in failed["exception"]["comments"]
-    assert enrollments.retry(db, done.enrollment_id, NOW, TIMEOUT_S).status == "DEVICE-SETUP"
+    assert retry(db, done.enrollment_id, NOW, TIMEOUT_S).status == "DEVICE-SETUP"
     answer_all(db, done.enrollment_id)
     assert enrollment(db, done.enrollment_id)["status"] == "ACTIVE"
     assert len(checks_of(db, done.enrollment_id)) == 2
@@ -181,25 +188,25 @@ def test_a_failed_check_is_a_setup_error_an_agent_can_retry(db: Engine) -> None:
 
 def test_no_result_in_time_is_a_setup_error_and_a_late_result_changes_nothing(db: Engine) -> None:
     done = enroll(db, JANE.enroll_request("T-1"))
-    assert enrollments.expire_status_checks(db, NOW + timedelta(seconds=TIMEOUT_S - 1)) == 0
-    assert enrollments.expire_status_checks(db, NOW + timedelta(seconds=TIMEOUT_S + 1)) == 1
+    assert expire_status_checks(db, NOW + timedelta(seconds=TIMEOUT_S - 1)) == 0
+    assert expire_status_checks(db, NOW + timedelta(seconds=TIMEOUT_S + 1)) == 1
     timed_out = enrollment(db, done.enrollment_id)
     assert timed_out["status"] == "SETUP-ERROR" and timed_out["exception"]["messageNumber"] == 90021
     [check] = checks_of(db, done.enrollment_id)
-    outcome = enrollments.on_status_result(db, statuschecks.Answer(check.communication_id, "SUCCESS", None, NOW), NOW)
+    outcome = on_status_result(db, statuschecks.Answer(check.communication_id, "SUCCESS", None, NOW), NOW)
     assert outcome == "late"
     assert enrollment(db, done.enrollment_id)["status"] == "SETUP-ERROR"
-    assert enrollments.status_check(db, check.communication_id)["lateResult"] == "SUCCESS"  # type: ignore[index]
+    assert status_check(db, check.communication_id)["lateResult"] == "SUCCESS"  # type: ignore[index]
 
 
 def test_a_repeated_result_is_harmless(db: Engine) -> None:
     done = enroll(db, JANE.enroll_request("T-1"))
     [check] = checks_of(db, done.enrollment_id)
     success = statuschecks.Answer(check.communication_id, "SUCCESS", None, NOW)
-    assert enrollments.on_status_result(db, success, NOW) == "applied"
-    assert enrollments.on_status_result(db, success, NOW) == "repeat"
+    assert on_status_result(db, success, NOW) == "applied"
+    assert on_status_result(db, success, NOW) == "repeat"
     assert len(syncs(db)) == 1
-    assert enrollments.on_status_result(db, statuschecks.Answer("99999999", "SUCCESS", None, NOW), NOW) == "unknown"
+    assert on_status_result(db, statuschecks.Answer("99999999", "SUCCESS", None, NOW), NOW) == "unknown"
 
 
 def test_a_refused_enrollment_passes_once_its_program_is_active(db: Engine) -> None:
@@ -207,15 +214,15 @@ def test_a_refused_enrollment_passes_once_its_program_is_active(db: Engine) -> N
     assert done.status == "VAL-ERROR"
     with db.begin() as connection:
         connection.execute(sa.update(programs).where(programs.c.program_code == "DORMANT").values(status="ACTIVE"))
-    assert enrollments.retry(db, done.enrollment_id, NOW, TIMEOUT_S).status == "DEVICE-SETUP"
+    assert retry(db, done.enrollment_id, NOW, TIMEOUT_S).status == "DEVICE-SETUP"
     answer_all(db, done.enrollment_id)
     assert enrollment(db, done.enrollment_id)["status"] == "ACTIVE"
 
 
 def test_only_error_states_can_be_retried(db: Engine) -> None:
     enrollment_id = active_enrollment(db)
-    with pytest.raises(EnrollmentConflict, match="ACTIVE"):
-        enrollments.retry(db, enrollment_id, NOW, TIMEOUT_S)
+    with pytest.raises(Conflict, match="ACTIVE"):
+        retry(db, enrollment_id, NOW, TIMEOUT_S)
 
 
 def test_the_ack_sets_each_devices_registration_once_and_never_back_in_time(db: Engine) -> None:
@@ -223,8 +230,8 @@ def test_the_ack_sets_each_devices_registration_once_and_never_back_in_time(db: 
     [device] = enrollment(db, enrollment_id)["devices"]
     with db.connect() as connection:
         first_sync = connection.execute(sa.select(sync_requests.c.sync_request_id)).scalar_one()
-    replaced, second_sync = enrollments.replace_device(
-        db, device["deviceId"], enrollments.Asset(sequence=1, specification=SPECIFICATION,
+    replaced, second_sync = replace_device(
+        db, device["deviceId"], Asset(sequence=1, specification=SPECIFICATION,
                                                   assetType="SMART-THERMOSTAT", nicId="ECO-9",
                                                   headEndSystem="ECOCLOUD"), NOW + timedelta(minutes=1))
     with db.begin() as connection:  # the second sync was written a minute after the first
@@ -245,7 +252,7 @@ def test_the_ack_sets_each_devices_registration_once_and_never_back_in_time(db: 
 
 def test_unenrollment_ends_the_subscription_removes_the_devices_and_syncs(db: Engine) -> None:
     enrollment_id = active_enrollment(db)
-    enrollments.unenroll(db, enrollment_id, "CUSTOMEROPTOUT", NOW)
+    unenroll(db, enrollment_id, "CUSTOMEROPTOUT", NOW)
     found = enrollment(db, enrollment_id)
     assert found["status"] == "UNENROLLED" and found["unenrollReason"] == "CUSTOMEROPTOUT"
     assert [d["status"] for d in found["devices"]] == ["REMOVED"]
@@ -256,34 +263,34 @@ def test_unenrollment_ends_the_subscription_removes_the_devices_and_syncs(db: En
     with db.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(active_device_keys)).scalar_one() == 0
         assert connection.execute(sa.select(program_subscriptions.c.status)).scalar_one() == "INACTIVE"
-    with pytest.raises(EnrollmentConflict):
-        enrollments.unenroll(db, enrollment_id, "LSSL", NOW)
-    with pytest.raises(ValueError, match="reason"):
-        enrollments.unenroll(db, enrollment_id, "BORED", NOW)
+    with pytest.raises(Conflict):
+        unenroll(db, enrollment_id, "LSSL", NOW)
+    with pytest.raises(InvalidInput, match="reason"):
+        unenroll(db, enrollment_id, "BORED", NOW)
 
 
 def test_a_replacement_removes_the_old_device_and_syncs_both(db: Engine) -> None:
     enrollment_id = active_enrollment(db)
     [old] = enrollment(db, enrollment_id)["devices"]
-    new_device, _sync = enrollments.replace_device(
-        db, old["deviceId"], enrollments.Asset(sequence=1, specification=SPECIFICATION, assetType="SMART-THERMOSTAT",
+    new_device, _sync = replace_device(
+        db, old["deviceId"], Asset(sequence=1, specification=SPECIFICATION, assetType="SMART-THERMOSTAT",
                                                nicId="ECO-2", headEndSystem="ECOCLOUD"), NOW)
     synced = {d["deviceId"]: d["isActive"] for d in syncs(db)[-1]["locationInfo"]["controllableDevices"]}
     assert synced == {old["deviceId"]: False, new_device: True}
-    with pytest.raises(EnrollmentConflict, match="REMOVED"):
-        enrollments.replace_device(db, old["deviceId"], enrollments.Asset(
+    with pytest.raises(Conflict, match="REMOVED"):
+        replace_device(db, old["deviceId"], Asset(
             sequence=1, specification=SPECIFICATION, assetType="SMART-THERMOSTAT", nicId="ECO-3",
             headEndSystem="ECOCLOUD"), NOW)
 
 
 def test_a_device_can_join_an_active_enrollment_unless_it_is_enrolled_already(db: Engine) -> None:
     enrollment_id = active_enrollment(db)
-    added = enrollments.Asset(sequence=2, specification=SPECIFICATION, assetType="SMART-THERMOSTAT",
+    added = Asset(sequence=2, specification=SPECIFICATION, assetType="SMART-THERMOSTAT",
                               nicId="ECO-7", headEndSystem="ECOCLOUD")
-    device_id, _sync = enrollments.add_device(db, enrollment_id, added, NOW)
+    device_id, _sync = add_device(db, enrollment_id, added, NOW)
     assert {d["nicId"] for d in syncs(db)[-1]["locationInfo"]["controllableDevices"]} == {"ECO-1", "ECO-7"}
-    with pytest.raises(EnrollmentConflict, match="already enrolled"):
-        enrollments.add_device(db, enrollment_id, added, NOW)
+    with pytest.raises(Conflict, match="already enrolled"):
+        add_device(db, enrollment_id, added, NOW)
     with db.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(controllable_devices)).scalar_one() == 2
     assert device_id
@@ -292,9 +299,9 @@ def test_a_device_can_join_an_active_enrollment_unless_it_is_enrolled_already(db
 def test_an_agent_can_check_any_enrolled_device(db: Engine) -> None:
     enrollment_id = active_enrollment(db)
     [device] = enrollment(db, enrollment_id)["devices"]
-    communication_id = enrollments.check_device(db, device["deviceId"], "operator (Dana)", NOW, TIMEOUT_S)
-    enrollments.on_status_result(db, statuschecks.Answer(communication_id, "FAILURE", "offline", None), NOW)
-    check = enrollments.status_check(db, communication_id)
+    communication_id = check_device(db, device["deviceId"], "operator (Dana)", NOW, TIMEOUT_S)
+    on_status_result(db, statuschecks.Answer(communication_id, "FAILURE", "offline", None), NOW)
+    check = status_check(db, communication_id)
     assert check is not None and (check["status"], check["purpose"], check["requestedBy"]) == (
         "FAILURE", "AGENT", "operator (Dana)")
     assert enrollment(db, enrollment_id)["status"] == "ACTIVE"
@@ -309,7 +316,7 @@ def test_results_in_one_batch_activate_many_enrollments_and_a_shared_device_only
     twin = enroll(db, JANE.enroll_request("B-twin", devices=(("ECOCLOUD", "ECO-10"),)))
     checks = [check for d in [*done, twin] for check in checks_of(db, d.enrollment_id)]
     answers = [statuschecks.Answer(c.communication_id, "SUCCESS", None, NOW) for c in checks]
-    outcomes = enrollments.on_status_results(db, [*answers, answers[0]], NOW)
+    outcomes = on_status_results(db, [*answers, answers[0]], NOW)
     assert outcomes == ["applied"] * len(answers) + ["repeat"]
     assert [enrollment(db, d.enrollment_id)["status"] for d in done] == ["ACTIVE"] * 5
     refused = enrollment(db, twin.enrollment_id)
@@ -324,11 +331,11 @@ def test_requests_enrolled_together_answer_each_on_its_own(db: Engine) -> None:
     group = [JANE.enroll_request("G-0"), JOHN.enroll_request("G-1"), JANE.enroll_request("G-2", program="NOSUCH"),
              JANE.enroll_request("G-3", devices=(("ECOCLOUD", "ECO-3"),)),
              JANE.enroll_request("G-3", devices=(("ECOCLOUD", "ECO-3"),))]
-    done = enrollments.enroll_many(db, [(EnrollRequest.model_validate(body), json.dumps(body)) for body in group],
+    done = enroll_many(db, [(EnrollRequest.model_validate(body), json.dumps(body)) for body in group],
                                    NOW, TIMEOUT_S)
     assert [(d.status, d.refusal.number if d.refusal else None, d.duplicate) for d in done] == [
         ("DEVICE-SETUP", 10589, True), ("VAL-ERROR", 90014, False), ("VAL-ERROR", 90011, False),
         ("DEVICE-SETUP", None, False), ("DEVICE-SETUP", 10589, True)]
     assert done[0].enrollment_id == first.enrollment_id and done[4].enrollment_id == done[3].enrollment_id
-    assert len(enrollments.search(db)) == 4
+    assert len(search(db)) == 4
     assert len(checks_of(db, done[3].enrollment_id)) == 1

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from derbridge.dacs.network import queries as network
 from derbridge.dacs.network.apply import apply_export
 from derbridge.dacs.schema import network_exports, network_locations
+from derbridge.errors import FileRefused, TooEarly
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
-from derbridge.tables.formats import FileRefused
 
 JAN_1, FEB_1, MAR_1, APR_1 = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)
 NORTH = ("T-1", "F-1", "S-1")
@@ -94,7 +94,7 @@ def test_the_same_export_twice_is_applied_once(dacs_db: Engine, tmp_path: Path) 
 
 
 def test_an_export_waits_for_the_one_it_follows(dacs_db: Engine, tmp_path: Path) -> None:
-    with pytest.raises(network.TooEarly, match="follows export E1"):
+    with pytest.raises(TooEarly, match="follows export E1"):
         apply(dacs_db, tmp_path, "E2", [("SP-1", SOUTH, MAR_1)], previous="E1")
     apply(dacs_db, tmp_path, "E1", [("SP-1", NORTH, JAN_1)])
     apply(dacs_db, tmp_path, "E2", [("SP-1", SOUTH, MAR_1)], previous="E1")

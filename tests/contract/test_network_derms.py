@@ -18,9 +18,9 @@ from derbridge.derms.network import model as network
 from derbridge.derms.network.connections import ChangeRefused, check_history
 from derbridge.derms.network.files import IMPORT_ORDER, create_export, import_file
 from derbridge.derms.schema import network_changes, network_exports, outbound_files, service_point_connections
+from derbridge.errors import FileRefused
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
-from derbridge.tables.formats import FileRefused
 from tests.networks import JAN_1, SERVICE_POINTS, Move, Network, Refeed, changes, write_network
 
 MAR_1, APR_1 = date(2026, 3, 1), date(2026, 4, 1)

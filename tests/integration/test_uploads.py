@@ -18,9 +18,10 @@ from fastapi import FastAPI, Request
 
 from derbridge.bootstrap import local_settings
 from derbridge.derms.schema import outbound_files
+from derbridge.runtime.senders import FileOutboxSender
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
-from derbridge.store.outbox import FileOutboxSender, new_file_values
+from derbridge.store.outbox import new_file_values
 from derbridge.web.apps import new_app
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client

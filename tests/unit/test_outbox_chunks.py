@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
-from derbridge.store.outbox import OutboxSender
+from derbridge.runtime.senders import OutboxSender
 
 
 def sender(per_request: int, max_request_bytes: int) -> OutboxSender:

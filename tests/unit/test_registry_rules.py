@@ -12,7 +12,7 @@ import pytest
 from derbridge.derms.registry import bulk_sync
 from derbridge.derms.registry.enrollment_sync import EnrollMessage, rounds
 from derbridge.derms.registry.registration import outcome
-from derbridge.tables.formats import FileRefused
+from derbridge.errors import FileRefused
 
 
 def message(message_id: str, subscription: str, *nics: str) -> EnrollMessage:

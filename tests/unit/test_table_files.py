@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from derbridge.dacs.customers.cis import TABLES
+from derbridge.errors import FileRefused
 from derbridge.tables import load as tableimport
 from derbridge.tables.load import ROWS_NAMED, check_file
-from derbridge.tables.spec import FileRefused
 
 PERSONS = {"cisPersonId": ["1000000001", "1000000002", "1000000003"], "name": ["Ash,Ann", "Oak,Bo", "Elm,Cy"],
            "homePhone": ["(402) 555-0101", None, "(402) 555-0102"], "businessPhone": [None, None, None],

@@ -9,8 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from derbridge.errors import FileRefused
 from derbridge.tables.check import copy_columns, read_checked
-from derbridge.tables.formats import FileColumn, FileRefused, file_format
+from derbridge.tables.formats import FileColumn, file_format
 
 COLUMNS = (FileColumn("id", max_length=4), FileColumn("day", "date"), FileColumn("kw", "number", optional=True))
 

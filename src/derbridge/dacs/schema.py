@@ -170,7 +170,7 @@ program_rates = sa.Table(
     sa.Column("rate_code", sa.String(30), primary_key=True),  # an eligible rate
 )
 
-# Files on their way to the hub (bulk exports and syncs), streamed by store/outbox.py's FileOutboxSender.
+# Files on their way to the hub (bulk exports and syncs), streamed by runtime/senders.py FileOutboxSender.
 outbound_files = sa.Table(
     "outbound_files",
     metadata,

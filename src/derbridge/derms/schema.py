@@ -150,7 +150,7 @@ devices = sa.Table(
     sa.Column("registration_due", sa.Boolean, nullable=False, server_default=sa.false(), index=True),
 )
 
-# Files on their way to the hub (bulk exports and syncs), streamed by store/outbox.py's FileOutboxSender.
+# Files on their way to the hub (bulk exports and syncs), streamed by runtime/senders.py FileOutboxSender.
 outbound_files = sa.Table(
     "outbound_files",
     metadata,

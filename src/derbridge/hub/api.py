@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from derbridge.config import Settings
+from derbridge.errors import NotFound
 from derbridge.hub import delivery, engine, messagelog, metrics
 from derbridge.hub.context import HubContext, bind, current
 from derbridge.hub.files_api import file_router
@@ -29,7 +30,7 @@ from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import outbound_credential, require
 from derbridge.web.batch import Answer, BatchIn, results, validated
 from derbridge.web.client import make_client
-from derbridge.web.problems import Problem, RejectionKeeper
+from derbridge.web.problems import RejectionKeeper
 
 INBOUND_BY_PATH = {inbound.inbound_path: inbound for inbound in INBOUND}
 
@@ -162,7 +163,7 @@ def operator_router(operator_only: Callable[..., str]) -> APIRouter:
     def one_message(message_id: int) -> dict[str, Any]:
         found = messagelog.get(current().db, message_id)
         if found is None:
-            raise Problem(404, "No such message", f"message {message_id} is not in the log")
+            raise NotFound("message", str(message_id), "it is not in the log")
         return found
 
     @router.post("/messages/resubmit", summary="Deliver dead-lettered messages again")

@@ -32,8 +32,8 @@ from derbridge.hub.context import current
 from derbridge.hub.flows.registry import LEGS
 from derbridge.hub.flows.relay import Leg
 from derbridge.hub.lookups import LookupMissing
+from derbridge.runtime.retry import RetryPolicy
 from derbridge.store.db import utcnow
-from derbridge.store.outbox import backoff_seconds
 from derbridge.web.client import Outcome, post_batch, post_json
 
 log = structlog.get_logger()
@@ -128,12 +128,13 @@ def deliver_batch(ids: list[int]) -> int:
     settings = context.settings
     pending = attempt_delivery(ids)
     context.dispatcher.first_attempt_done(engine.workflow_id())
+    retry = RetryPolicy(settings.retry_initial_s, settings.retry_max_interval_s, settings.retry_max_attempts)
     attempts = 1
     while pending:
-        if attempts >= settings.retry_max_attempts:
+        if retry.exhausted(attempts):
             give_up(pending, attempts)
             break
-        engine.sleep(backoff_seconds(attempts, settings.retry_initial_s, settings.retry_max_interval_s))
+        engine.sleep(retry.delay_s(attempts))
         pending = attempt_delivery(pending)
         attempts += 1
     return len(ids) - len(pending)

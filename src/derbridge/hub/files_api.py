@@ -21,13 +21,14 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
 from derbridge.config import Settings
+from derbridge.errors import FileRefused
 from derbridge.hub import messagelog, metrics
 from derbridge.hub.context import current
 from derbridge.hub.flows.files import DELIVERED_TYPE, FileRelay, StoredFile, map_file
 from derbridge.hub.flows.registry import FILE_RELAYS
 from derbridge.hub.flows.wire import msg_ack
 from derbridge.tables.endpoint import keep_file
-from derbridge.tables.formats import FileFormat, FileRefused, file_format, sha256_of
+from derbridge.tables.formats import FileFormat, file_format, sha256_of
 from derbridge.web.auth import Authenticator, require
 from derbridge.web.problems import Problem, field_errors
 from derbridge.web.uploads import CHECKSUM_HEADER, Upload, receive_upload

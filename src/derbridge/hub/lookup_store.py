@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.errors import PermanentError
-from derbridge.hub.lookups import Change, InvalidLookup, Lookup, LookupMissing, Lookups, Problem, changes
+from derbridge.hub.lookups import Change, InvalidLookup, Lookup, LookupMissing, LookupProblem, Lookups, changes
 from derbridge.hub.schema import lookup_audit, lookup_rows, lookups
 from derbridge.store.db import as_utc, reading, utcnow
 
@@ -134,10 +134,10 @@ def import_lookups(engine: Engine, incoming: Sequence[Incoming], replace_rows: b
     names = [item.name for item in incoming]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
-        raise InvalidLookup([Problem(field_prefix(name).rstrip("."), "appears more than once") for name in twice])
+        raise InvalidLookup([LookupProblem(field_prefix(name).rstrip("."), "appears more than once") for name in twice])
     with engine.begin() as connection:
         plans: list[tuple[Lookup | None, Lookup]] = []
-        problems: list[Problem] = []
+        problems: list[LookupProblem] = []
         for item in incoming:
             before = _read(connection, item.name, lock=True)
             try:
@@ -151,7 +151,7 @@ def import_lookups(engine: Engine, incoming: Sequence[Incoming], replace_rows: b
                 else _apply(connection, before, after, actor, note) for before, after in plans]
 
 
-def record_refusal(engine: Engine, name: str, request: str, problems: list[Problem], actor: Actor,
+def record_refusal(engine: Engine, name: str, request: str, problems: list[LookupProblem], actor: Actor,
                    what: str) -> None:
     """Keep a refused edit in the audit trail: the request as it came and every reason."""
     reasons = json.dumps([p.as_error() for p in problems])
@@ -203,14 +203,14 @@ def _add_new_seed_rows(connection: Connection, before: Lookup, seeded: Lookup) -
 def _imported(before: Lookup | None, item: Incoming, replace_rows: bool) -> Lookup:
     if before is None:
         if item.columns is None:
-            raise InvalidLookup([Problem("columns", "a new lookup needs its columns")])
+            raise InvalidLookup([LookupProblem("columns", "a new lookup needs its columns")])
         return Lookup.build(item.name, item.columns, item.rows, item.keys, item.description or "")
     problems = []
     if item.columns is not None and set(item.columns) != set(before.columns):
-        problems.append(Problem("columns", f"{', '.join(item.columns)} differ from the lookup's columns "
+        problems.append(LookupProblem("columns", f"{', '.join(item.columns)} differ from the lookup's columns "
                                            f"{', '.join(before.columns)}"))
     if item.keys is not None and tuple(item.keys) != before.keys:
-        problems.append(Problem("keys", f"{', '.join(item.keys)} differ from the lookup's key columns "
+        problems.append(LookupProblem("keys", f"{', '.join(item.keys)} differ from the lookup's key columns "
                                         f"{', '.join(before.keys)}"))
     if problems:
         raise InvalidLookup(problems)

@@ -44,7 +44,7 @@ class LookupMissing(PermanentError):
 
 
 @dataclass(frozen=True)
-class Problem:
+class LookupProblem:
     """One thing wrong with a lookup or a row; `field` is a dotted path such as `rows.3.DACS`."""
 
     field: str
@@ -58,7 +58,7 @@ class Problem:
 class InvalidLookup(PermanentError):
     """A lookup or an edit that breaks the rules; `problems` names every bad field at once."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[LookupProblem]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
 
@@ -207,32 +207,32 @@ def changes(before: Lookup, after: Lookup) -> list[Change]:
 
 
 def definition_problems(name: str, columns: tuple[str, ...], keys: tuple[str, ...],
-                        description: str = "") -> list[Problem]:
+                        description: str = "") -> list[LookupProblem]:
     problems = []
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        problems.append(Problem("name", "1 to 100 letters, digits, '_', '-' or '!', starting with a letter"))
+        problems.append(LookupProblem("name", "1 to 100 letters, digits, '_', '-' or '!', starting with a letter"))
     if not 2 <= len(columns) <= MAX_COLUMNS:
-        problems.append(Problem("columns", f"a lookup has 2 to {MAX_COLUMNS} columns, got {len(columns)}"))
+        problems.append(LookupProblem("columns", f"a lookup has 2 to {MAX_COLUMNS} columns, got {len(columns)}"))
     for column in columns:
         if not isinstance(column, str) or not COLUMN_PATTERN.match(column):
-            problems.append(Problem("columns", f"{column!r}: 1 to 60 letters, digits, '_' or '-', "
+            problems.append(LookupProblem("columns", f"{column!r}: 1 to 60 letters, digits, '_' or '-', "
                                                "starting with a letter"))
     if len(set(columns)) != len(columns):
-        problems.append(Problem("columns", "column names repeat"))
+        problems.append(LookupProblem("columns", "column names repeat"))
     if not keys:
-        problems.append(Problem("keys", "name at least one key column (a column translated from)"))
+        problems.append(LookupProblem("keys", "name at least one key column (a column translated from)"))
     for key in keys:
         if key not in columns:
-            problems.append(Problem("keys", f"{key!r} is not one of the columns"))
+            problems.append(LookupProblem("keys", f"{key!r} is not one of the columns"))
     if len(set(keys)) != len(keys):
-        problems.append(Problem("keys", "key columns repeat"))
+        problems.append(LookupProblem("keys", "key columns repeat"))
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
-        problems.append(Problem("description", f"text of at most {MAX_DESCRIPTION_LENGTH} characters"))
+        problems.append(LookupProblem("description", f"text of at most {MAX_DESCRIPTION_LENGTH} characters"))
     return problems
 
 
 def row_problems(columns: tuple[str, ...], keys: tuple[str, ...], rows: list[Any],
-                 labels: list[str] | None = None) -> list[Problem]:
+                 labels: list[str] | None = None) -> list[LookupProblem]:
     """Every cell that is missing, extra, empty, too long or not text, and every key value used twice.
 
     Each problem's field is the row's label (default `rows.N`, numbered from 1) and the column.
@@ -242,18 +242,19 @@ def row_problems(columns: tuple[str, ...], keys: tuple[str, ...], rows: list[Any
     seen: dict[str, dict[str, str]] = {key: {} for key in keys}
     for label, row in zip(labels, rows, strict=True):
         if not isinstance(row, Mapping):
-            problems.append(Problem(label, "a row is an object of column → value"))
+            problems.append(LookupProblem(label, "a row is an object of column → value"))
             continue
         for extra in sorted(set(row) - set(columns), key=str):
-            problems.append(Problem(f"{label}.{extra}", f"not a column of this lookup (columns: {', '.join(columns)})"))
+            problems.append(LookupProblem(f"{label}.{extra}",
+                                          f"not a column of this lookup (columns: {', '.join(columns)})"))
         for column in columns:
             problem = _cell_problem(row.get(column))
             if problem:
-                problems.append(Problem(f"{label}.{column}", problem))
+                problems.append(LookupProblem(f"{label}.{column}", problem))
             elif column in seen:
                 first = seen[column].setdefault(row[column], label)
                 if first != label:
-                    problems.append(Problem(f"{label}.{column}",
+                    problems.append(LookupProblem(f"{label}.{column}",
                                             f"{row[column]!r} is already in {first.replace('rows.', 'row ')}; "
                                             f"values of key column {column} must be unique", "duplicate_key"))
     return problems

@@ -35,8 +35,8 @@ from derbridge.hub.lookup_store import (
     record_refusal,
     seed,
 )
-from derbridge.hub.lookups import InvalidLookup, Lookup, LookupMissing, Problem
-from derbridge.web.problems import Problem as HttpProblem
+from derbridge.hub.lookups import InvalidLookup, Lookup, LookupMissing, LookupProblem
+from derbridge.web.problems import Problem
 
 ACTOR_HEADER = "X-Derbridge-Actor"
 CSV_TYPES = {"text/csv", "application/csv"}
@@ -88,7 +88,7 @@ def lookups_router(operator_only: Callable[..., str]) -> APIRouter:
         except InvalidLookup as exc:
             raise refused([body.name], request, exc.problems, actor, "create") from exc
         except LookupExists as exc:
-            raise HttpProblem(409, "Lookup exists", str(exc)) from exc
+            raise Problem(409, "Lookup exists", str(exc)) from exc
         return written(edit)
 
     @router.get("/lookups/{name}", summary="One lookup with its rows, as JSON or CSV",
@@ -185,20 +185,20 @@ def counted(edit: Edit) -> dict[str, Any]:
             "added": actions.count("add"), "replaced": actions.count("replace"), "deleted": actions.count("delete")}
 
 
-def refused(names: list[str], request: Request, problems: list[Problem], actor: Actor, what: str) -> HttpProblem:
+def refused(names: list[str], request: Request, problems: list[LookupProblem], actor: Actor, what: str) -> Problem:
     """Keep the refused request in the audit trail; the problem+json answer names each bad field."""
     for name in names or ["*"]:
         record_refusal(current().db, name[:100], raw_request(request), problems, actor, what)
     fields = ", ".join(p.field for p in problems[:20]) + (" …" if len(problems) > 20 else "")
-    return HttpProblem(422, "Invalid lookup data", f"nothing was changed; bad fields: {fields}",
+    return Problem(422, "Invalid lookup data", f"nothing was changed; bad fields: {fields}",
                        [p.as_error() for p in problems])
 
 
-def missing(exc: LookupMissing) -> HttpProblem:
+def missing(exc: LookupMissing) -> Problem:
     if exc.missing == "column":
-        return HttpProblem(422, "No such column", str(exc),
+        return Problem(422, "No such column", str(exc),
                            [{"field": "column", "message": str(exc), "type": "unknown_column"}])
-    return HttpProblem(404, "No such lookup" if exc.missing == "lookup" else "No such row", str(exc))
+    return Problem(404, "No such lookup" if exc.missing == "lookup" else "No such row", str(exc))
 
 
 def actor_of(request: Request) -> Actor:
@@ -206,7 +206,7 @@ def actor_of(request: Request) -> Actor:
     if person is not None:
         person = person.strip()
         if not person or len(person) > 100 or not person.isprintable():
-            raise HttpProblem(422, "Invalid actor", f"{ACTOR_HEADER} names a person in 1 to 100 printable "
+            raise Problem(422, "Invalid actor", f"{ACTOR_HEADER} names a person in 1 to 100 printable "
                                                     "characters", [{"field": f"header.{ACTOR_HEADER.lower()}",
                                                                     "message": "1 to 100 printable characters",
                                                                     "type": "invalid_actor"}])
@@ -223,7 +223,7 @@ def raw_request(request: Request) -> str:
 def existing(name: str) -> Lookup:
     found = load(current().db, name)
     if found is None:
-        raise HttpProblem(404, "No such lookup", f"lookup {name!r} does not exist")
+        raise Problem(404, "No such lookup", f"lookup {name!r} does not exist")
     return found
 
 
@@ -260,7 +260,7 @@ def parse_one(name: str, request: Request) -> Incoming:
         document = body_json(request)
         item = from_json(document, name)
         if isinstance(document, dict) and document.get("name", name) != name:
-            raise InvalidLookup([Problem("name", f"the body names lookup {document['name']!r}, "
+            raise InvalidLookup([LookupProblem("name", f"the body names lookup {document['name']!r}, "
                                                  f"the path {name!r}")])
         return item
     raise unsupported(kind, "text/csv or application/json")
@@ -272,17 +272,17 @@ def parse_many(request: Request) -> list[Incoming]:
         raise unsupported(kind, "application/json")
     document = body_json(request)
     if not isinstance(document, dict) or not isinstance(document.get("lookups"), list):
-        raise InvalidLookup([Problem("lookups", 'expected {"lookups": [lookup, …]}, as lookup-export writes it')])
+        raise InvalidLookup([LookupProblem("lookups", 'expected {"lookups": [lookup, …]}, as lookup-export writes it')])
     items, problems = [], []
     for number, entry in enumerate(document["lookups"], start=1):
         name = entry.get("name") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name:
-            problems.append(Problem(f"lookups.{number}.name", "every lookup names itself"))
+            problems.append(LookupProblem(f"lookups.{number}.name", "every lookup names itself"))
             continue
         try:
             items.append(from_json(entry, name))
         except InvalidLookup as exc:
-            problems += [Problem(f"lookups.{name}.{p.field}", p.message, p.type) for p in exc.problems]
+            problems += [LookupProblem(f"lookups.{name}.{p.field}", p.message, p.type) for p in exc.problems]
     if problems:
         raise InvalidLookup(problems)
     return items
@@ -291,11 +291,11 @@ def parse_many(request: Request) -> list[Incoming]:
 def from_csv(name: str, text: str) -> Incoming:
     records = list(csv.reader(io.StringIO(text)))
     if not records or not records[0]:
-        raise InvalidLookup([Problem("header", "the file is empty: its first line names the columns")])
+        raise InvalidLookup([LookupProblem("header", "the file is empty: its first line names the columns")])
     header, problems, rows = tuple(records[0]), [], []
     for number, cells in enumerate(records[1:], start=1):
         if len(cells) != len(header):
-            problems.append(Problem(f"rows.{number}", f"has {len(cells)} cells, the header {len(header)} "
+            problems.append(LookupProblem(f"rows.{number}", f"has {len(cells)} cells, the header {len(header)} "
                                                       f"(line {number + 1} of the file)"))
         rows.append(dict(zip(header, cells, strict=False)))
     if problems:
@@ -305,18 +305,18 @@ def from_csv(name: str, text: str) -> Incoming:
 
 def from_json(document: Any, name: str) -> Incoming:
     if not isinstance(document, dict):
-        raise InvalidLookup([Problem("body", "expected a lookup object with rows")])
+        raise InvalidLookup([LookupProblem("body", "expected a lookup object with rows")])
     problems = []
     rows = document.get("rows", [])
     if not isinstance(rows, list):
-        problems.append(Problem("rows", "a list of objects of column → value"))
+        problems.append(LookupProblem("rows", "a list of objects of column → value"))
     columns, keys = document.get("columns"), document.get("keys")
     for field, value in (("columns", columns), ("keys", keys)):
         if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            problems.append(Problem(field, "a list of column names"))
+            problems.append(LookupProblem(field, "a list of column names"))
     description = document.get("description")
     if description is not None and not isinstance(description, str):
-        problems.append(Problem("description", "text"))
+        problems.append(LookupProblem("description", "text"))
     if problems:
         raise InvalidLookup(problems)
     return Incoming(name, rows, tuple(columns) if columns is not None else None,
@@ -327,7 +327,7 @@ def body_text(request: Request) -> str:
     try:
         return bytes(request.scope.get("derbridge.body", b"")).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise HttpProblem(400, "Not UTF-8", f"the body is not UTF-8 text: {exc}",
+        raise Problem(400, "Not UTF-8", f"the body is not UTF-8 text: {exc}",
                           [{"field": "body", "message": "not UTF-8", "type": "encoding"}]) from exc
 
 
@@ -335,10 +335,10 @@ def body_json(request: Request) -> Any:
     try:
         return json.loads(body_text(request))
     except json.JSONDecodeError as exc:
-        raise HttpProblem(400, "Malformed JSON", "the request body is not valid JSON",
+        raise Problem(400, "Malformed JSON", "the request body is not valid JSON",
                           [{"field": "body", "message": str(exc), "type": "json_invalid"}]) from exc
 
 
-def unsupported(kind: str, expected: str) -> HttpProblem:
-    return HttpProblem(415, "Unsupported media type", f"Content-Type {kind or '(none)'}; expected {expected}",
+def unsupported(kind: str, expected: str) -> Problem:
+    return Problem(415, "Unsupported media type", f"Content-Type {kind or '(none)'}; expected {expected}",
                        [{"field": "header.content-type", "message": f"expected {expected}", "type": "media_type"}])

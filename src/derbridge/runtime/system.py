@@ -16,9 +16,10 @@ from sqlalchemy.engine import Engine
 
 from derbridge.config import Settings
 from derbridge.runtime.periodic import Periodic
+from derbridge.runtime.retry import RetryPolicy
+from derbridge.runtime.senders import FileOutboxSender, OutboxSender
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
-from derbridge.store.outbox import FileOutboxSender, OutboxSender
 from derbridge.web.auth import outbound_credential
 
 
@@ -62,8 +63,8 @@ class Runtime:
         upgrade(self.system, db)
         credential = outbound_credential(settings, self.system, "hub")
         common: dict[str, Any] = {
-            "poll_s": settings.sender_poll_s, "retry_initial_s": settings.retry_initial_s,
-            "retry_max_interval_s": settings.retry_max_interval_s, "timeout_s": settings.http_timeout_s}
+            "poll_s": settings.sender_poll_s, "timeout_s": settings.http_timeout_s,
+            "retry": RetryPolicy(settings.retry_initial_s, settings.retry_max_interval_s)}
         self.senders = [OutboxSender(db, outbox.table, settings.url("hub"), credential, key_of=outbox.key_of,
                                      per_request=settings.batch_size, max_request_bytes=settings.max_body_bytes // 2,
                                      **common) for outbox in self.outboxes]

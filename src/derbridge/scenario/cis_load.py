@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx2
 
-from derbridge.tables.formats import CHECKSUM_HEADER
+from derbridge.web.client import CHECKSUM_HEADER
 
 CIS_PATH = "/api/cis"
 MEDIA_TYPES = {".parquet": "application/vnd.apache.parquet", ".csv": "text/csv"}

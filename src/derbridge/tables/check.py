@@ -14,7 +14,8 @@ from typing import Any
 
 import polars as pl
 
-from derbridge.tables.formats import FileColumn, FileFormat, FileRefused
+from derbridge.errors import FileRefused
+from derbridge.tables.formats import FileColumn, FileFormat
 
 ROW = "row"
 ROWS_NAMED = 20

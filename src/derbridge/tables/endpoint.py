@@ -16,9 +16,10 @@ from typing import TypeVar
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
+from derbridge.errors import FileRefused
 from derbridge.store.db import utcnow
-from derbridge.tables.formats import FileFormat, FileRefused, file_format
-from derbridge.web.problems import Problem, RejectionKeeper
+from derbridge.tables.formats import FileFormat, file_format
+from derbridge.web.problems import RejectionKeeper
 from derbridge.web.uploads import Upload, receive_upload
 
 T = TypeVar("T")
@@ -26,7 +27,8 @@ T = TypeVar("T")
 
 async def take_table_file(request: Request, directory: Path, max_bytes: int, apply: Callable[[Upload, FileFormat], T],
                           keep_rejected: RejectionKeeper | None) -> T:
-    """Receive the body into `directory`/incoming and apply it; FileRefused becomes a kept, recorded Problem."""
+    """Receive the body into `directory`/incoming and apply it; a refused file is kept and recorded, and the refusal
+    answered (errors.FileRefused, mapped like every domain error)."""
     upload = await receive_upload(request, directory / "incoming", max_bytes)
     try:
         return await run_in_threadpool(_apply, apply, upload)
@@ -36,7 +38,7 @@ async def take_table_file(request: Request, directory: Path, max_bytes: int, app
             description = {"file": str(kept), "bytes": upload.size, "sha256": upload.sha256,
                            "contentType": upload.content_type, "query": str(request.url.query)}
             await keep_rejected(request, json.dumps(description).encode(), refused.errors)
-        raise Problem(refused.status, refused.title, refused.detail, refused.errors) from refused
+        raise
     finally:
         upload.path.unlink(missing_ok=True)
 

@@ -9,10 +9,11 @@ without loading polars, SQLAlchemy or the web stack; reading and checking them i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
+
+from derbridge.errors import FileRefused
 
 FileFormat = Literal["parquet", "csv"]
 
@@ -23,19 +24,6 @@ CSV_TYPE = "text/csv"
 CONTENT_TYPES: dict[str, FileFormat] = {PARQUET_TYPE: "parquet", "application/x-parquet": "parquet",
                                         CSV_TYPE: "csv"}
 """What a table file may be sent as; PARQUET_TYPE and CSV_TYPE are the ones to use."""
-CHECKSUM_HEADER = "x-content-sha256"
-"""The header that carries a file's SHA-256 (hex), checked on receipt."""
-
-
-class FileRefused(Exception):
-    """The file cannot be applied; `errors` name each problem's column and rows (problem+json `errors`)."""
-
-    def __init__(self, status: int, title: str, detail: str, errors: Sequence[dict[str, Any]] = ()) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.title = title
-        self.detail = detail
-        self.errors = list(errors)
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from derbridge.errors import FileRefused
 from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import utcnow
 from derbridge.store.importlog import ImportRecord, record_import
-from derbridge.tables.spec import FileColumn, FileFormat, FileRefused, TableSpec
+from derbridge.tables.spec import FileColumn, FileFormat, TableSpec
 
 CHUNK_ROWS = 200_000
 CSV_BLOCK_BYTES = 16 << 20

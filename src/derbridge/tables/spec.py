@@ -15,7 +15,8 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from derbridge.tables.formats import FileFormat, FileRefused
+from derbridge.errors import FileRefused
+from derbridge.tables.formats import FileFormat
 
 __all__ = ["FileFormat", "FileRefused", "FileColumn", "Reference", "TableSpec"]
 

@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
+from derbridge.errors import FileRefused, NotFound
 from derbridge.store.db import reading, utcnow
 from derbridge.store.importlog import (
     ImportRecord,
@@ -28,7 +29,7 @@ from derbridge.store.importlog import (
     recent_rejected_uploads,
     record_rejected_upload,
 )
-from derbridge.tables.formats import CONTENT_TYPES, FileFormat, FileRefused, file_format, media_type
+from derbridge.tables.formats import CONTENT_TYPES, FileFormat, file_format, media_type
 from derbridge.tables.spec import TableSpec
 from derbridge.web.problems import Problem, problem_response
 from derbridge.web.uploads import Upload, checksum_problem, receive_file
@@ -78,7 +79,7 @@ def table_upload_router(uploads: TableUploads, prefix: str) -> APIRouter:
     async def put_table(table: str, request: Request) -> JSONResponse:
         spec = uploads.tables.get(table)
         if spec is None:
-            raise Problem(404, "Unknown table", f"no table {table!r}; this system imports {', '.join(uploads.tables)}")
+            raise NotFound("table", table, f"this system imports {', '.join(uploads.tables)}")
         who = str(request.state.principal)
         upload = await receive_file(request, uploads.directory / "incoming", uploads.max_bytes)
         try:

@@ -21,7 +21,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from derbridge.web.problems import Problem, RejectionKeeper, field_errors, problem_body
+from derbridge.errors import DerbridgeError
+from derbridge.web.problems import Problem, RejectionKeeper, field_errors, problem_body, problem_of
 
 MAX_BATCH = 1000
 M = TypeVar("M", bound=BaseModel)
@@ -46,8 +47,11 @@ def refused(exc: ValidationError) -> Answer:
     return Answer(422, problem_body(422, "Invalid request", f"bad fields: {names}", errors))
 
 
-def answer_of(problem: Problem) -> Answer:
-    return Answer(problem.status, problem_body(problem.status, problem.title, problem.detail, problem.errors))
+def answer_of(refusal: Problem | DerbridgeError) -> Answer:
+    """A refusal as one message's answer in a batch, as the single endpoint would have answered it."""
+    problem = problem_of(refusal) if isinstance(refusal, DerbridgeError) else refusal
+    return Answer(problem.status, problem_body(problem.status, problem.title, problem.detail, problem.errors,
+                                               problem.extra))
 
 
 def results(answers: list[Answer]) -> JSONResponse:
@@ -116,8 +120,8 @@ def _handle_valid_together(checked: list[M | Answer], handle_all: Callable[[list
     valid = [item for item in checked if not isinstance(item, Answer)]
     try:
         answers = iter(handle_all(valid) if valid else [])
-    except Problem as problem:
-        answers = iter([answer_of(problem)] * len(valid))
+    except (Problem, DerbridgeError) as refusal:
+        answers = iter([answer_of(refusal)] * len(valid))
     return [item if isinstance(item, Answer) else next(answers) for item in checked]
 
 
@@ -129,6 +133,6 @@ def _handle_each(checked: list[M | Answer], handle: Callable[[M], Answer]) -> li
             continue
         try:
             answers.append(handle(item))
-        except Problem as problem:
-            answers.append(answer_of(problem))
+        except (Problem, DerbridgeError) as refusal:
+            answers.append(answer_of(refusal))
     return answers

@@ -10,10 +10,10 @@ from typing import Any, BinaryIO, Literal
 
 import httpx2
 
-from derbridge.tables.formats import CHECKSUM_HEADER
-
 Verdict = Literal["delivered", "transient", "permanent"]
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+CHECKSUM_HEADER = "x-content-sha256"
+"""The header that carries a file's SHA-256 (hex), checked on receipt."""
 
 
 @dataclass(frozen=True)

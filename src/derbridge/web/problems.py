@@ -12,7 +12,16 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from derbridge.errors import Conflict, InvalidInput, NotFound
+from derbridge.errors import (
+    Conflict,
+    DerbridgeError,
+    FileRefused,
+    InvalidInput,
+    NotFound,
+    Refused,
+    TooEarly,
+    TransientError,
+)
 from derbridge.web.auth import Authenticator, AuthError
 
 PROBLEM = "application/problem+json"
@@ -20,14 +29,39 @@ RejectionKeeper = Callable[[Request, bytes, list[dict[str, Any]]], Awaitable[Non
 
 
 class Problem(Exception):
-    """Raise from an endpoint to answer with problem+json."""
+    """An HTTP answer with problem+json, for the web plumbing's own refusals (a body too large, a file upload
+    gone wrong); domain code raises the error tree (derbridge/errors.py) instead, mapped by `problem_of`."""
 
-    def __init__(self, status: int, title: str, detail: str = "", errors: list[dict[str, Any]] | None = None):
+    def __init__(self, status: int, title: str, detail: str = "", errors: list[dict[str, Any]] | None = None,
+                 extra: dict[str, Any] | None = None):
         super().__init__(detail or title)
         self.status = status
         self.title = title
         self.detail = detail
         self.errors = errors or []
+        self.extra = extra or {}
+
+
+def problem_of(error: DerbridgeError) -> Problem:
+    """The one mapping of the error tree to HTTP answers, used by every app and every batch endpoint."""
+    if isinstance(error, NotFound):
+        return Problem(404, f"Unknown {error.what}", str(error))
+    if isinstance(error, Refused):
+        return Problem(409, "Refused", error.text,
+                       extra={"messageCategory": error.category, "messageNumber": error.number})
+    if isinstance(error, Conflict):
+        return Problem(409, "Conflict", str(error))
+    if isinstance(error, InvalidInput):
+        errors = [{"field": field, "message": message, "type": "invalid_input"}
+                  for field, message in error.problems.items()]
+        return Problem(422, "Invalid request", f"bad fields: {', '.join(error.problems)}", errors)
+    if isinstance(error, FileRefused):
+        return Problem(error.status, error.title, error.detail, error.errors)
+    if isinstance(error, TooEarly):
+        return Problem(425, "Too early", str(error))
+    if isinstance(error, TransientError):
+        return Problem(503, "Unavailable", str(error))
+    return Problem(422, "Refused", str(error))
 
 
 def problem_body(status: int, title: str, detail: str = "", errors: list[dict[str, Any]] | None = None,
@@ -78,27 +112,18 @@ def install_problem_handlers(app: FastAPI, authenticator: Authenticator,
         names = ", ".join(e["field"] for e in errors)
         return problem_response(422, "Invalid request", f"bad fields: {names}", errors)
 
-    @app.exception_handler(InvalidInput)
-    async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
-        """An endpoint's own checks failed (inside a transaction that rolled back): kept and answered like a
-        schema failure, one entry per field."""
-        errors = [{"field": field, "message": message, "type": "invalid_input"}
-                  for field, message in exc.problems.items()]
-        if keep_rejected is not None:
-            await keep_rejected(request, request.scope.get("derbridge.body", b""), errors)
-        return problem_response(422, "Invalid request", f"bad fields: {', '.join(exc.problems)}", errors)
-
-    @app.exception_handler(Conflict)
-    async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
-        return problem_response(409, "Conflict", str(exc))
-
-    @app.exception_handler(NotFound)
-    async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
-        return problem_response(404, f"Unknown {exc.what}", str(exc))
+    @app.exception_handler(DerbridgeError)
+    async def domain_error(request: Request, exc: DerbridgeError) -> JSONResponse:
+        """An endpoint's own checks refused the request (inside a transaction that rolled back); invalid input is
+        kept raw like a schema failure."""
+        problem = problem_of(exc)
+        if isinstance(exc, InvalidInput) and keep_rejected is not None:
+            await keep_rejected(request, request.scope.get("derbridge.body", b""), problem.errors)
+        return problem_response(problem.status, problem.title, problem.detail, problem.errors, extra=problem.extra)
 
     @app.exception_handler(Problem)
     async def explicit(_request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, exc.errors)
+        return problem_response(exc.status, exc.title, exc.detail, exc.errors, extra=exc.extra)
 
     @app.exception_handler(AuthError)
     async def unauthorised(_request: Request, exc: AuthError) -> JSONResponse:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastapi import Request
 
-from derbridge.tables.formats import CHECKSUM_HEADER
+from derbridge.web.client import CHECKSUM_HEADER
 from derbridge.web.problems import Problem
 
 

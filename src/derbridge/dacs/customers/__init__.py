@@ -1,1 +1,1 @@
-"""TODO."""
+"""Customers from the CIS: the extract imported in bulk, and what enrollment asks of it."""

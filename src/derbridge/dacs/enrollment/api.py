@@ -11,12 +11,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.config import Settings
-from derbridge.dacs.enrollment import enrollment_sync, enrollments, status_checks
-from derbridge.dacs.enrollment.enrollments import EnrollmentConflict, NotFound
+from derbridge.dacs.enrollment import enroll, enrollment_sync, lifecycle, queries, setup, states, status_checks, wire
+from derbridge.errors import NotFound
 from derbridge.runtime.group_commit import GroupCommit
 from derbridge.runtime.system import Runtime
 from derbridge.web.batch import Answer, add_single_and_batch_at_once, answer_of
-from derbridge.web.problems import Problem, RejectionKeeper, problem_body
+from derbridge.web.problems import RejectionKeeper, problem_body
 
 
 def now() -> datetime:
@@ -72,11 +72,11 @@ class StatusCheckResponse(BaseModel):
 
 def cross_router(runtime: Runtime, settings: Settings, keep_rejected: RejectionKeeper) -> APIRouter:
     router = APIRouter(prefix="/rest/apis/cross/digitalAssets", tags=["enrollments (cross-system)"])
-    together: GroupCommit[enrollments.Submission, enrollments.Enrolled] = GroupCommit(
-        lambda submissions: enrollments.enroll_many(runtime.db, submissions, now(), settings.status_check_timeout_s))
+    together: GroupCommit[enroll.Submission, states.Enrolled] = GroupCommit(
+        lambda submissions: enroll.enroll_many(runtime.db, submissions, now(), settings.status_check_timeout_s))
 
     @router.post("/programEnrollments/enroll", summary="Enroll a customer's devices in a program (F4, one per call)")
-    def enroll(body: enrollments.EnrollRequest, request: Request) -> JSONResponse:
+    def enroll_one(body: wire.EnrollRequest, request: Request) -> JSONResponse:
         raw = request.scope.get("derbridge.body", b"").decode("utf-8", "replace") or body.model_dump_json()
         done = together.submit((body, raw))  # calls arriving together are written in one transaction
         runtime.wake_senders()
@@ -95,7 +95,7 @@ def cross_router(runtime: Runtime, settings: Settings, keep_rejected: RejectionK
         return [_ack_answer(body.syncRequestId, result) for body, result in zip(bodies, results, strict=True)]
 
     def status_results(bodies: list[StatusCheckResponse]) -> list[Answer]:
-        outcomes = enrollments.on_status_results(runtime.db, [status_checks.Answer(
+        outcomes = setup.on_status_results(runtime.db, [status_checks.Answer(
             body.responseDetail.transactionID, body.responseDetail.result.status, body.responseDetail.result.message,
             body.responseDetail.result.lastSeenDateTime) for body in bodies], now())
         runtime.wake_senders()
@@ -112,13 +112,13 @@ def cross_router(runtime: Runtime, settings: Settings, keep_rejected: RejectionK
 
 def _ack_answer(sync_request_id: str, result: str) -> Answer:
     if result == "unknown":
-        return answer_of(Problem(404, "Unknown sync request", f"no sync request {sync_request_id!r}"))
+        return answer_of(NotFound("sync request", sync_request_id))
     return Answer(200, {"syncRequestId": sync_request_id, "result": result})
 
 
 def _status_answer(communication_id: str, outcome: str) -> Answer:
     if outcome == "unknown":
-        return answer_of(Problem(404, "Unknown status check", f"no status check {communication_id!r}"))
+        return answer_of(NotFound("status check", communication_id))
     return Answer(200, {"communicationId": communication_id, "boStatus": _bo_status(outcome), "result": outcome})
 
 
@@ -140,55 +140,55 @@ def agent_router(runtime: Runtime, settings: Settings) -> APIRouter:
     timeout_s = settings.status_check_timeout_s
 
     @router.post("/enrollments", status_code=201, summary="Enroll a customer (an agent, source X1CC)")
-    def create(body: enrollments.EnrollRequest) -> JSONResponse:
-        done = enrollments.enroll(runtime.db, body, body.model_dump_json(), now(), timeout_s)
+    def create(body: wire.EnrollRequest) -> JSONResponse:
+        done = enroll.enroll(runtime.db, body, body.model_dump_json(), now(), timeout_s)
         runtime.wake_senders()
         status = 409 if done.duplicate else 201
         return JSONResponse(done.as_answer(body.transactionId), status_code=status)
 
     @router.get("/enrollments", summary="Enrollments, newest first")
-    def search(status: str | None = None, cisAccountId: str | None = None,
-               limit: int = 200) -> list[dict[str, Any]]:
-        return enrollments.search(runtime.db, status, cisAccountId, min(limit, 5000))
+    def list_enrollments(status: str | None = None, cisAccountId: str | None = None,  # noqa: N803
+                         limit: int = 200) -> list[dict[str, Any]]:
+        return queries.search(runtime.db, status, cisAccountId, min(limit, 5000))
 
     @router.get("/enrollments/{enrollment_id}", summary="One enrollment with its history, devices and checks")
     def one(enrollment_id: str) -> dict[str, Any]:
-        found = enrollments.describe(runtime.db, enrollment_id)
+        found = queries.describe(runtime.db, enrollment_id)
         if found is None:
-            raise Problem(404, "Unknown enrollment", f"no enrollment {enrollment_id!r}")
+            raise NotFound("enrollment", enrollment_id)
         return found
 
     @router.post("/enrollments/{enrollment_id}/retry",
                  summary="Validate a VAL-ERROR enrollment again, or rerun a SETUP-ERROR enrollment's device setup")
     def retry(enrollment_id: str) -> dict[str, Any]:
-        done = _acting(lambda: enrollments.retry(runtime.db, enrollment_id, now(), timeout_s))
+        done = lifecycle.retry(runtime.db, enrollment_id, now(), timeout_s)
         runtime.wake_senders()
         return done.as_answer(None)
 
     @router.post("/enrollments/{enrollment_id}/unenroll", summary="End an ACTIVE enrollment (syncs to DERMS)")
     def unenroll(enrollment_id: str, body: Unenrollment) -> dict[str, str]:
-        sync_id = _acting(lambda: enrollments.unenroll(runtime.db, enrollment_id, body.reason, now()))
+        sync_id = lifecycle.unenroll(runtime.db, enrollment_id, body.reason, now())
         runtime.wake_senders()
-        return {"enrollmentId": enrollment_id, "status": enrollments.UNENROLLED, "syncRequestId": sync_id}
+        return {"enrollmentId": enrollment_id, "status": states.UNENROLLED, "syncRequestId": sync_id}
 
     @router.post("/enrollments/{enrollment_id}/devices", status_code=201,
                  summary="Add a device to an ACTIVE enrollment (syncs to DERMS)")
-    def add_device(enrollment_id: str, body: enrollments.Asset) -> dict[str, str]:
-        device_id, sync_id = _acting(lambda: enrollments.add_device(runtime.db, enrollment_id, body, now()))
+    def add_device(enrollment_id: str, body: wire.Asset) -> dict[str, str]:
+        device_id, sync_id = lifecycle.add_device(runtime.db, enrollment_id, body, now())
         runtime.wake_senders()
         return {"deviceId": device_id, "syncRequestId": sync_id}
 
     @router.post("/devices/{device_id}/replace", status_code=201,
                  summary="Replace a device with another on the same enrollment (syncs to DERMS)")
-    def replace(device_id: str, body: enrollments.Asset) -> dict[str, str]:
-        new_id, sync_id = _acting(lambda: enrollments.replace_device(runtime.db, device_id, body, now()))
+    def replace(device_id: str, body: wire.Asset) -> dict[str, str]:
+        new_id, sync_id = lifecycle.replace_device(runtime.db, device_id, body, now())
         runtime.wake_senders()
         return {"replacedDeviceId": device_id, "deviceId": new_id, "syncRequestId": sync_id}
 
     @router.get("/devices", summary="Controllable devices")
-    def devices(registration: str | None = None, status: str | None = None,
-                limit: int = 200) -> list[dict[str, Any]]:
-        return enrollments.devices(runtime.db, registration, status, min(limit, 5000))
+    def list_devices(registration: str | None = None, status: str | None = None,
+                     limit: int = 200) -> list[dict[str, Any]]:
+        return queries.devices(runtime.db, registration, status, min(limit, 5000))
 
     @router.post("/devices/{device_id}/status-checks", status_code=201,
                  summary="Ask DERMS for the device's latest communication status (troubleshooting)")
@@ -196,27 +196,16 @@ def agent_router(runtime: Runtime, settings: Settings) -> APIRouter:
         requested_by = str(getattr(request.state, "principal", "operator"))
         actor = request.headers.get("x-derbridge-actor")
         who = f"{requested_by} ({actor})" if actor else requested_by
-        communication_id = _acting(lambda: enrollments.check_device(runtime.db, device_id, who, now(), timeout_s))
+        communication_id = lifecycle.check_device(runtime.db, device_id, who, now(), timeout_s)
         runtime.wake_senders()
         return {"communicationId": communication_id}
 
     @router.get("/status-checks/{communication_id}", summary="One status check and its result")
-    def status_check(communication_id: str) -> dict[str, Any]:
-        found = enrollments.status_check(runtime.db, communication_id)
+    def one_status_check(communication_id: str) -> dict[str, Any]:
+        found = queries.status_check(runtime.db, communication_id)
         if found is None:
-            raise Problem(404, "Unknown status check", f"no status check {communication_id!r}")
+            raise NotFound("status check", communication_id)
         return found
 
     return router
 
-
-def _acting(action: Any) -> Any:
-    """Run an agent's action; a missing object is 404, a wrong state 409, a bad value 422."""
-    try:
-        return action()
-    except NotFound as exc:
-        raise Problem(404, "Not found", str(exc)) from exc
-    except EnrollmentConflict as exc:
-        raise Problem(409, "Not allowed now", str(exc)) from exc
-    except ValueError as exc:
-        raise Problem(422, "Invalid request", str(exc)) from exc

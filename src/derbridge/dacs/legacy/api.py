@@ -10,10 +10,11 @@ from fastapi.concurrency import run_in_threadpool
 
 from derbridge.config import Settings
 from derbridge.dacs.network.api import FILES_PREFIX
+from derbridge.errors import NotFound
 from derbridge.runtime.system import Runtime
 from derbridge.tables.endpoint import take_table_file
 from derbridge.tables.formats import FileFormat
-from derbridge.web.problems import Problem, RejectionKeeper
+from derbridge.web.problems import RejectionKeeper
 from derbridge.web.uploads import Upload
 
 LEGACY_PREFIX = "/api/legacy/"
@@ -49,10 +50,7 @@ def legacy_router(runtime: Runtime, settings: Settings, keep_rejected: Rejection
     async def sync(import_id: str) -> dict[str, Any]:
         from derbridge.dacs.legacy import migration as legacy
 
-        try:
-            started = await run_in_threadpool(legacy.start_sync, runtime.db, import_id, files)
-        except LookupError as exc:
-            raise Problem(404, "Unknown import", str(exc)) from exc
+        started = await run_in_threadpool(legacy.start_sync, runtime.db, import_id, files)
         runtime.wake_senders()
         return started
 
@@ -68,7 +66,7 @@ def legacy_router(runtime: Runtime, settings: Settings, keep_rejected: Rejection
 
         found = legacy.bulk_sync_status(runtime.db, bulk_sync_id)
         if not found:
-            raise Problem(404, "Unknown bulk sync", f"no bulk sync {bulk_sync_id!r}")
+            raise NotFound("bulk sync", bulk_sync_id)
         return found[0]
 
     return router
@@ -85,10 +83,7 @@ def ack_file_router(runtime: Runtime, settings: Settings, keep_rejected: Rejecti
         def apply(upload: Upload, fmt: FileFormat) -> dict[str, Any]:
             from derbridge.dacs.legacy import migration as legacy
 
-            try:
-                return legacy.apply_ack_file(runtime.db, bulkSyncId, upload.path, fmt)
-            except LookupError as exc:
-                raise Problem(404, "Unknown bulk sync", str(exc)) from exc
+            return legacy.apply_ack_file(runtime.db, bulkSyncId, upload.path, fmt)
 
         return await take_table_file(request, files / "acks", settings.max_upload_bytes, apply, keep_rejected)
 

@@ -44,6 +44,7 @@ from derbridge.dacs.schema import (
     service_agreements,
     service_points,
 )
+from derbridge.errors import NotFound
 from derbridge.store.bulk import bulk_insert, select_to_parquet
 from derbridge.store.db import iso_utc, reading, utcnow
 from derbridge.store.outbox import new_file_values
@@ -230,7 +231,7 @@ def start_sync(engine: Engine, import_id: str, files_dir: Path) -> dict[str, Any
     with reading(engine) as connection:
         if connection.execute(sa.select(legacy_imports.c.import_id).where(
                 legacy_imports.c.import_id == import_id)).first() is None:
-            raise LookupError(f"no legacy import {import_id!r}")
+            raise NotFound("legacy import", import_id)
         bulk_sync_id = new_id(14)
         path = files_dir / "bulk-syncs" / f"enroll-sync-{bulk_sync_id}.parquet"
         devices = select_to_parquet(connection, _devices_of(import_id), SYNC_SCHEMA,
@@ -279,7 +280,7 @@ def apply_ack_file(engine: Engine, bulk_sync_id: str, path: Path, fmt: FileForma
     with reading(engine) as connection:
         job = connection.execute(sa.select(bulk_syncs).where(bulk_syncs.c.bulk_sync_id == bulk_sync_id)).first()
     if job is None:
-        raise LookupError(f"no bulk sync {bulk_sync_id!r}")
+        raise NotFound("bulk sync", bulk_sync_id)
     if job.status == ACKED:
         return {"bulkSyncId": bulk_sync_id, "result": "already applied"}
     frame = read_checked(path, fmt, ACK_COLUMNS, key=("deviceId",))

@@ -11,10 +11,11 @@ from pydantic import ValidationError
 
 from derbridge.config import Settings
 from derbridge.dacs.network import queries as network
+from derbridge.errors import FileRefused, NotFound
 from derbridge.runtime.system import Runtime
 from derbridge.tables.endpoint import take_table_file
-from derbridge.tables.formats import FileFormat, FileRefused
-from derbridge.web.problems import Problem, RejectionKeeper, field_errors
+from derbridge.tables.formats import FileFormat
+from derbridge.web.problems import RejectionKeeper, field_errors
 from derbridge.web.uploads import Upload
 
 FILES_PREFIX = "/rest/files/"
@@ -36,11 +37,7 @@ def network_file_router(runtime: Runtime, settings: Settings, keep_rejected: Rej
         def apply(upload: Upload, fmt: FileFormat) -> dict[str, Any]:
             from derbridge.dacs.network.apply import apply_export  # polars loads only when a file arrives
 
-            parameters = _parameters(request)
-            try:
-                return apply_export(runtime.db, parameters, upload.path, fmt, upload.sha256)
-            except network.TooEarly as exc:
-                raise Problem(425, "Too early", str(exc)) from exc
+            return apply_export(runtime.db, _parameters(request), upload.path, fmt, upload.sha256)
 
         return await take_table_file(request, files, settings.max_upload_bytes, apply, keep_rejected)
 
@@ -66,8 +63,7 @@ def network_location_router(runtime: Runtime) -> APIRouter:
         day = day or datetime.now(UTC).date()
         found = network.location_on(runtime.db, service_point_id, day)
         if found is None:
-            raise Problem(404, "No network location", f"no network location of service point {service_point_id!r} "
-                          f"on {day.isoformat()}")
+            raise NotFound("network location", service_point_id, f"none on {day.isoformat()}")
         return {**found, "date": day.isoformat()}
 
     @router.get("/service-points/{service_point_id}/network-locations",

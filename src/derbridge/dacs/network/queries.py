@@ -29,10 +29,6 @@ class ExportParameters(BaseModel):
     """The export DERMS made before this one: this one is applied only after it."""
 
 
-class TooEarly(Exception):
-    """The export follows one the program system has not applied yet; it must come again after that one."""
-
-
 def location_on(engine: Engine, service_point_id: str, day: date) -> dict[str, Any] | None:
     """The record in effect for the service point on `day`, or None."""
     t = network_locations

@@ -1,1 +1,1 @@
-"""TODO."""
+"""Energy aggregators as the program system sends them (F3)."""

@@ -1,1 +1,1 @@
-"""TODO."""
+"""Customers' contact and location from the CIS, which an enrollment sync is checked against."""

@@ -21,9 +21,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.derms.schema import enrollment_batches, enrollment_records, outbound_messages
+from derbridge.errors import InvalidInput, NotFound
 from derbridge.store.db import as_utc, iso_utc, reading, utcnow
 from derbridge.store.outbox import new_outbox_values
-from derbridge.web.problems import Problem
 
 FORWARD_PATH = "/hub/from-derms/enroll-to-dacs"
 MAX_RECORDS = 1000
@@ -231,17 +231,16 @@ def apply_results(engine: Engine, results: EnrollmentResults) -> bool:
     with engine.begin() as connection:
         batch = connection.execute(sa.select(b).where(b.c.batch_id == results.batchId).with_for_update()).first()
         if batch is None:
-            raise Problem(404, "Unknown batch", f"DERMS holds no enrollment batch {results.batchId!r}")
+            raise NotFound("enrollment batch", results.batchId)
         held_when = as_utc(batch.results_when)
         if held_when is not None and results.whenISO < held_when:
             return False
         message_ids = set(connection.execute(sa.select(r.c.message_id).where(r.c.batch_id == results.batchId))
                           .scalars())
-        strangers = [{"field": f"responses.response.{index}.id", "type": "unknown_record",
-                      "message": f"batch {results.batchId} has no record {item.id!r}"}
-                     for index, item in enumerate(results.responses.response) if item.id not in message_ids]
+        strangers = {f"responses.response.{index}.id": f"batch {results.batchId} has no record {item.id!r}"
+                     for index, item in enumerate(results.responses.response) if item.id not in message_ids}
         if strangers:
-            raise Problem(422, "Invalid request", "results for records the batch does not hold", strangers)
+            raise InvalidInput(strangers)
         connection.execute(sa.update(r).where(r.c.batch_id == results.batchId).values(
             response_code=None, enrollment_id=None, message_category=None, message_number=None, message_text=None,
             result_at=None))

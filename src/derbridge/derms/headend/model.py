@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from derbridge.errors import TransientError
+
 
 @dataclass(frozen=True)
 class DeviceStatus:
@@ -31,7 +33,7 @@ class Registration:
     message: str = ""
 
 
-class HeadEndUnavailable(Exception):
+class HeadEndUnavailable(TransientError):
     """The head end could not be reached or failed as a whole: every device of the request is affected."""
 
 

@@ -10,7 +10,7 @@ The gateway's questions take a list of NIC ids and answer one entry per device, 
 `reportingLagS` is how stale the cloud's statuses are: DERMS holds a status that long before it acts on it.
 An operator sees the fleet (`GET /fleet`), adds a device (`POST /fleet/devices`) and takes one on or off line
 (`PUT /fleet/devices/{nicId}/online`). DERMS runs the same clouds in its own process by default and offers the
-same operator actions under `/api/headends/{name}` (derms/enrollment/api.py).
+same operator actions under `/api/headends/{name}` (derms/headend/api.py).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from derbridge.config import Settings
 from derbridge.derms.headend.model import DeviceStatus, Registration
 from derbridge.derms.headend.simulator import FleetDevice, SimulatedCloud
+from derbridge.errors import NotFound
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
-from derbridge.web.problems import Problem
 
 MAX_DEVICES_PER_REQUEST = 10_000
 NicId = Field(min_length=1, max_length=100)
@@ -97,7 +97,7 @@ def set_online(cloud: SimulatedCloud, nic_id: str, change: OnlineChange) -> dict
     try:
         cloud.set_online(nic_id, change.online)
     except KeyError as exc:
-        raise Problem(404, "Unknown device", f"{cloud.name} has no device {nic_id}") from exc
+        raise NotFound("device", f"{cloud.name}/{nic_id}") from exc
     return {"headEndSystem": cloud.name, "nicId": nic_id, "online": change.online}
 
 

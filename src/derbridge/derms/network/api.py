@@ -12,11 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.config import Settings
 from derbridge.derms.network import model as network
-from derbridge.derms.network.connections import ChangeRefused
+from derbridge.errors import NotFound
 from derbridge.runtime.system import Runtime
 from derbridge.tables.endpoint import take_table_file
 from derbridge.tables.formats import FileFormat
-from derbridge.web.problems import Problem, RejectionKeeper
+from derbridge.web.problems import RejectionKeeper
 from derbridge.web.uploads import Upload
 
 PREFIX = "/api/network"
@@ -58,7 +58,7 @@ def network_router(runtime: Runtime, settings: Settings, keep_rejected: Rejectio
                            422: {"description": "Invalid file: each problem's column, rows and count"}})
     async def import_table(table: str, request: Request) -> dict[str, Any]:
         if table not in TABLES:
-            raise Problem(404, "Unknown table", f"no network table {table!r}; import {', '.join(TABLES)}")
+            raise NotFound("network table", table, f"import {', '.join(TABLES)}")
 
         def apply(upload: Upload, fmt: FileFormat) -> dict[str, Any]:
             from derbridge.derms.network.files import import_file  # polars loads only when a file arrives
@@ -74,19 +74,17 @@ def network_router(runtime: Runtime, settings: Settings, keep_rejected: Rejectio
     @router.get("/service-points/{service_point_id}", summary="A service point's connections, oldest first")
     def connections(service_point_id: str) -> dict[str, Any]:
         return {"servicePointId": service_point_id,
-                "connections": _answer(lambda: network.connections_of(runtime.db, service_point_id))}
+                "connections": network.connections_of(runtime.db, service_point_id)}
 
     @router.post("/service-points/{service_point_id}/moves", summary="Connect a service point to another "
                  "transformer from a date")
     def move_service_point(service_point_id: str, body: ServicePointMove) -> dict[str, Any]:
-        return _answer(lambda: network.move_service_point(runtime.db, service_point_id, body.transformerId,
-                                                          body.effectiveDate))
+        return network.move_service_point(runtime.db, service_point_id, body.transformerId, body.effectiveDate)
 
     @router.post("/transformers/{transformer_id}/moves", summary="Move a transformer to another feeder from a "
                  "date (its service points follow)")
     def move_transformer(transformer_id: str, body: TransformerMove) -> dict[str, Any]:
-        return _answer(lambda: network.move_transformer(runtime.db, transformer_id, body.feederId,
-                                                        body.effectiveDate))
+        return network.move_transformer(runtime.db, transformer_id, body.feederId, body.effectiveDate)
 
     @router.post("/exports", status_code=201, summary="Export network locations to the program system (F1)")
     async def export(body: ExportRequest) -> dict[str, Any]:
@@ -102,12 +100,3 @@ def network_router(runtime: Runtime, settings: Settings, keep_rejected: Rejectio
 
     return router
 
-
-def _answer(action: Any) -> Any:
-    try:
-        return action()
-    except network.NotFound as exc:
-        raise Problem(404, "Not found", str(exc)) from exc
-    except ChangeRefused as exc:
-        raise Problem(422, "Change refused", str(exc),
-                      [{"field": "effectiveDate", "type": "change_refused", "message": str(exc)}]) from exc

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
+from derbridge.errors import InvalidInput
+
 Location = tuple[str, str, str]  # (transformer_id, feeder_id, substation_id)
 
 
@@ -41,8 +43,11 @@ class Connection:
         return self.effective_start <= day and (self.effective_end is None or day < self.effective_end)
 
 
-class ChangeRefused(ValueError):
-    """A change that would rewrite what DERMS has already recorded for a later date."""
+class ChangeRefused(InvalidInput):
+    """A change that would rewrite what DERMS has already recorded for a later date: its effective date is wrong."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__({"effectiveDate": message})
 
 
 def location_on(history: list[Connection], day: date) -> Connection | None:

@@ -26,14 +26,11 @@ from derbridge.derms.schema import (
     substations,
     transformers,
 )
+from derbridge.errors import NotFound
 from derbridge.store.db import iso_utc, reading, utcnow
 from derbridge.store.locks import one_writer_at_a_time
 
 LOCK = "derms.network"
-
-
-class NotFound(LookupError):
-    """A service point, transformer or feeder the network model does not hold."""
 
 
 def move_service_point(engine: Engine, service_point_id: str, transformer_id: str, day: date) -> dict[str, Any]:
@@ -46,7 +43,7 @@ def move_service_point(engine: Engine, service_point_id: str, transformer_id: st
                                 f"{transformer.feeder_since}; a service point can join it from then on, not on {day}")
         before = history(connection, service_point_id)
         if not before:
-            raise NotFound(f"no service point {service_point_id!r} in the network model")
+            raise NotFound("service point", service_point_id)
         location = (transformer_id, transformer.feeder_id, _substation_of(connection, transformer.feeder_id))
         after = connect(before, service_point_id, location, day)
         seq = _write(connection, "move-service-point", service_point_id, day, {service_point_id: (before, after)})
@@ -78,14 +75,14 @@ def move_transformer(engine: Engine, transformer_id: str, feeder_id: str, day: d
 def _transformer(connection: Connection, transformer_id: str) -> Any:
     found = connection.execute(sa.select(transformers).where(transformers.c.transformer_id == transformer_id)).first()
     if found is None:
-        raise NotFound(f"no transformer {transformer_id!r} in the network model")
+        raise NotFound("transformer", transformer_id)
     return found
 
 
 def _substation_of(connection: Connection, feeder_id: str) -> str:
     found = connection.execute(sa.select(feeders.c.substation_id).where(feeders.c.feeder_id == feeder_id)).first()
     if found is None:
-        raise NotFound(f"no feeder {feeder_id!r} in the network model")
+        raise NotFound("feeder", feeder_id)
     return str(found.substation_id)
 
 
@@ -167,7 +164,7 @@ def connections_of(engine: Engine, service_point_id: str) -> list[dict[str, Any]
     with reading(engine) as connection:
         found = history(connection, service_point_id)
     if not found:
-        raise NotFound(f"no service point {service_point_id!r} in the network model")
+        raise NotFound("service point", service_point_id)
     return describe(found)
 
 

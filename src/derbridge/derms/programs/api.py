@@ -1,25 +1,19 @@
-"""DERMS's HTTP API for programs and availability: the F2 receiver the hub calls (/program), and the
-operator's endpoints under /api (programs held, overridable rules, availability, participation, premises)."""
+"""DERMS's HTTP API for programs: the F2 receiver the hub calls (/program), and the operator's endpoints under
+/api (the rule sets held, the rules a planner may override)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from derbridge.derms.availability import devices as device_availability
-from derbridge.derms.availability import participation
+from derbridge.derms.acks import msg_ack
 from derbridge.derms.programs import rules as program_rules
 from derbridge.errors import InvalidInput
 from derbridge.runtime.system import Runtime
-from derbridge.store.db import utcnow
 from derbridge.web.batch import Answer, add_single_and_batch
 from derbridge.web.problems import RejectionKeeper, problem_body
-
-MsgAck = Callable[[str, str], dict[str, Any]]
 
 
 class OverridableRules(BaseModel):
@@ -27,7 +21,7 @@ class OverridableRules(BaseModel):
     reasons: list[str] = Field(max_length=20)
 
 
-def program_integration_router(runtime: Runtime, msg_ack: MsgAck, keep_rejected: RejectionKeeper) -> APIRouter:
+def program_integration_router(runtime: Runtime, keep_rejected: RejectionKeeper) -> APIRouter:
     router = APIRouter(tags=["integration"])
 
     def receive_program(body: program_rules.ProgramMessage) -> Answer:
@@ -48,7 +42,7 @@ def program_integration_router(runtime: Runtime, msg_ack: MsgAck, keep_rejected:
 
 
 def program_operator_router(runtime: Runtime) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["programs and availability"])
+    router = APIRouter(prefix="/api", tags=["programs"])
 
     @router.get("/programs", summary="Programs and their rules as received from the program system")
     def list_programs() -> list[dict[str, Any]]:
@@ -62,28 +56,5 @@ def program_operator_router(runtime: Runtime) -> APIRouter:
                 summary="Replace the rules (reason codes) a planner may override for this program")
     def set_overridable(program_code: str, body: OverridableRules) -> dict[str, Any]:
         return program_rules.set_overridable(runtime.db, program_code, body.reasons)
-
-    @router.post("/availability", summary="Availability of devices, or of a program's fleet, for an event")
-    async def availability(body: device_availability.AvailabilityRequest) -> dict[str, Any]:
-        now = body.now or utcnow()
-        judged = await run_in_threadpool(device_availability.evaluate, runtime.db, body, now)
-        return device_availability.answer(body, judged, now)
-
-    @router.put("/events/{event_id}/participations",
-                summary="Record every device's part in one event (replaces the event's records)")
-    def record_participations(event_id: Annotated[str, Path(min_length=1, max_length=40)],
-                              body: participation.EventParticipations) -> dict[str, Any]:
-        return {"eventId": event_id, "recorded": participation.record_event(runtime.db, event_id, body)}
-
-    @router.put("/sensitive-premises/{cis_premise_id}",
-                summary="Mark a premise as having life-support or sensitive-load equipment")
-    def mark_sensitive(cis_premise_id: Annotated[str, Path(min_length=1, max_length=30)],
-                       body: participation.SensitivePremise) -> dict[str, str]:
-        return participation.mark_sensitive(runtime.db, cis_premise_id, body)
-
-    @router.delete("/sensitive-premises/{cis_premise_id}", status_code=204, summary="Clear a premise's mark")
-    def unmark_sensitive(cis_premise_id: str) -> Response:
-        participation.unmark_sensitive(runtime.db, cis_premise_id)
-        return Response(status_code=204)
 
     return router

@@ -1,1 +1,2 @@
-"""TODO."""
+"""The device registry: subscriptions and devices from enrollment syncs (F5) and bulk initial syncs, and their
+registration with the head ends."""

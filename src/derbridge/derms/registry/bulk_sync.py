@@ -30,11 +30,12 @@ from sqlalchemy.exc import IntegrityError
 
 from derbridge.derms.registry import records as registry
 from derbridge.derms.schema import bulk_sync_rows, bulk_syncs, devices, outbound_files
+from derbridge.errors import FileRefused
 from derbridge.runtime.worker import Worker
 from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import reading, utcnow
 from derbridge.store.outbox import new_file_values
-from derbridge.tables.formats import PARQUET_TYPE, FileFormat, FileRefused, sha256_of
+from derbridge.tables.formats import PARQUET_TYPE, FileFormat, sha256_of
 from derbridge.tables.load import ROW as FILE_ROW
 from derbridge.tables.load import file_chunks, file_schema
 
