@@ -241,33 +241,19 @@ def loaded_derms(derms_db: Engine, extract: Path) -> Engine:
     return derms_db
 
 
-def test_derms_knows_an_imported_customer_and_where_the_service_point_is(loaded_derms: Engine,
-                                                                        extract: Path) -> None:
+def test_derms_knows_where_an_imported_customers_service_point_is(loaded_derms: Engine, extract: Path) -> None:
     contact = read(extract, "contacts").row(0, named=True)
     account = read(extract, "accounts").filter(pl.col("cisPersonId") == contact["cisPersonId"]).row(0, named=True)
     point = read(extract, "service_points").filter(pl.col("cisAccountId") == account["cisAccountId"]).row(0, named=True)
+    locations, accounts = derms_schema.service_locations, derms_schema.customer_accounts
     with loaded_derms.connect() as connection:
-        found = derms_cis.known_customer(connection, contact["cisPersonId"], contact["contactId"],
-                                         point["cisServicePointId"])
-    assert found.known and found.unknown == ()
-    assert found.location is not None
-    assert (found.location.cis_premise_id, found.location.cis_account_id, found.location.division) == (
-        point["cisPremiseId"], account["cisAccountId"], account["division"])
-    assert found.location.time_zone.startswith("America/")
-
-
-def test_derms_names_the_ids_it_does_not_know(loaded_derms: Engine, extract: Path) -> None:
-    contacts = read(extract, "contacts")
-    mine = contacts.row(0, named=True)
-    someone_elses = contacts.filter(pl.col("cisPersonId") != mine["cisPersonId"]).row(0, named=True)
-    with loaded_derms.connect() as connection:
-        nobody = derms_cis.known_customer(connection, "P?", "C?", "SP?")
-        wrong_contact = derms_cis.known_customer(connection, mine["cisPersonId"], someone_elses["contactId"], "SP?")
-        no_contact_asked = derms_cis.known_customer(connection, mine["cisPersonId"], None, "SP?")
-    assert nobody.unknown == ("cisPersonId", "contactId", "cisServicePointId")
-    assert nobody.location is None
-    assert wrong_contact.unknown == ("contactId", "cisServicePointId")
-    assert no_contact_asked.unknown == ("cisServicePointId",)
+        found = connection.execute(
+            sa.select(locations, accounts.c.division, accounts.c.cis_person_id)
+            .join_from(locations, accounts, locations.c.cis_account_id == accounts.c.cis_account_id)
+            .where(locations.c.cis_service_point_id == point["cisServicePointId"])).one()
+    assert (found.cis_premise_id, found.cis_account_id, found.division, found.cis_person_id) == (
+        point["cisPremiseId"], account["cisAccountId"], account["division"], contact["cisPersonId"])
+    assert found.time_zone.startswith("America/")
 
 
 def test_a_hundred_thousand_rows_import_whole_and_then_unchanged(dacs_db: Engine, tmp_path: Path) -> None:

@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from derbridge.derms.schema import bulk_sync_rows, devices, rejected_requests, subscriptions
+from derbridge.web.client import CHECKSUM_HEADER
 from derbridge.web.operator import wait_for
-from derbridge.web.uploads import CHECKSUM_HEADER
 from tests.conftest import BACKENDS
 from tests.integration.registry_helpers import Derms, ack_file_row, add_customer, checked, derms_alone, fleet_device
 

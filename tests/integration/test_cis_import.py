@@ -20,9 +20,8 @@ from derbridge.cli import app
 from derbridge.dataset.generate import generate
 from derbridge.scenario.processes import settings_env
 from derbridge.web.auth import outbound_credential
-from derbridge.web.client import make_client
+from derbridge.web.client import CHECKSUM_HEADER, make_client
 from derbridge.web.operator import checked, operator_client
-from derbridge.web.uploads import CHECKSUM_HEADER
 
 CUSTOMERS = 200
 PARQUET = "application/vnd.apache.parquet"

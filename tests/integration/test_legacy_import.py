@@ -20,8 +20,8 @@ from derbridge.dataset.generate import generate
 from derbridge.derms.schema import devices as derms_devices
 from derbridge.scenario import utility as scenario
 from derbridge.store.db import make_engine, reading
+from derbridge.web.client import CHECKSUM_HEADER
 from derbridge.web.operator import checked, operator_client, wait_for
-from derbridge.web.uploads import CHECKSUM_HEADER
 from tests.conftest import BACKENDS
 from tests.integration.conftest import stack_on
 

@@ -24,8 +24,8 @@ from derbridge.store.migrations import upgrade
 from derbridge.store.outbox import new_file_values
 from derbridge.web.apps import new_app
 from derbridge.web.auth import outbound_credential
-from derbridge.web.client import make_client
-from derbridge.web.uploads import CHECKSUM_HEADER, receive_upload
+from derbridge.web.client import CHECKSUM_HEADER, make_client
+from derbridge.web.uploads import receive_upload
 
 UPLOAD_LIMIT = 64 * 1024
 JSON_LIMIT = 1024

@@ -32,9 +32,8 @@ from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import make_engine, utcnow
 from derbridge.store.testing import drop_postgres_database, fresh_postgres_database
 from derbridge.web.auth import outbound_credential
-from derbridge.web.client import make_client
+from derbridge.web.client import CHECKSUM_HEADER, make_client
 from derbridge.web.operator import checked, operator_client, wait_for
-from derbridge.web.uploads import CHECKSUM_HEADER
 
 DEFAULT_SIZE = 100_000
 TARGET_S_PER_MILLION = 40.0

@@ -30,8 +30,9 @@ from derbridge.hub.flows.wire import msg_ack
 from derbridge.tables.endpoint import keep_file
 from derbridge.tables.formats import FileFormat, file_format, sha256_of
 from derbridge.web.auth import Authenticator, require
+from derbridge.web.client import CHECKSUM_HEADER
 from derbridge.web.problems import Problem, field_errors
-from derbridge.web.uploads import CHECKSUM_HEADER, Upload, receive_upload
+from derbridge.web.uploads import Upload, receive_upload
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 MAX_KEY = 200

@@ -10,7 +10,6 @@ Rows missing from a later extract are kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -63,60 +62,3 @@ TABLES: dict[str, TableSpec] = {spec.name: spec for spec in (
     TableSpec("contacts", customer_contacts, CONTACTS, references=(PERSON,)),
 )}
 """Every table DERMS imports, parents before the tables that refer to them."""
-
-
-@dataclass(frozen=True)
-class ServiceLocation:
-    """Where a customer's devices are: the service point, its premise's address and time zone."""
-
-    cis_service_point_id: str
-    cis_premise_id: str
-    cis_account_id: str
-    location_id: str
-    division: str | None
-    """The account's division."""
-    address1: str
-    city: str
-    county: str | None
-    state: str
-    postal: str
-    country: str
-    time_zone: str
-
-
-@dataclass(frozen=True)
-class KnownCustomer:
-    """Which of an enrollment sync's customer ids DERMS does not know, by their wire names."""
-
-    unknown: tuple[str, ...]
-    """Some of cisPersonId, contactId (a contact of that person), cisServicePointId."""
-    location: ServiceLocation | None
-
-    @property
-    def known(self) -> bool:
-        return not self.unknown
-
-
-def known_customer(connection: Connection, cis_person_id: str, contact_id: str | None,
-                   cis_service_point_id: str) -> KnownCustomer:
-    """Look the ids up (primary-key reads); a contact id of None is not asked about."""
-    unknown = []
-    if connection.execute(sa.select(customers.c.cis_person_id)
-                          .where(customers.c.cis_person_id == cis_person_id)).first() is None:
-        unknown.append("cisPersonId")
-    if contact_id is not None and connection.execute(
-            sa.select(customer_contacts.c.contact_id).where(customer_contacts.c.contact_id == contact_id,
-                                                            customer_contacts.c.cis_person_id == cis_person_id)
-    ).first() is None:
-        unknown.append("contactId")
-    row = connection.execute(
-        sa.select(service_locations, customer_accounts.c.division)
-        .join_from(service_locations, customer_accounts,
-                   customer_accounts.c.cis_account_id == service_locations.c.cis_account_id, isouter=True)
-        .where(service_locations.c.cis_service_point_id == cis_service_point_id)).first()
-    if row is None:
-        unknown.append("cisServicePointId")
-    location = None if row is None else ServiceLocation(
-        row.cis_service_point_id, row.cis_premise_id, row.cis_account_id, row.location_id, row.division,
-        *(getattr(row, name) for name in ADDRESS))
-    return KnownCustomer(tuple(unknown), location)
