@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from derbridge.clock import utcnow
 from derbridge.derms.schema import devices, service_locations, subscriptions
-from derbridge.store.db import utcnow
 
 WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
 DERMS_RULE: dict[str, Any] = {

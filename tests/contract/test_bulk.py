@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from derbridge.clock import as_utc
 from derbridge.store import bulk
 from derbridge.store.bulk import bulk_insert, select_frame
-from derbridge.store.db import as_utc, make_engine
+from derbridge.store.db import make_engine
 
 metadata = sa.MetaData()
 sample = sa.Table(
@@ -57,7 +58,7 @@ def test_values_nulls_and_empty_strings_survive_a_bulk_insert(db: Engine) -> Non
 
 
 def test_a_date_time_in_another_zone_is_stored_as_the_same_instant(db: Engine) -> None:
-    local = pl.DataFrame({"id": [1], "at": [datetime(2026, 7, 1, 9, 0)]}).with_columns(
+    local = pl.DataFrame({"id": [1], "at": [datetime(2026, 7, 1, 9, 0)]}).with_columns(  # noqa: DTZ001 (a wall-clock time, given its zone next)
         pl.col("at").dt.replace_time_zone("America/Chicago"))
     with db.begin() as connection:
         bulk_insert(connection, sample, local)

@@ -12,13 +12,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from derbridge.clock import as_utc
 from derbridge.dacs import schema as dacs_schema
 from derbridge.dacs.customers import cis as dacs_cis
 from derbridge.dataset.generate import generate
 from derbridge.derms import schema as derms_schema
 from derbridge.derms.customers import cis as derms_cis
 from derbridge.errors import FileRefused
-from derbridge.store.db import as_utc, make_engine
+from derbridge.store.db import make_engine
 from derbridge.store.importlog import ImportRecord
 from derbridge.store.migrations import upgrade
 from derbridge.tables import load as tableimport

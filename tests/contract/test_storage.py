@@ -13,12 +13,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
+from derbridge.clock import utcnow
 from derbridge.dacs.aggregators import service_providers as dacs_aggregators
 from derbridge.dacs.schema import sync_requests
 from derbridge.dacs.sync import sync_requests as syncrequests
 from derbridge.derms.aggregators import service_providers as derms_aggregators
 from derbridge.hub import messagelog
-from derbridge.store.db import make_engine, utcnow
+from derbridge.store.db import make_engine
 from derbridge.store.migrations import current_revision, head_revision, upgrade
 from derbridge.store.outbox import PENDING
 

@@ -117,7 +117,7 @@ def test_a_csv_file_is_taken_like_a_parquet_file(derms: Derms) -> None:
     ack, _summary = acked(derms, "BULK7")
     assert ack.rows() == [("BD7", "D1RE", "")]
     started = checked(derms.operator.get("/api/subscriptions", params={"limit": 1000}))
-    assert {s["subscriptionId"]: s["startDateTime"] for s in started}["BS7"] == "2024-12-31T22:00:00Z"
+    assert {s["subscriptionId"]: s["startDateTime"] for s in started}["BS7"] == "2024-12-31T22:00:00.000Z"
 
 
 def test_a_bad_file_is_refused_naming_each_column_and_its_rows_and_nothing_is_applied(derms: Derms) -> None:

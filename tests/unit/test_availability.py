@@ -197,7 +197,7 @@ def test_the_fleet_version_refuses_missing_columns_and_nulls() -> None:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"start": datetime(2026, 7, 15, 14), "end": datetime(2026, 7, 15, 16)}, "must be timezone-aware"),
+    ({"start": datetime(2026, 7, 15, 14), "end": datetime(2026, 7, 15, 16)}, "must be timezone-aware"),  # noqa: DTZ001 (naive on purpose: refused)
     ({"end": WINDOW.start}, "must be after start"),
     ({"timezone": "Mars/Olympus_Mons"}, "Mars/Olympus_Mons"),
 ])

@@ -19,12 +19,13 @@ import polars as pl
 import sqlalchemy as sa
 
 from derbridge.bootstrap import local_settings
+from derbridge.clock import utcnow
 from derbridge.dacs.schema import persons
 from derbridge.dataset.generate import generate
 from derbridge.scenario.cis_load import IMPORT_TIMEOUT_S, plan, read_manifest, tables_taken, upload
 from derbridge.scenario.processes import running
 from derbridge.store.bulk import bulk_insert
-from derbridge.store.db import make_engine, utcnow
+from derbridge.store.db import make_engine
 from derbridge.web.operator import operator_client
 
 DEFAULT_SIZE = 1_000_000

@@ -24,12 +24,13 @@ import psutil
 import sqlalchemy as sa
 
 from derbridge.bootstrap import BackgroundSystems, local_settings
+from derbridge.clock import utcnow
 from derbridge.dataset.fleets import HEAD_ENDS
 from derbridge.derms.headend.model import DeviceStatus, Registration
 from derbridge.derms.headend.simulator import CloudProfile, SimulatedCloud
 from derbridge.derms.schema import customer_contacts, customers, service_locations
 from derbridge.store.bulk import bulk_insert
-from derbridge.store.db import make_engine, utcnow
+from derbridge.store.db import make_engine
 from derbridge.store.testing import drop_postgres_database, fresh_postgres_database
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import CHECKSUM_HEADER, make_client

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from derbridge.store.db import utcnow
+from derbridge.clock import iso_z, utcnow
 
 
 def msg_ack(message_id: str, code: str) -> dict[str, Any]:
-    now = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = iso_z(utcnow())
     return {"ackType": "SUCCESS", "whenISO": now,
             "responses": {"response": [{"id": message_id, "value": message_id, "responseCode": code,
                                         "responseTimeISO": now, "dacsMessageId": message_id}]}}

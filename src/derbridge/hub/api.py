@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from derbridge.clock import clock_for, use_clock
 from derbridge.config import Settings
 from derbridge.errors import NotFound
 from derbridge.hub import delivery, engine, messagelog, metrics
@@ -63,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def start_hub(settings: Settings, dispatcher: delivery.Dispatcher) -> None:
+    use_clock(clock_for(settings.clock_file))
     db = make_engine(settings.database_url("hub"))
     upgrade("hub", db)
     clients = {target: make_client(settings.url(target), outbound_credential(settings, "hub", target),

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from derbridge.clock import as_utc, utcnow
 from derbridge.hub.schema import correlations
-from derbridge.store.db import as_utc, utcnow
 
 WAITING, ANSWERED, EXPIRED, LATE, UNMATCHED = "WAITING", "ANSWERED", "EXPIRED", "LATE", "UNMATCHED"
 

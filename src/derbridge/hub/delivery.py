@@ -27,13 +27,13 @@ from typing import Any
 
 import structlog
 
+from derbridge.clock import utcnow
 from derbridge.hub import correlations, engine, messagelog, metrics
 from derbridge.hub.context import current
 from derbridge.hub.flows.registry import LEGS
 from derbridge.hub.flows.relay import Leg
 from derbridge.hub.lookups import LookupMissing
 from derbridge.runtime.retry import RetryPolicy
-from derbridge.store.db import utcnow
 from derbridge.web.client import Outcome, post_batch, post_json
 
 log = structlog.get_logger()

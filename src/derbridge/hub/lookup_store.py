@@ -23,10 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from derbridge.clock import as_utc, utcnow
 from derbridge.errors import PermanentError
 from derbridge.hub.lookups import Change, InvalidLookup, Lookup, LookupMissing, LookupProblem, Lookups, changes
 from derbridge.hub.schema import lookup_audit, lookup_rows, lookups
-from derbridge.store.db import as_utc, reading, utcnow
+from derbridge.store.db import reading
 
 MAX_KEPT_REQUEST_CHARS = 1_000_000
 

@@ -23,8 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from derbridge.clock import iso_utc, utcnow
 from derbridge.hub.schema import message_keys, messages
-from derbridge.store.db import iso_utc, reading, utcnow
+from derbridge.store.db import reading
 
 RECEIVED, DELIVERED, RETRYING, DEAD, REJECTED = "RECEIVED", "DELIVERED", "RETRYING", "DEAD", "REJECTED"
 DECLINED, WAITING, HELD = "DECLINED", "WAITING", "HELD"

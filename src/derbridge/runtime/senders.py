@@ -12,9 +12,10 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
+from derbridge.clock import utcnow
 from derbridge.runtime.retry import RetryPolicy
 from derbridge.runtime.worker import Worker
-from derbridge.store.db import reading, utcnow
+from derbridge.store.db import reading
 from derbridge.store.outbox import FAILED, PENDING, SENT
 from derbridge.web.client import Outcome, make_client, post_batch, post_json, put_file
 

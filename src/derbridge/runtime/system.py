@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
+from derbridge.clock import clock_for, use_clock
 from derbridge.config import Settings
 from derbridge.runtime.periodic import Periodic
 from derbridge.runtime.retry import RetryPolicy
@@ -59,6 +60,7 @@ class Runtime:
 
     def open(self, settings: Settings) -> None:
         """Migrate the system's database, start delivering its outboxes to the hub, start its tasks."""
+        use_clock(clock_for(settings.clock_file))
         db = self._db = make_engine(settings.database_url(self.system))
         upgrade(self.system, db)
         credential = outbound_credential(settings, self.system, "hub")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -37,7 +36,9 @@ def make_engine(url: str) -> Engine:
         sa.event.listen(engine, "commit", writer.commit)
         sa.event.listen(engine, "rollback", writer.rollback)
         return engine
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # Sessions in UTC: a timestamp without a zone, or a date taken from one, means the same on every host.
+    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                            connect_args={"options": "-c timezone=UTC"})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -102,24 +103,3 @@ READS_ONLY = "derbridge_reads_only"
 def reading(engine: Engine) -> Connection:
     """A connection for reads: on SQLite it waits for no writer (use engine.begin() for anything that writes)."""
     return engine.connect().execution_options(**{READS_ONLY: True})
-
-
-@overload
-def as_utc(value: datetime) -> datetime: ...
-@overload
-def as_utc(value: None) -> None: ...
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
-def iso_utc(value: datetime | None) -> str | None:
-    """A stored date-time as ISO 8601 in UTC (SQLite's naive ones read as UTC), or None."""
-    value = as_utc(value)
-    return value.isoformat() if value else None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

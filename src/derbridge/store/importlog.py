@@ -12,7 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from derbridge.store.db import as_utc, reading
+from derbridge.clock import iso_utc
+from derbridge.store.db import reading
 
 
 def file_imports_table(metadata: sa.MetaData) -> sa.Table:
@@ -104,15 +105,12 @@ def recent_rejected_uploads(engine: Engine, table: sa.Table, limit: int = 100) -
         rows = connection.execute(sa.select(table).order_by(table.c.id.desc()).limit(limit))
         return [{"id": row.id, "path": row.path, "file": row.file, "bytes": row.bytes, "sha256": row.sha256,
                  "contentType": row.content_type, "status": row.status, "errors": json.loads(row.errors),
-                 "receivedBy": row.received_by, "receivedAt": _iso(row.received_at)} for row in rows]
+                 "receivedBy": row.received_by, "receivedAt": iso_utc(row.received_at)} for row in rows]
 
 
 def describe_import(row: Any) -> dict[str, Any]:
     return {"id": row.id, "table": row.table_name, "rows": row.rows, "inserted": row.inserted,
             "updated": row.updated, "unchanged": row.unchanged, "sha256": row.sha256, "bytes": row.bytes,
             "format": row.file_format, "seconds": row.seconds, "importedBy": row.imported_by,
-            "importedAt": _iso(row.imported_at)}
+            "importedAt": iso_utc(row.imported_at)}
 
-
-def _iso(value: datetime) -> str:
-    return as_utc(value).isoformat()

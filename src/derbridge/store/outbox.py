@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from derbridge.store.db import utcnow
+from derbridge.clock import utcnow
 
 PENDING, SENT, FAILED = "PENDING", "SENT", "FAILED"
 

@@ -16,8 +16,8 @@ from typing import TypeVar
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
+from derbridge.clock import utcnow
 from derbridge.errors import FileRefused
-from derbridge.store.db import utcnow
 from derbridge.tables.formats import FileFormat, file_format
 from derbridge.web.problems import RejectionKeeper
 from derbridge.web.uploads import Upload, receive_upload

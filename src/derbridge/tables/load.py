@@ -27,9 +27,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from derbridge.clock import utcnow
 from derbridge.errors import FileRefused
 from derbridge.store.bulk import bulk_insert
-from derbridge.store.db import utcnow
 from derbridge.store.importlog import ImportRecord, record_import
 from derbridge.tables.spec import FileColumn, FileFormat, TableSpec
 

@@ -20,8 +20,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
+from derbridge.clock import utcnow
 from derbridge.errors import FileRefused, NotFound
-from derbridge.store.db import reading, utcnow
+from derbridge.store.db import reading
 from derbridge.store.importlog import (
     ImportRecord,
     last_import_per_table,

@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 
-from derbridge.store.db import utcnow
+from derbridge.clock import utcnow
 from derbridge.web.problems import RejectionKeeper
 
 

@@ -13,10 +13,11 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from sqlalchemy.engine import Connection, Engine
 
+from derbridge.clock import utcnow
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.schema import aggregators
 from derbridge.dacs.sync.sync_requests import write_sync_request
-from derbridge.store.db import reading, utcnow
+from derbridge.store.db import reading
 
 SYNC_PATH = "/hub/from-dacs/energyAggregatorSync"
 AGGREGATOR_ID_DIGITS = 12

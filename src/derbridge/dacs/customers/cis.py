@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from derbridge.clock import utcnow
 from derbridge.dacs.schema import accounts, contacts, persons, premises, rates, service_agreements, service_points
-from derbridge.store.db import utcnow
 from derbridge.tables.cis import (
     ACCOUNT_DIVISION,
     ACCOUNT_ID,

@@ -3,13 +3,14 @@ enrollment-sync acknowledgement, the status check result) and the agents' API un
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from derbridge.clock import utcnow
 from derbridge.config import Settings
 from derbridge.dacs.enrollment import enroll, enrollment_sync, lifecycle, queries, setup, states, status_checks, wire
 from derbridge.errors import NotFound
@@ -17,10 +18,11 @@ from derbridge.runtime.group_commit import GroupCommit
 from derbridge.runtime.system import Runtime
 from derbridge.web.batch import Answer, add_single_and_batch_at_once, answer_of
 from derbridge.web.problems import RejectionKeeper, problem_body
+from derbridge.web.wire import UtcDateTime
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return utcnow()
 
 
 # ---- the cross-system API (called by the hub) -------------------------------------------------------------
@@ -54,7 +56,7 @@ class StatusResult(BaseModel):
     model_config = ConfigDict(extra="ignore")
     status: str = Field(min_length=1, max_length=30)
     message: str | None = Field(default=None, max_length=254)
-    lastSeenDateTime: datetime | None = None
+    lastSeenDateTime: UtcDateTime | None = None
 
 
 class ResponseDetail(BaseModel):

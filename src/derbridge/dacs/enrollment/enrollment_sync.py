@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from derbridge.clock import iso_z, utcnow
 from derbridge.dacs.schema import (
     contacts,
     controllable_devices,
@@ -27,7 +28,6 @@ from derbridge.dacs.schema import (
     sync_requests,
 )
 from derbridge.dacs.sync.sync_requests import COMPLETE, ERROR, write_sync_requests
-from derbridge.store.db import as_utc, utcnow
 
 SYNC_PATH = "/hub/from-dacs/enrollmentSync"
 SYNC_KIND = "ENROLLMENT"
@@ -90,7 +90,7 @@ def message(sync_request_id: str, subscription: Any, devices: list[Any], contact
             premise_id: str | None, rate_code: str | None, division: str | None,
             unenroll_reason: str | None) -> dict[str, Any]:
     """The outbound enrollment sync, fields wrapped in `sendDetails` as the program system sends them."""
-    start = _iso(subscription.start_at)
+    start = iso_z(subscription.start_at)
     groups = [("PROGRAM", subscription.program_code)]
     groups += sorted({("MODEL", device.specification) for device in devices if device.specification})
     if rate_code:
@@ -102,14 +102,14 @@ def message(sync_request_id: str, subscription: Any, devices: list[Any], contact
             "subscriptionId": subscription.subscription_id, "cisAccountId": subscription.cis_account_id,
             "subscriptionType": subscription.subscription_type, "status": subscription.status,
             "programId": subscription.program_id, "programCode": subscription.program_code,
-            "startDateTime": start, "endDateTime": _iso(subscription.end_at), "unenrollReason": unenroll_reason,
+            "startDateTime": start, "endDateTime": iso_z(subscription.end_at), "unenrollReason": unenroll_reason,
         },
         "locationInfo": {
             "division": division, "servicePointId": subscription.cis_service_point_id,
             "cisPremiseId": premise_id, "cisServicePointId": subscription.cis_service_point_id,
             "controllableDevices": [device_message(device) for device in devices],
             "deviceGroups": [{"groupCategory": category, "groupCode": code, "effectiveStartDateTime": start,
-                              "effectiveEndDateTime": _iso(subscription.end_at)} for category, code in groups],
+                              "effectiveEndDateTime": iso_z(subscription.end_at)} for category, code in groups],
         },
     }}
 
@@ -118,7 +118,7 @@ def device_message(device: Any) -> dict[str, Any]:
     return {
         "deviceId": device.device_id, "nicId": device.nic_id, "headEndSystem": device.head_end_system,
         "specification": device.specification, "deviceType": device.device_type,
-        "installDateTime": _iso(device.installed_at), "removalDateTime": _iso(device.removed_at),
+        "installDateTime": iso_z(device.installed_at), "removalDateTime": iso_z(device.removed_at),
         "isActive": device.status == "ACTIVE", "nameplateKw": None, "nameplateKwh": None, "networkAddress": None,
     }
 
@@ -181,7 +181,3 @@ def _set_registrations(connection: Connection, registrations: list[dict[str, Any
         .values(head_end_registration=sa.bindparam("registration"), registration_message=sa.bindparam("message"),
                 registration_updated_at=sa.bindparam("synced"), updated_at=now), registrations)
 
-
-def _iso(value: datetime | None) -> str | None:
-    value = as_utc(value)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from derbridge.clock import iso_utc
 from derbridge.dacs.enrollment import status_checks as statuschecks
 from derbridge.dacs.enrollment.states import enrollment_row
 from derbridge.dacs.schema import (
@@ -15,7 +16,7 @@ from derbridge.dacs.schema import (
     enrollments,
     status_checks,
 )
-from derbridge.store.db import iso_utc, reading
+from derbridge.store.db import reading
 
 # ---- reading ----------------------------------------------------------------------------------------------
 

@@ -3,12 +3,13 @@ to SETUP-ERROR, and checks without a result in time expire."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from derbridge.clock import as_utc, utcnow
 from derbridge.dacs.enrollment import status_checks
 from derbridge.dacs.enrollment.activation import activate, activate_all
 from derbridge.dacs.enrollment.states import (
@@ -24,7 +25,7 @@ from derbridge.dacs.enrollment.wire import EnrollRequest
 from derbridge.dacs.schema import (
     enrollments,
 )
-from derbridge.store.db import as_utc, reading
+from derbridge.store.db import reading
 
 
 def validate_again(connection: Connection, enrollment: Any, now: datetime, timeout_s: float) -> Enrolled:
@@ -100,7 +101,7 @@ def _after_setup_checks(connection: Connection, setup: list[tuple[Any, status_ch
 
 def expire_status_checks(engine: Engine, now: datetime | None = None) -> int:
     """Checks without a result by their deadline time out; so does the device setup waiting on them."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     with reading(engine) as connection:  # runs every second: take no turn to write when nothing is overdue
         if not status_checks.any_overdue(connection, now):
             return 0

@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from derbridge.clock import iso_utc
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.schema import outbound_messages, status_checks
-from derbridge.store.db import iso_utc
 from derbridge.store.outbox import new_outbox_values
 
 AWAITRESP, SUCCESS, FAILURE, TIMED_OUT, SUPERSEDED = "AWAITRESP", "SUCCESS", "FAILURE", "TIMED-OUT", "SUPERSEDED"

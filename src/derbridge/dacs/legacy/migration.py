@@ -27,6 +27,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from derbridge.clock import iso_utc, utcnow
 from derbridge.dacs.enrollment.enrollment_sync import REGISTRATIONS
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.schema import (
@@ -46,7 +47,7 @@ from derbridge.dacs.schema import (
 )
 from derbridge.errors import NotFound
 from derbridge.store.bulk import bulk_insert, select_to_parquet
-from derbridge.store.db import iso_utc, reading, utcnow
+from derbridge.store.db import reading
 from derbridge.store.outbox import new_file_values
 from derbridge.tables.check import ROW, invalid, read_checked, row_error
 from derbridge.tables.formats import PARQUET_TYPE, FileColumn, FileFormat, sha256_of

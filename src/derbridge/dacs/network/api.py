@@ -3,12 +3,13 @@ asks: which transformer, feeder and substation served a service point on a given
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 
+from derbridge.clock import utcnow
 from derbridge.config import Settings
 from derbridge.dacs.network import queries as network
 from derbridge.errors import FileRefused, NotFound
@@ -60,7 +61,7 @@ def network_location_router(runtime: Runtime) -> APIRouter:
                 summary="The transformer, feeder and substation serving a service point on a date (default: today)")
     def location_on(service_point_id: str, day: Annotated[date | None, Query(alias="date")] = None
                     ) -> dict[str, Any]:
-        day = day or datetime.now(UTC).date()
+        day = day or utcnow().date()
         found = network.location_on(runtime.db, service_point_id, day)
         if found is None:
             raise NotFound("network location", service_point_id, f"none on {day.isoformat()}")

@@ -20,12 +20,12 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from derbridge.clock import utcnow
 from derbridge.dacs.network.locations import OPEN_RECORD_COLUMNS, Observation, Record, apply_change, diff_export
 from derbridge.dacs.network.queries import ExportParameters, describe_export
 from derbridge.dacs.schema import network_exports, network_locations
 from derbridge.errors import TooEarly
 from derbridge.store.bulk import bulk_insert, select_frame
-from derbridge.store.db import utcnow
 from derbridge.store.locks import one_writer_at_a_time
 from derbridge.tables.check import ROW, read_checked
 from derbridge.tables.formats import FileColumn, FileFormat

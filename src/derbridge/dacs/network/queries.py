@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 
+from derbridge.clock import as_utc
 from derbridge.dacs.schema import network_exports, network_locations
-from derbridge.store.db import as_utc, reading
+from derbridge.store.db import reading
 
 EXPORT_ID = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._:-]+$")
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from derbridge.clock import as_utc, utcnow
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.programs.rules_sync import write_rules_sync
 from derbridge.dacs.schema import (
@@ -32,7 +33,7 @@ from derbridge.dacs.schema import (
     programs,
 )
 from derbridge.errors import Conflict, InvalidInput, NotFound
-from derbridge.store.db import as_utc, reading, utcnow
+from derbridge.store.db import reading
 
 PROGRAM_ID_DIGITS = 12
 DRAFT, PENDING_APPROVAL, ACTIVE, INACTIVE = "DRAFT", "PENDING_APPROVAL", "ACTIVE", "INACTIVE"

@@ -21,12 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from derbridge.clock import utcnow
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.programs.programs import ACTIVE, CODE
 from derbridge.dacs.programs.rules_sync import DAY_CODES, associated_rules, rule_fields, write_rules_sync
 from derbridge.dacs.schema import program_rule_associations, program_rules, programs
 from derbridge.errors import Conflict, InvalidInput, NotFound
-from derbridge.store.db import reading, utcnow
+from derbridge.store.db import reading
 
 RULE_ID_DIGITS = 12
 DayCode = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]

@@ -13,9 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from derbridge.clock import iso_utc, utcnow
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.schema import sync_requests
-from derbridge.store.db import iso_utc, reading, utcnow
+from derbridge.store.db import reading
 from derbridge.store.outbox import new_outbox_values
 
 COMPLETE, ERROR = "COMPLETE", "ERROR"

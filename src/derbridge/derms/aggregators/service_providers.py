@@ -6,7 +6,7 @@ Each message is applied once (keyed by its dacsMessageId) and answered with an a
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from derbridge.clock import as_utc, iso_z, utcnow
 from derbridge.derms.schema import aggregators, outbound_messages, received_messages
-from derbridge.store.db import as_utc, reading, utcnow
+from derbridge.store.db import reading
 from derbridge.store.outbox import new_outbox_values
+from derbridge.web.wire import UtcDateTime
 
 ACK_PATH = "/hub/from-derms/aggregatorAck"
 
@@ -29,8 +31,8 @@ class AggregatorMessage(BaseModel):
     aggregatorId: str = Field(min_length=1, max_length=14)
     aggregatorName: str = Field(min_length=1, max_length=100)
     status: Literal["Active", "Inactive"]
-    effectiveStartDateTimeISO: datetime
-    effectiveEndDateTimeISO: datetime | None = None
+    effectiveStartDateTimeISO: UtcDateTime
+    effectiveEndDateTimeISO: UtcDateTime | None = None
     contactName: str = Field(min_length=1, max_length=100)
     contactEmail: str | None = Field(default=None, max_length=254)
     contactPhone: str | None = Field(default=None, max_length=30)
@@ -72,7 +74,7 @@ def _upsert(connection: Connection, message: AggregatorMessage, now: datetime) -
 
 def ack_payload(dacs_message_id: str, when: datetime) -> dict[str, Any]:
     return {"dacsMessageId": dacs_message_id, "ackType": "SUCCESS",
-            "whenISO": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "errors": []}
+            "whenISO": iso_z(when), "errors": []}
 
 
 def list_all(engine: Engine) -> list[dict[str, Any]]:

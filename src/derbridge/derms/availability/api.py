@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 from fastapi.concurrency import run_in_threadpool
 
+from derbridge.clock import utcnow
 from derbridge.derms.availability import devices as device_availability
 from derbridge.derms.availability import participation
 from derbridge.runtime.system import Runtime
-from derbridge.store.db import utcnow
 
 
 def operator_router(runtime: Runtime) -> APIRouter:

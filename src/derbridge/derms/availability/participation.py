@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy.engine import Connection, Engine
 
+from derbridge.clock import as_utc, utcnow
 from derbridge.derms.schema import event_participations, sensitive_premises
 from derbridge.store.bulk import bulk_insert
-from derbridge.store.db import as_utc, utcnow
 
 Bounds = tuple[datetime, datetime]  # UTC, end exclusive
 HISTORY_COLUMNS = ("events_this_week", "events_this_month", "events_this_season", "event_hours_this_year",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -20,10 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from derbridge.clock import as_utc, iso_utc, utcnow
 from derbridge.derms.schema import enrollment_batches, enrollment_records, outbound_messages
 from derbridge.errors import InvalidInput, NotFound
-from derbridge.store.db import as_utc, iso_utc, reading, utcnow
+from derbridge.store.db import reading
 from derbridge.store.outbox import new_outbox_values
+from derbridge.web.wire import UtcDateTime
 
 FORWARD_PATH = "/hub/from-derms/enroll-to-dacs"
 MAX_RECORDS = 1000
@@ -63,8 +64,8 @@ class CustomerInfo(Strict):
 class ProgramInfo(Strict):
     cisServiceAgreementId: str | None = text(30)
     programCode: str = Field(min_length=1, max_length=30)
-    startDateTimeISO: datetime
-    endDateTimeISO: datetime | None = None
+    startDateTimeISO: UtcDateTime
+    endDateTimeISO: UtcDateTime | None = None
 
     @model_validator(mode="after")
     def ends_after_it_starts(self) -> ProgramInfo:
@@ -201,7 +202,7 @@ class RecordResult(BaseModel):
     value: str | None = Field(default=None, max_length=2000)
     """The enrollment id on success, else the refusal's text."""
     responseCode: Literal["SUCCESS", "ERROR", "FAILURE"]
-    responseTimeISO: datetime | None = None
+    responseTimeISO: UtcDateTime | None = None
     messageCategory: int | None = None
     messageNumber: int | None = None
 
@@ -217,7 +218,7 @@ class EnrollmentResults(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     batchId: str = Field(min_length=1, max_length=60)
     ackType: Literal["SUCCESS", "ERROR", "FAILURE"]
-    whenISO: datetime
+    whenISO: UtcDateTime
     responses: Responses = Field(default_factory=Responses)
 
 

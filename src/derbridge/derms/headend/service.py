@@ -15,18 +15,20 @@ same operator actions under `/api/headends/{name}` (derms/headend/api.py).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
+from derbridge.clock import as_utc, clock_for, iso_z, use_clock, utcnow
 from derbridge.config import Settings
 from derbridge.derms.headend.model import DeviceStatus, Registration
 from derbridge.derms.headend.simulator import FleetDevice, SimulatedCloud
 from derbridge.errors import NotFound
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
+from derbridge.web.wire import UtcDateTime
 
 MAX_DEVICES_PER_REQUEST = 10_000
 NicId = Field(min_length=1, max_length=100)
@@ -49,7 +51,7 @@ class NewDevice(BaseModel):
     model: str = Field(min_length=1, max_length=30)
     firmware: str = Field(default="1.0.0", max_length=30)
     online: bool = True
-    lastSeenISO: datetime | None = None
+    lastSeenISO: UtcDateTime | None = None
     """When the device last reported; now if not given."""
 
 
@@ -60,19 +62,16 @@ class OnlineChange(BaseModel):
 
 # ---- the gateway's wire format, both ways ----
 
-def iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
-
 
 def status_json(status: DeviceStatus) -> dict[str, Any]:
     return {"nicId": status.nic_id, "known": status.known, "online": status.online,
-            "lastSeenISO": iso(status.last_seen), "message": status.message}
+            "lastSeenISO": iso_z(status.last_seen), "message": status.message}
 
 
 def status_from_json(item: dict[str, Any]) -> DeviceStatus:
     seen = item.get("lastSeenISO")
     return DeviceStatus(str(item["nicId"]), bool(item["known"]), bool(item["online"]),
-                        datetime.fromisoformat(seen) if seen else None, str(item.get("message") or ""))
+                        as_utc(datetime.fromisoformat(seen)) if seen else None, str(item.get("message") or ""))
 
 
 def registration_json(registration: Registration) -> dict[str, Any]:
@@ -87,10 +86,10 @@ def registration_from_json(item: dict[str, Any]) -> Registration:
 # ---- operator actions, shared with DERMS's in-process clouds ----
 
 def add_device(cloud: SimulatedCloud, device: NewDevice) -> dict[str, Any]:
-    last_seen = device.lastSeenISO.astimezone(UTC) if device.lastSeenISO else datetime.now(UTC)
+    last_seen = as_utc(device.lastSeenISO) if device.lastSeenISO else utcnow()
     cloud.add_device(FleetDevice(device.nicId, device.serialNo, device.make, device.model, device.firmware,
                                  device.online, last_seen))
-    return {"headEndSystem": cloud.name, **device.model_dump(mode="json"), "lastSeenISO": iso(last_seen)}
+    return {"headEndSystem": cloud.name, **device.model_dump(mode="json"), "lastSeenISO": iso_z(last_seen)}
 
 
 def set_online(cloud: SimulatedCloud, nic_id: str, change: OnlineChange) -> dict[str, Any]:
@@ -105,6 +104,7 @@ def set_online(cloud: SimulatedCloud, nic_id: str, change: OnlineChange) -> dict
 
 def create_app(cloud: SimulatedCloud, settings: Settings) -> FastAPI:
     """The cloud's API: DERMS's gateway (credential `derms`) and operators (credential `operator`)."""
+    use_clock(clock_for(settings.clock_file))
     app, authenticator = new_app("headend", settings, None, None,
                                  f"Simulated aggregator cloud {cloud.name} (a head-end system behind DERMS).")
     app.title = f"derbridge head end {cloud.name}"

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from derbridge.clock import utcnow
 from derbridge.derms.headend.model import DeviceStatus, Registration
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class SimulatedCloud:
     """One head-end system's fleet and the utility's registrations in it. Thread-safe."""
 
     def __init__(self, profile: CloudProfile, fleet: pl.DataFrame | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.profile = profile
         self.name = profile.name
         self._clock = clock
@@ -229,7 +230,7 @@ def devices_file(dataset_dir: Path) -> Path:
 
 
 def load_fleets(devices_file: Path, profiles: list[CloudProfile],
-                clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, SimulatedCloud]:
+                clock: Callable[[], datetime] = utcnow) -> dict[str, SimulatedCloud]:
     """One cloud per profile, each with the dataset devices of its head-end system.
 
     Each cloud reads only its own rows, and repeated strings (make, model, firmware) are kept once: a million

@@ -3,13 +3,14 @@ transformers, look at a service point's connections, export network locations to
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from derbridge.clock import utcnow
 from derbridge.config import Settings
 from derbridge.derms.network import model as network
 from derbridge.errors import NotFound
@@ -90,7 +91,7 @@ def network_router(runtime: Runtime, settings: Settings, keep_rejected: Rejectio
     async def export(body: ExportRequest) -> dict[str, Any]:
         from derbridge.derms.network.files import create_export
 
-        as_of = body.asOf or datetime.now(UTC).date()
+        as_of = body.asOf or utcnow().date()
         return await run_in_threadpool(create_export, runtime.db, files / "exports", body.exportType, as_of,
                                        body.newChain, runtime.wake_senders)
 

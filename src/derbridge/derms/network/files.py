@@ -28,6 +28,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from derbridge.clock import utcnow
 from derbridge.derms.network.model import LOCK, export_of, last_change, new_change
 from derbridge.derms.schema import (
     feeders,
@@ -38,7 +39,6 @@ from derbridge.derms.schema import (
     transformers,
 )
 from derbridge.store.bulk import bulk_insert, select_frame
-from derbridge.store.db import utcnow
 from derbridge.store.locks import one_writer_at_a_time
 from derbridge.store.outbox import FAILED, new_file_values
 from derbridge.tables.check import ROW, ROWS_NAMED, invalid, read_checked, row_error

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from derbridge.clock import iso_utc, utcnow
 from derbridge.derms.network.connections import ChangeRefused, connect, refeed, rewritten
 from derbridge.derms.network.connections import Connection as Record
 from derbridge.derms.schema import (
@@ -27,7 +28,7 @@ from derbridge.derms.schema import (
     transformers,
 )
 from derbridge.errors import NotFound
-from derbridge.store.db import iso_utc, reading, utcnow
+from derbridge.store.db import reading
 from derbridge.store.locks import one_writer_at_a_time
 
 LOCK = "derms.network"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from derbridge.clock import as_utc, iso_z, utcnow
 from derbridge.derms.availability.engine import (
     DailyWindow,
     InvalidProgramRules,
@@ -37,7 +38,7 @@ from derbridge.derms.availability.engine import (
 )
 from derbridge.derms.schema import outbound_messages, overridable_rules, programs, received_messages
 from derbridge.errors import Conflict, InvalidInput, NotFound
-from derbridge.store.db import as_utc, reading, utcnow
+from derbridge.store.db import reading
 from derbridge.store.outbox import new_outbox_values
 
 ACK_PATH = "/hub/from-derms/programAck"
@@ -192,7 +193,7 @@ def _store(connection: Connection, message: ProgramMessage, rule_set: list[Progr
 
 def ack_payload(dacs_message_id: str, when: datetime, errors: list[dict[str, str]]) -> dict[str, Any]:
     return {"dacsMessageId": dacs_message_id, "ackType": "ERROR" if errors else "SUCCESS",
-            "whenISO": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "errors": errors}
+            "whenISO": iso_z(when), "errors": errors}
 
 
 # ---- reading what is held ---------------------------------------------------------------------------------

@@ -28,12 +28,13 @@ import structlog
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from derbridge.clock import iso_z, utcnow
 from derbridge.derms.registry import records as registry
 from derbridge.derms.schema import bulk_sync_rows, bulk_syncs, devices, outbound_files
 from derbridge.errors import FileRefused
 from derbridge.runtime.worker import Worker
 from derbridge.store.bulk import bulk_insert
-from derbridge.store.db import reading, utcnow
+from derbridge.store.db import reading
 from derbridge.store.outbox import new_file_values
 from derbridge.tables.formats import PARQUET_TYPE, FileFormat, sha256_of
 from derbridge.tables.load import ROW as FILE_ROW
@@ -261,8 +262,8 @@ def describe(row: Any) -> dict[str, Any]:
     return {"bulkSyncId": row.bulk_sync_id, "state": row.state, "format": row.file_format, "rows": row.rows,
             "rowsApplied": row.rows_applied, "rowsRefused": row.rows_refused,
             "registered": row.registered, "deregistered": row.deregistered, "notRegistered": row.not_registered,
-            "ackFile": row.ack_file, "error": row.error, "receivedAt": registry.iso(row.received_at),
-            "updatedAt": registry.iso(row.updated_at), "finishedAt": registry.iso(row.finished_at)}
+            "ackFile": row.ack_file, "error": row.error, "receivedAt": iso_z(row.received_at),
+            "updatedAt": iso_z(row.updated_at), "finishedAt": iso_z(row.finished_at)}
 
 
 def find(engine: Engine, bulk_sync_id: str) -> dict[str, Any] | None:

@@ -12,14 +12,15 @@ head-end registration in line, and then reports each device's registration.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Any, Literal
 
 import sqlalchemy as sa
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from derbridge.clock import iso_z, utcnow
 from derbridge.derms.registry import records as registry
 from derbridge.derms.registry.records import Refusal
 from derbridge.derms.schema import (
@@ -30,8 +31,8 @@ from derbridge.derms.schema import (
     received_messages,
     subscriptions,
 )
-from derbridge.store.db import utcnow
 from derbridge.store.outbox import new_outbox_values
+from derbridge.web.wire import UtcDateTime
 
 ACK_PATH = "/hub/from-derms/sendEnrollAck"
 PENDING, ACKED, REFUSED = "PENDING", "ACKED", "REFUSED"
@@ -42,12 +43,6 @@ MESSAGE_NUMBERS = {"cisPersonId": 201, "contactId": 202, "cisServicePointId": 20
 MAX_COMMENTS, MAX_DEVICE_MESSAGE = 254, 2000
 
 
-def _utc(value: datetime) -> datetime:
-    """Every time is stored in UTC; a time without an offset is taken as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class _Part(BaseModel):
@@ -292,9 +287,6 @@ def ack_key(dacs_message_id: str) -> str:
     return f"enroll-ack:{dacs_message_id}"
 
 
-def when_iso(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
 
 def refusal_ack(message: EnrollMessage, refusal: Refusal, when: datetime) -> dict[str, Any]:
     """hasError, an exceptionInfo entry per unknown CIS key, and every device not registered."""
@@ -307,12 +299,12 @@ def refusal_ack(message: EnrollMessage, refusal: Refusal, when: datetime) -> dic
     statuses = [{"deviceId": device.deviceId, "headEndRegistration": "D1NR", "message": reason}
                 for device in message.locationInfo.controllableDevices]
     return {"dacsMessageId": message.dacsMessageId, "hasError": True, "exceptionInfo": exceptions,
-            "deviceHeadendStatus": statuses, "whenISO": when_iso(when)}
+            "deviceHeadendStatus": statuses, "whenISO": iso_z(when)}
 
 
 def settled_ack(dacs_message_id: str, statuses: list[dict[str, Any]], when: datetime) -> dict[str, Any]:
     return {"dacsMessageId": dacs_message_id, "hasError": False, "exceptionInfo": [],
-            "deviceHeadendStatus": statuses, "whenISO": when_iso(when)}
+            "deviceHeadendStatus": statuses, "whenISO": iso_z(when)}
 
 
 def device_status(device_id: str, registration_status: str, message: str | None,
@@ -332,5 +324,5 @@ def list_syncs(connection: Connection, *, state: str | None = None, limit: int =
         query = query.where(enrollment_syncs.c.state == state.upper())
     rows = connection.execute(query.order_by(enrollment_syncs.c.received_at.desc()).limit(limit))
     return [{"dacsMessageId": row.dacs_message_id, "subscriptionId": row.subscription_id, "state": row.state,
-             "hasError": row.has_error, "receivedAt": registry.iso(row.received_at),
-             "ackedAt": registry.iso(row.acked_at)} for row in rows]
+             "hasError": row.has_error, "receivedAt": iso_z(row.received_at),
+             "ackedAt": iso_z(row.acked_at)} for row in rows]

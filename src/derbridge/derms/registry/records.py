@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from derbridge.clock import iso_z
 from derbridge.derms.schema import (
     customer_contacts,
     customers,
@@ -43,7 +44,6 @@ from derbridge.derms.schema import (
     service_locations,
     subscriptions,
 )
-from derbridge.store.db import as_utc
 
 REGISTERED, DEREGISTERED, NOT_REGISTERED = "REGISTERED", "DEREGISTERED", "NOT_REGISTERED"
 HEAD_END_CODES = {REGISTERED: "D1RE", DEREGISTERED: "D1DR", NOT_REGISTERED: "D1NR"}
@@ -287,21 +287,17 @@ def refresh_registrations(connection: Connection) -> None:
 
 # ---- reading the registry (operator API) -------------------------------------------------------------------------
 
-def iso(value: datetime | None) -> str | None:
-    value = as_utc(value)
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
 
 def describe_device(row: Any) -> dict[str, Any]:
     return {
         "headEndSystem": row.head_end_system, "nicId": row.nic_id, "deviceId": row.device_id,
         "subscriptionId": row.subscription_id, "specification": row.specification, "deviceType": row.device_type,
-        "active": row.active, "installedAt": iso(row.installed_at), "removedAt": iso(row.removed_at),
+        "active": row.active, "installedAt": iso_z(row.installed_at), "removedAt": iso_z(row.removed_at),
         "nameplateKw": row.nameplate_kw, "nameplateKwh": row.nameplate_kwh, "networkAddress": row.network_address,
         "registration": row.registration_status, "headEndRegistration": HEAD_END_CODES[row.registration_status],
-        "registrationMessage": row.registration_message, "registrationChangedAt": iso(row.registration_changed_at),
+        "registrationMessage": row.registration_message, "registrationChangedAt": iso_z(row.registration_changed_at),
         "registrationWanted": row.registration_wanted, "registrationPending": row.registration_due,
-        "lastMessageId": row.last_message_id, "updatedAt": iso(row.updated_at),
+        "lastMessageId": row.last_message_id, "updatedAt": iso_z(row.updated_at),
     }
 
 
@@ -311,8 +307,8 @@ def describe_subscription(row: Any) -> dict[str, Any]:
         "programId": row.program_id, "programCode": row.program_code, "cisPersonId": row.cis_person_id,
         "contactId": row.contact_id, "cisAccountId": row.cis_account_id, "division": row.division,
         "servicePointId": row.service_point_id, "cisPremiseId": row.cis_premise_id,
-        "cisServicePointId": row.cis_service_point_id, "startDateTime": iso(row.start_at),
-        "endDateTime": iso(row.end_at), "lastMessageId": row.last_message_id, "updatedAt": iso(row.updated_at),
+        "cisServicePointId": row.cis_service_point_id, "startDateTime": iso_z(row.start_at),
+        "endDateTime": iso_z(row.end_at), "lastMessageId": row.last_message_id, "updatedAt": iso_z(row.updated_at),
     }
 
 
@@ -355,7 +351,7 @@ def device_groups_of(connection: Connection, subscription_id: str) -> list[dict[
     rows = connection.execute(sa.select(g).where(g.c.subscription_id == subscription_id)
                               .order_by(g.c.group_category, g.c.group_code, g.c.effective_start))
     return [{"groupCategory": row.group_category, "groupCode": row.group_code,
-             "effectiveStartDateTime": iso(row.effective_start), "effectiveEndDateTime": iso(row.effective_end)}
+             "effectiveStartDateTime": iso_z(row.effective_start), "effectiveEndDateTime": iso_z(row.effective_end)}
             for row in rows]
 
 

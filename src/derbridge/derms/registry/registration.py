@@ -24,6 +24,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
+from derbridge.clock import utcnow
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.model import Registration
 from derbridge.derms.registry import bulk_sync, enrollment_sync
@@ -32,7 +33,7 @@ from derbridge.derms.registry.records import DEREGISTERED, NOT_REGISTERED, REGIS
 from derbridge.derms.schema import devices, enrollment_sync_devices, enrollment_syncs, outbound_messages
 from derbridge.runtime.worker import Worker
 from derbridge.store.bulk import bulk_insert
-from derbridge.store.db import reading, utcnow
+from derbridge.store.db import reading
 from derbridge.store.outbox import new_outbox_values
 
 log = structlog.get_logger()

@@ -10,7 +10,7 @@ no longer than it must. A due answer becomes its outbox row in the same transact
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,11 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from derbridge.clock import as_utc, iso_utc, iso_z, utcnow
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.model import DeviceStatus
 from derbridge.derms.schema import outbound_messages, status_checks
 from derbridge.runtime.worker import Worker
-from derbridge.store.db import as_utc, iso_utc, reading, utcnow
+from derbridge.store.db import reading
 from derbridge.store.outbox import new_outbox_values
 
 log = structlog.get_logger()
@@ -90,11 +91,8 @@ def result_of(status: DeviceStatus) -> tuple[str, str]:
 
 
 def result_payload(dacs_message_id: str, code: str, message: str, last_seen: datetime | None) -> dict[str, Any]:
-    return {"dacsMessageId": dacs_message_id, "responseCode": code, "message": message, "lastSeenISO": iso(last_seen)}
+    return {"dacsMessageId": dacs_message_id, "responseCode": code, "message": message, "lastSeenISO": iso_z(last_seen)}
 
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
 
 
 class StatusCheckWorker(Worker):
@@ -222,6 +220,6 @@ def describe(row: Any) -> dict[str, Any]:
         "division": row.division, "deviceType": row.device_type, "specification": row.specification,
         "connectionId": row.connection_id, "status": row.status, "receivedAt": iso_utc(row.received_at),
         "askedAt": iso_utc(row.asked_at), "dueAt": iso_utc(row.due_at), "answeredAt": iso_utc(row.answered_at),
-        "responseCode": row.response_code, "message": row.message, "lastSeenISO": iso(as_utc(row.last_seen)),
+        "responseCode": row.response_code, "message": row.message, "lastSeenISO": iso_z(as_utc(row.last_seen)),
         "delivery": row.delivery, "deliveryError": row.last_error,
     }
