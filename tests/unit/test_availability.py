@@ -15,17 +15,14 @@ from hypothesis import strategies as st
 
 from derbridge.derms.availability.engine import (
     Availability,
-    DailyWindow,
     DeviceHistory,
     EventWindow,
-    InvalidProgramRules,
-    ProgramRules,
     Reason,
     availability_of,
     fleet_availability,
     fleet_frames,
-    validate_rules,
 )
+from derbridge.derms.availability.rule_set import DailyWindow, InvalidProgramRules, ProgramRules, validate_rules
 from derbridge.errors import PermanentError
 
 CHICAGO = "America/Chicago"

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from derbridge.benchmarks import dataset_generate
 from derbridge.cli.tools.dataset import app as dataset_app
-from derbridge.dataset.generate import AS_OF, FORMAT_VERSION, Manifest, generate
+from derbridge.dataset.draws import AS_OF
+from derbridge.dataset.generate import FORMAT_VERSION, Manifest, generate
 from derbridge.dataset.spec import MAX_CUSTOMERS, TABLES
 
 SMALL = 2_000

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from derbridge.derms.availability.engine import DailyWindow, ProgramRules
 from derbridge.derms.availability.participation import periods_of, season_start
+from derbridge.derms.availability.rule_set import DailyWindow, ProgramRules
 from derbridge.derms.programs.rules import combined
 from derbridge.errors import Conflict
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import polars as pl
 
-from derbridge.derms.availability.engine import DailyWindow, EventWindow, ProgramRules, fleet_availability
+from derbridge.derms.availability.engine import EventWindow, fleet_availability
+from derbridge.derms.availability.rule_set import DailyWindow, ProgramRules
 
 DEFAULT_SIZE = 1_000_000
 TARGET_S = 2.0

@@ -26,7 +26,9 @@ import psutil
 
 from derbridge.benchmarks.f3_sync import postgres_urls
 from derbridge.bootstrap import local_settings
-from derbridge.dataset.generate import ENROLLED_SHARE, SECOND_THERMOSTAT_SHARE, generate
+from derbridge.dataset.devices import ENROLLED_SHARE
+from derbridge.dataset.generate import generate
+from derbridge.dataset.spec import SECOND_THERMOSTAT_SHARE
 from derbridge.scenario import utility as scenario
 from derbridge.scenario.processes import SystemProcess, running
 from derbridge.web.operator import checked, operator_client, wait_for

@@ -13,7 +13,8 @@ from typing import Any
 
 import polars as pl
 
-from derbridge.dataset.generate import Dice, generate
+from derbridge.dataset.draws import Dice
+from derbridge.dataset.generate import generate
 
 DEFAULT_SIZE = 1_000_000
 TARGET_SECONDS = 60.0

@@ -25,7 +25,8 @@ import polars as pl
 
 from derbridge.benchmarks.f3_sync import _cpu_s, _rss_mb, postgres_urls
 from derbridge.bootstrap import local_settings
-from derbridge.dataset.generate import SECOND_PREMISE_SHARE, generate
+from derbridge.dataset.customers import SECOND_PREMISE_SHARE
+from derbridge.dataset.generate import generate
 from derbridge.scenario.processes import running
 from derbridge.web.operator import checked, operator_client, wait_for
 

@@ -23,14 +23,9 @@ import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy.engine import Connection, Engine
 
-from derbridge.derms.availability.engine import (
-    UNAVAILABILITY_COLUMNS,
-    EventWindow,
-    ProgramRules,
-    Reason,
-    fleet_availability,
-)
+from derbridge.derms.availability.engine import UNAVAILABILITY_COLUMNS, EventWindow, Reason, fleet_availability
 from derbridge.derms.availability.participation import HISTORY_COLUMNS, history_frame, periods_of, recent_days_frame
+from derbridge.derms.availability.rule_set import ProgramRules
 from derbridge.derms.programs import rules as program_rules
 from derbridge.derms.schema import devices, sensitive_premises, service_locations, subscriptions
 from derbridge.errors import Conflict, InvalidInput

@@ -29,13 +29,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.clock import as_utc, iso_z, utcnow
-from derbridge.derms.availability.engine import (
-    DailyWindow,
-    InvalidProgramRules,
-    ProgramRules,
-    Reason,
-    validate_rules,
-)
+from derbridge.derms.availability.engine import Reason
+from derbridge.derms.availability.rule_set import DailyWindow, InvalidProgramRules, ProgramRules, validate_rules
 from derbridge.derms.schema import outbound_messages, overridable_rules, programs, received_messages
 from derbridge.errors import Conflict, InvalidInput, NotFound
 from derbridge.store.db import reading
