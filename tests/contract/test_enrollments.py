@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from derbridge.dacs.enrollment import enrollment_sync
-from derbridge.dacs.enrollment import status_checks as statuschecks
 from derbridge.dacs.enrollment.enroll import enroll as enroll_request
 from derbridge.dacs.enrollment.enroll import enroll_many
 from derbridge.dacs.enrollment.lifecycle import add_device, check_device, replace_device, retry, unenroll
@@ -30,6 +29,7 @@ from derbridge.dacs.schema import (
     status_checks,
     sync_requests,
 )
+from derbridge.dacs.status_checks import checks as statuschecks
 from derbridge.errors import Conflict, InvalidInput
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from derbridge.dacs.enrollment import api as enrollment_api
-from derbridge.dacs.enrollment import enrollment_sync, status_checks
+from derbridge.dacs.enrollment import enrollment_sync
 from derbridge.dacs.enrollment.wire import EnrollRequest
+from derbridge.dacs.status_checks import checks as status_checks
 from derbridge.hub import messagelog
 from derbridge.hub.flows import f4_enrollment_request as f4
 from derbridge.hub.flows import f5_enrollment_sync as f5

@@ -34,7 +34,8 @@ def test_callers_arriving_while_a_group_is_handled_form_the_next_group() -> None
         while not groups:
             time.sleep(0.001)
         rest = [pool.submit(together.submit, n) for n in range(1, 20)]
-        time.sleep(0.2)
+        while together.waiting < 19:  # every other caller has handed its item in
+            time.sleep(0.001)
         release.set()
         assert first.result(5) == 100
         assert [future.result(5) for future in rest] == [n + 100 for n in range(1, 20)]

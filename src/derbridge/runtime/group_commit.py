@@ -41,6 +41,12 @@ class GroupCommit(Generic[Item, Result]):
         self._waiting: list[_Ticket[Item, Result]] = []
         self._handling = False
 
+    @property
+    def waiting(self) -> int:
+        """How many items wait for the next group."""
+        with self._changed:
+            return len(self._waiting)
+
     def submit(self, item: Item) -> Result:
         """Handle `item`, with whatever other items are waiting, and return its result."""
         ticket: _Ticket[Item, Result] = _Ticket(item)

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.clock import utcnow
 from derbridge.config import Settings
-from derbridge.dacs.enrollment import enroll, enrollment_sync, lifecycle, queries, setup, states, status_checks, wire
+from derbridge.dacs.enrollment import enroll, enrollment_sync, lifecycle, queries, setup, states, wire
+from derbridge.dacs.status_checks import checks as status_checks
 from derbridge.errors import NotFound
 from derbridge.runtime.group_commit import GroupCommit
 from derbridge.runtime.system import Runtime

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from derbridge.dacs.enrollment import status_checks
 from derbridge.dacs.enrollment.activation import activate_all
 from derbridge.dacs.enrollment.setup import setup_checks
 from derbridge.dacs.enrollment.states import (
@@ -29,6 +28,7 @@ from derbridge.dacs.schema import (
     enrollment_assets,
     enrollments,
 )
+from derbridge.dacs.status_checks import checks as status_checks
 from derbridge.store.db import reading
 
 Submission = tuple[EnrollRequest, str]

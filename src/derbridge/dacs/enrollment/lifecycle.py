@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from derbridge.dacs.enrollment import enrollment_sync, status_checks
+from derbridge.dacs.enrollment import enrollment_sync
 from derbridge.dacs.enrollment.activation import NewDevice, add_device_row
 from derbridge.dacs.enrollment.setup import setup_checks, validate_again
 from derbridge.dacs.enrollment.states import (
@@ -33,6 +33,7 @@ from derbridge.dacs.schema import (
     enrollments,
     program_subscriptions,
 )
+from derbridge.dacs.status_checks import checks as status_checks
 from derbridge.errors import Conflict, InvalidInput, NotFound
 
 

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from derbridge.clock import iso_utc
-from derbridge.dacs.enrollment import status_checks as statuschecks
 from derbridge.dacs.enrollment.states import enrollment_row
 from derbridge.dacs.schema import (
     controllable_devices,
@@ -16,6 +15,7 @@ from derbridge.dacs.schema import (
     enrollments,
     status_checks,
 )
+from derbridge.dacs.status_checks import checks as statuschecks
 from derbridge.store.db import reading
 
 # ---- reading ----------------------------------------------------------------------------------------------

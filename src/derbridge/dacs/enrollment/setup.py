@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from derbridge.clock import as_utc, utcnow
-from derbridge.dacs.enrollment import status_checks
 from derbridge.dacs.enrollment.activation import activate, activate_all
 from derbridge.dacs.enrollment.states import (
     DEVICE_SETUP,
@@ -25,6 +24,7 @@ from derbridge.dacs.enrollment.wire import EnrollRequest
 from derbridge.dacs.schema import (
     enrollments,
 )
+from derbridge.dacs.status_checks import checks as status_checks
 from derbridge.store.db import reading
 
 
