@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.clock import as_utc, utcnow
-from derbridge.errors import PermanentError
+from derbridge.errors import Conflict
 from derbridge.hub.lookups import Change, InvalidLookup, Lookup, LookupMissing, LookupProblem, Lookups, changes
 from derbridge.hub.schema import lookup_audit, lookup_rows, lookups
 from derbridge.store.db import reading
@@ -43,7 +43,7 @@ class Actor:
 SEEDER = Actor("derbridge", "seed")
 
 
-class LookupExists(PermanentError):
+class LookupExists(Conflict):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(f"lookup {name!r} already exists")

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.engine import Engine
 
+from derbridge.errors import InvalidInput, NotFound
 from derbridge.hub.context import current
 from derbridge.hub.lookup_catalog import SEEDS
 from derbridge.hub.lookup_store import (
@@ -24,7 +25,6 @@ from derbridge.hub.lookup_store import (
     Edit,
     Incoming,
     LiveLookups,
-    LookupExists,
     create,
     delete_row,
     history,
@@ -87,8 +87,6 @@ def lookups_router(operator_only: Callable[..., str]) -> APIRouter:
             edit = create(current().db, lookup, actor)
         except InvalidLookup as exc:
             raise refused([body.name], request, exc.problems, actor, "create") from exc
-        except LookupExists as exc:
-            raise Problem(409, "Lookup exists", str(exc)) from exc
         return written(edit)
 
     @router.get("/lookups/{name}", summary="One lookup with its rows, as JSON or CSV",
@@ -206,10 +204,7 @@ def actor_of(request: Request) -> Actor:
     if person is not None:
         person = person.strip()
         if not person or len(person) > 100 or not person.isprintable():
-            raise Problem(422, "Invalid actor", f"{ACTOR_HEADER} names a person in 1 to 100 printable "
-                                                    "characters", [{"field": f"header.{ACTOR_HEADER.lower()}",
-                                                                    "message": "1 to 100 printable characters",
-                                                                    "type": "invalid_actor"}])
+            raise InvalidInput({f"header.{ACTOR_HEADER.lower()}": "names a person in 1 to 100 printable characters"})
     return Actor(str(request.state.principal), person or None)
 
 
@@ -223,7 +218,7 @@ def raw_request(request: Request) -> str:
 def existing(name: str) -> Lookup:
     found = load(current().db, name)
     if found is None:
-        raise Problem(404, "No such lookup", f"lookup {name!r} does not exist")
+        raise NotFound("lookup", name)
     return found
 
 
