@@ -69,7 +69,7 @@ def test_list_and_show_print_tables(config: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (("set", EVENT_TYPE, "--key", "DERMS", "--value", "DACS=X"), "COLUMN=VALUE"),
     (("export", "--format", "csv"), "holds one lookup"),
-    (("show", "NoSuchLookup"), "does not exist"),
+    (("show", "NoSuchLookup"), "no lookup 'NoSuchLookup'"),
     (("delete-row", EVENT_TYPE, "--key", "DERMS=NOT-THERE"), "no row has"),
 ])
 def test_mistakes_end_with_a_clear_message_and_a_failing_exit_code(config: Path, args: tuple[str, ...],
