@@ -423,3 +423,52 @@ bulk_syncs = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("acked_at", sa.DateTime(timezone=True), nullable=True),
 )
+
+# Program events (F8): one per DERMS event stage, as the vendor's program system keeps them. `status_rank` is
+# the rank of the last status change applied, so a repeated or late change never moves an event backwards.
+program_events = sa.Table(
+    "program_events",
+    metadata,
+    sa.Column("program_event_id", sa.String(14), primary_key=True),
+    sa.Column("event_external_id", sa.String(60), nullable=False, index=True),
+    sa.Column("stage_external_id", sa.String(60), nullable=False),
+    sa.Column("program_code", sa.String(30), nullable=False, index=True),
+    sa.Column("program_id", sa.String(12), nullable=True),
+    sa.Column("category", sa.String(4), nullable=False),
+    sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("status_rank", sa.Integer, nullable=False),
+    sa.Column("cancel_reason", sa.String(254), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("event_external_id", "stage_external_id", name="uq_program_events_event_stage"),
+)
+
+# A device's part in one DERMS event (F9 reservation, F12 opt-out, F11 outcome): the participation history
+# device scores are computed from (F7). One row per event and device (head-end system, NIC id).
+event_participations = sa.Table(
+    "event_participations",
+    metadata,
+    sa.Column("participation_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_external_id", sa.String(60), nullable=False),
+    sa.Column("head_end_system", sa.String(50), nullable=False),
+    sa.Column("nic_id", sa.String(100), nullable=False),
+    sa.Column("device_id", sa.String(12), nullable=True, index=True),
+    sa.Column("subscription_id", sa.String(14), nullable=True),
+    sa.Column("program_code", sa.String(30), nullable=True),
+    sa.Column("reserved", sa.Boolean, nullable=False),
+    sa.Column("reservation_start", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("reservation_end", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("reserved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("opted_out", sa.Boolean, nullable=False),
+    sa.Column("opted_out_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("outcome", sa.String(4), nullable=True),
+    sa.Column("outcome_message", sa.String(100), nullable=True),
+    sa.Column("participation_start", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("participation_end", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("outcome_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("event_external_id", "head_end_system", "nic_id", name="uq_event_participations_device"),
+    sa.Index("ix_event_participations_device", "head_end_system", "nic_id"),
+)
