@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from derbridge.dacs.scores.formula import INPUTS, Condition, Kind, Rule, compile_rules
 from derbridge.dacs.scores.syntax import (
     MAX_DEPTH,
     Binary,
@@ -23,6 +24,14 @@ AV, CU, CA, DE = Name("AV"), Name("CU"), Name("CA"), Name("DE")
 
 def num(value: float) -> Number:
     return Number(float(value))
+
+
+def refusal(rules: list[Rule], eligibility: tuple[Condition, ...] = (),
+            factors: dict[str, list[float]] | None = None) -> dict[str, str]:
+    """The problems saving this rule set is refused with."""
+    with pytest.raises(FormulaError) as refused:
+        compile_rules(rules, eligibility, factors=factors)
+    return refused.value.problems
 
 
 # --- reading formulas -------------------------------------------------------------------------------------------
@@ -139,3 +148,119 @@ def test_nesting_is_limited(text: str) -> None:
 
 def test_nesting_up_to_the_limit_reads() -> None:
     assert parse("(" * (MAX_DEPTH - 1) + "AV" + ")" * (MAX_DEPTH - 1)) == AV
+
+
+# --- saving a rule set -------------------------------------------------------------------------------------------
+
+def test_a_rule_set_compiles_to_its_steps_checks_factors_and_the_inputs_it_uses() -> None:
+    rules = [Rule("REST", "min(DE / DP, 1)"), Rule("FRESH", "DE < 2"), Rule("SC", "SN[CU + 1] * REST")]
+    rule_set = compile_rules(rules, [Condition("CU < CA", "CAP_REACHED")], factors={"SN": [1, 0.5]})
+    assert [(step.name, step.formula, step.kind) for step in rule_set.steps] == [
+        ("REST", Call("min", (Binary("/", DE, Name("DP")), num(1))), Kind.NUMBER),
+        ("FRESH", Binary("<", DE, num(2)), Kind.CONDITION),
+        ("SC", Binary("*", Factor("SN", Binary("+", CU, num(1))), Name("REST")), Kind.NUMBER)]
+    assert [(check.formula, check.reason) for check in rule_set.checks] == [(Binary("<", CU, CA), "CAP_REACHED")]
+    assert rule_set.factors == {"SN": (1.0, 0.5)}
+    assert rule_set.inputs == ("CA", "CU", "DE", "DP")
+
+
+@pytest.mark.parametrize(("formula", "problem"), [
+    pytest.param("AV * SN[1] + CUU", "line 1, column 14: unknown variable 'CUU' (did you mean CU?)",
+                 id="unknown variable"),
+    pytest.param("AV +\n  FOO", "line 2, column 3: unknown variable 'FOO'", id="on the second line"),
+    pytest.param("LATER * 2", "line 1, column 1: 'LATER' is defined by a later rule (rules.1); a formula can use only "
+                              "the inputs and the rules before it", id="used before it is defined"),
+    pytest.param("SC + 1", "line 1, column 1: 'SC' cannot be used in its own formula", id="itself"),
+    pytest.param("CU / 0", "line 1, column 1: division by zero: 'CU / 0'", id="division by zero"),
+    pytest.param("CU / -0.0", "line 1, column 1: division by zero: 'CU / -0.0'", id="division by minus zero"),
+    pytest.param("AV + (CU > 1)", "line 1, column 7: '+' needs a number, not a condition: 'CU > 1'",
+                 id="condition for a number"),
+    pytest.param("if AV then 1 else 2", "line 1, column 4: 'if' needs a condition, not a number: 'AV'",
+                 id="number for a condition"),
+    pytest.param("if AV > 0 then 1 else AV > 0", "line 1, column 23: 'then' gives a number, so 'else' must too, "
+                                                 "not a condition: 'AV > 0'", id="branches of two kinds"),
+    pytest.param("(AV and CU > 1) * 2", "line 1, column 2: 'and' needs a condition, not a number: 'AV'",
+                 id="and of a number"),
+    pytest.param("1 + not AV > 1", "line 1, column 5: '+' needs a number, not a condition: 'not AV > 1'",
+                 id="not inside arithmetic"),
+    pytest.param("min(AV, CU < 1)", "line 1, column 9: min() needs a number, not a condition: 'CU < 1'",
+                 id="condition as an argument"),
+    pytest.param("SN[CU > 1]", "line 1, column 4: the position in SN[...] needs a number, not a condition: 'CU > 1'",
+                 id="condition as a position"),
+    pytest.param("SN + 1", "line 1, column 1: 'SN' is a list of factors: write SN[position]", id="list without [ ]"),
+    pytest.param("CU[1]", "line 1, column 1: 'CU' is not a list of factors", id="[ ] on a variable"),
+    pytest.param("SNN[1]", "line 1, column 1: 'SNN' is not a list of factors (did you mean SN?)",
+                 id="unknown list"),
+    pytest.param("round(AV, CU)", "line 1, column 11: round's digits must be a whole number from 0 to 10, written "
+                                  "out: 'CU'", id="round to a variable"),
+    pytest.param("round(AV, 11)", "line 1, column 11: round's digits must be a whole number from 0 to 10, written "
+                                  "out: '11'", id="round too far"),
+    pytest.param("AV > 1", "line 1, column 1: the score SC must be a number, not a condition: 'AV > 1'",
+                 id="score as a condition"),
+])
+def test_a_formula_that_cannot_be_computed_is_refused_at_its_position(formula: str, problem: str) -> None:
+    assert refusal([Rule("SC", formula), Rule("LATER", "1")], factors={"SN": [1]}) == {"rules.0.formula": problem}
+
+
+def test_the_refusal_is_invalid_input_answered_422_naming_the_field_and_position() -> None:
+    from derbridge.web.problems import problem_of
+
+    with pytest.raises(FormulaError) as refused:
+        compile_rules([Rule("AV", "1"), Rule("SC", "AV + CUU")])
+    problem = problem_of(refused.value)
+    assert problem.status == 422
+    assert problem.errors == [{"field": "rules.1.formula", "type": "invalid_input",
+                               "message": "line 1, column 6: unknown variable 'CUU' (did you mean CU?)"}]
+
+
+def test_every_bad_field_is_named_at_once() -> None:
+    rules = [Rule("AV", "1 +"), Rule("AV", "2"), Rule("if", "3"), Rule("2X", "4"), Rule("SC", "CU * 2")]
+    eligibility = (Condition("CU < CA", "cap"), Condition("DE > 1", "SCORE_UNDEFINED"), Condition("CU * 2", "DOUBLE"))
+    assert refusal(rules, eligibility) == {
+        "rules.0.formula": "line 1, column 4: expected a number, a name or '(', found the end of the formula",
+        "rules.1.name": "'AV' is already defined by rules.0",
+        "rules.2.name": "'if' is a reserved word",
+        "rules.3.name": "'2X' is not a name: letters, digits and '_', not starting with a digit, at most 30",
+        "eligibility.0.reason": "'cap' is not a reason code: capital letters, digits and '_', starting with a "
+                                "letter, at most 30",
+        "eligibility.1.reason": "SCORE_UNDEFINED is reserved for unknown values",
+        "eligibility.2.formula": "line 1, column 1: an eligibility condition must be a condition (such as AV > 0), "
+                                 "not a number: 'CU * 2'",
+    }
+
+
+def test_a_rule_that_failed_is_not_blamed_again_where_it_is_used() -> None:
+    assert refusal([Rule("RATE", "CU / CAA"), Rule("SC", "RATE * 2")], (Condition("RATE", "NO_RATE"),)) == {
+        "rules.0.formula": "line 1, column 6: unknown variable 'CAA' (did you mean CA?)"}
+
+
+def test_a_rule_set_must_define_the_score() -> None:
+    assert refusal([Rule("X", "1")]) == {"rules": "no rule defines the score SC"}
+
+
+@pytest.mark.parametrize(("factors", "problem"), [
+    pytest.param({"SN": []}, "a list of factors holds 1 to 100 numbers, not 0", id="empty"),
+    pytest.param({"SN": [1.0] * 101}, "a list of factors holds 1 to 100 numbers, not 101", id="too long"),
+    pytest.param({"SN": [1.0, float("nan")]}, "every factor must be a finite number", id="not a number"),
+])
+def test_lists_of_factors_hold_finite_numbers(factors: dict[str, list[float]], problem: str) -> None:
+    assert refusal([Rule("SC", "1")], factors=factors) == {"factors.SN": problem}
+
+
+def test_a_rule_set_may_compute_a_vendor_variable_from_inputs_of_its_own() -> None:
+    rule_set = compile_rules([Rule("AV", "1 - UNAVAILABLE_DAYS / DP"), Rule("SC", "AV * 10")],
+                             extra_inputs=["UNAVAILABLE_DAYS"])
+    assert rule_set.inputs == ("DP", "UNAVAILABLE_DAYS")
+    assert refusal([Rule("SC", "AV * 10"), Rule("AV", "1")]) == {
+        "rules.0.formula": "line 1, column 1: 'AV' is defined by a later rule (rules.1); a formula can use only the "
+                           "inputs and the rules before it"}
+
+
+def test_the_vendor_variables_are_the_inputs_unless_declared_otherwise() -> None:
+    assert INPUTS == ("AC", "AV", "BR", "CA", "CU", "DE", "DP")
+    assert refusal([Rule("SC", "TEMP")]) == {"rules.0.formula": "line 1, column 1: unknown variable 'TEMP'"}
+    assert compile_rules([Rule("SC", "TEMP")], extra_inputs=["TEMP"]).inputs == ("TEMP",)
+
+
+def test_the_size_of_a_rule_set_is_limited() -> None:
+    assert refusal([Rule(f"X{index}", "1") for index in range(51)]) == {"rules": "51 rules; the most is 50"}
