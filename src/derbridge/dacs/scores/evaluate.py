@@ -72,7 +72,10 @@ def _known(value: float | int | None) -> float | None:
     """An input as a number, or None when it is unknown, not a number or infinite."""
     if value is None:
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a whole number beyond any float
+        return None
     return number if math.isfinite(number) else None
 
 

@@ -1,4 +1,5 @@
-"""A formula's syntax: the tokenizer, the recursive-descent parser and the immutable tree it builds.
+"""A formula's syntax: the tokenizer, the parser (recursive descent by precedence climbing) and the immutable
+tree they build.
 
 This parser is the only reader of a formula's text; nothing of it ever reaches Python's eval, exec, compile or
 ast. Every node keeps the span of text it came from, so that an error can say where it is and quote it.
@@ -20,6 +21,7 @@ number is expected (1 + not AV > 0), which the check of kinds then refuses with 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -295,6 +297,8 @@ class _Parser:
         token = self.token
         if token.kind == "number":
             self.advance()
+            if not math.isfinite(float(token.text)):
+                raise self.error(token.at, f"the number {token.text[:20]}… is too large")
             return Number(float(token.text), at=token.at, end=token.end)
         if token.kind == "name":
             return self.named()
