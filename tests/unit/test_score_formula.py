@@ -360,7 +360,7 @@ def test_the_worked_rule_of_the_documentation_scores_as_the_page_says() -> None:
         {"AV": None, "CU": 1, "CA": 4, "DE": 5, "DP": 30},
         {"AV": 1.0, "CU": 1, "CA": 4, "DE": 5, "DP": 0},
     ]
-    assert [(steps, score, eligible, reason) for steps, score, eligible, reason in both(rule_set, devices)] == [
+    assert both(rule_set, devices) == [
         ({"HEADROOM": 1.0, "REST": 10 / 30, "FATIGUE": 1.0, "SC": 73.33}, 73.33, True, None),
         ({"HEADROOM": 0.5, "REST": 1 / 30, "FATIGUE": 0.5, "SC": 4.7}, 4.7, True, None),
         ({"HEADROOM": 0.0, "REST": 0.1, "FATIGUE": 1.0, "SC": 1.6}, 1.6, False, "CAP_REACHED"),
