@@ -140,10 +140,10 @@ def test_the_program_systems_sync_maps_to_the_derms_enroll_message() -> None:
     mapped = f5.to_derms(sync, LOOKUPS)
     assert mapped["dacsMessageId"] == "33333333333333"
     assert mapped["contactInfo"] == {"contactId": "C1", "cisPersonId": "1000000001"}
-    assert mapped["subscriptionInfo"]["startDateTimeISO"] == "2026-11-23T00:00:00Z"
+    assert mapped["subscriptionInfo"]["startDateTimeISO"] == "2026-11-23T00:00:00.000Z"
     [device] = mapped["locationInfo"]["controllableDevices"]
     assert (device["deviceId"], device["nicId"], device["isActive"]) == ("222222222222", "ECO-1", True)
-    assert device["installDateTimeISO"] == "2026-11-23T00:00:00Z"
+    assert device["installDateTimeISO"] == "2026-11-23T00:00:00.000Z"
     assert {g["groupCategory"] for g in mapped["locationInfo"]["deviceGroups"]} == {"PROGRAM", "MODEL", "RATE"}
     assert f5.sync_keys(sync)["nicId.1"] == "ECO-1"
 

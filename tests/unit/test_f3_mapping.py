@@ -29,8 +29,8 @@ def test_sync_maps_field_by_field_to_the_derms_aggregator_message() -> None:
     mapped = to_derms(DacsAggregatorSync.model_validate(SAMPLE), NO_LOOKUPS)
     assert mapped == {
         "dacsMessageId": "12345678901234", "aggregatorId": "998877665544", "aggregatorName": "EcoCloud",
-        "status": "Active", "effectiveStartDateTimeISO": "2026-01-01T00:00:00Z",
-        "effectiveEndDateTimeISO": "2026-12-31T00:00:00Z", "contactName": "Dana",
+        "status": "Active", "effectiveStartDateTimeISO": "2026-01-01T00:00:00.000Z",
+        "effectiveEndDateTimeISO": "2026-12-31T00:00:00.000Z", "contactName": "Dana",
         "contactEmail": "dana@example.org", "contactPhone": "+1 555 0100", "externalReferenceId": "ECO-1",
         "externalSystem": "ECOCLOUD", "programCodes": ["SMARTSTAT", "EVSAVER"],
     }

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import EmailStr, Field
 
 from derbridge.hub.flows.relay import Relay
-from derbridge.hub.flows.wire import Wire, iso_now
+from derbridge.hub.flows.wire import Wire, iso_day, iso_now
 from derbridge.hub.lookups import Lookups
 
 SYNC_REQUEST_ID = Field(min_length=1, max_length=14, pattern=r"^[0-9A-Za-z-]+$")
@@ -72,8 +72,8 @@ def to_derms(sync: DacsAggregatorSync, _lookups: Lookups) -> dict[str, Any]:
         "aggregatorId": sync.serviceProviderId,
         "aggregatorName": sync.name,
         "status": DERMS_STATUS[sync.status],
-        "effectiveStartDateTimeISO": f"{sync.startDate.isoformat()}T00:00:00Z",
-        "effectiveEndDateTimeISO": f"{sync.endDate.isoformat()}T00:00:00Z" if sync.endDate else None,
+        "effectiveStartDateTimeISO": iso_day(sync.startDate),
+        "effectiveEndDateTimeISO": iso_day(sync.endDate) if sync.endDate else None,
         "contactName": sync.contact.name,
         "contactEmail": sync.contact.email,
         "contactPhone": sync.contact.phone,

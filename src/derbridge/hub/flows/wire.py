@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,8 +37,17 @@ def iso_now() -> str:
 
 
 def iso(value: datetime) -> str:
-    """Wire format for date-times: ISO 8601 in UTC with a Z."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The vendor's form for every date-time the hub writes: UTC with milliseconds, `YYYY-MM-DDTHH:MM:SS.sssZ`.
+
+    A value without an offset is UTC (derbridge stores UTC, and the hub's models read offset-less values as
+    UTC), never the local time of the machine the hub happens to run on."""
+    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def iso_day(value: date) -> str:
+    """A date-only value where the other side takes a date-time: its first moment, UTC."""
+    return iso(datetime.combine(value, time(), UTC))
 
 
 def msg_ack(business_key: str, message_id: int, duplicate: bool) -> dict[str, Any]:
