@@ -82,7 +82,7 @@ def _post(leg: Leg, chunk: list[Any]) -> list[Outcome]:
         return [leg.send(first)]
     client = current().clients[first.target]
     if len(chunk) == 1:
-        return [post_json(client, first.outbound_path, json.loads(first.outbound_payload), first.idempotency_key)]
+        return [post_json(client, first.outbound_path, json.loads(first.outbound_payload), first.business_key)]
     return post_batch(client, first.outbound_path, [json.loads(row.outbound_payload) for row in chunk])
 
 
