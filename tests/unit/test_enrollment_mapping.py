@@ -32,8 +32,8 @@ RECORD = {
                      "city": "Ashgrove", "county": "Lancer County", "state": "NE", "postal": "68101",
                      "country": "USA"},
     "assetInfo": {"installationMethod": "X1SI", "assetOwnership": "W1CO", "assetList": [
-        {"sequence": 1, "specification": "ECOTHERM!ET300", "serialNo": "E3000000001", "nicId": "ECO-0A1B2C3D4E5F",
-         "headEndSystem": "ECOCLOUD"}]},
+        {"sequence": 1, "specification": "ECOTHERM!ET300", "assetType": "THERMOSTAT", "serialNo": "E3000000001",
+         "nicId": "ECO-0A1B2C3D4E5F", "headEndSystem": "ECOCLOUD"}]},
 }
 
 
@@ -48,14 +48,23 @@ def test_a_record_maps_to_an_enroll_call_the_program_system_accepts() -> None:
     assert accepted.programInfo.startDate is not None and accepted.programInfo.startDate.isoformat() == "2026-11-23"
     [asset] = accepted.assetInfo.assetList
     assert (asset.specification, asset.assetType) == ("TSTAT-ECO-ET300", "SMART-THERMOSTAT")
-    assert "locationId" not in mapped["locationInfo"]
+    assert accepted.locationInfo.locationId == "LOC1"
+    assert mapped["locationInfo"] == RECORD["locationInfo"]
 
 
-def test_a_device_model_missing_from_the_lookup_cannot_be_mapped() -> None:
-    unknown = {**RECORD["assetInfo"], "assetList": [{**RECORD["assetInfo"]["assetList"][0],
-                                                     "specification": "ACME!X1"}]}
-    with pytest.raises(LookupMissing, match="ACME!X1"):
-        f4.to_dacs(record(assetInfo=unknown), LOOKUPS)
+def with_asset(**changes: Any) -> f4.EnrollmentRecord:
+    return record(assetInfo={**RECORD["assetInfo"], "assetList": [{**RECORD["assetInfo"]["assetList"][0], **changes}]})
+
+
+@pytest.mark.parametrize("change", [{"specification": "ACME!X1"}, {"assetType": "BATTERY"}])
+def test_a_device_model_or_asset_type_missing_from_its_lookup_cannot_be_mapped(change: dict[str, str]) -> None:
+    with pytest.raises(LookupMissing, match="ACME!X1|BATTERY"):
+        f4.to_dacs(with_asset(**change), LOOKUPS)
+
+
+def test_an_asset_type_derms_leaves_out_is_left_out_for_the_program_system_to_judge() -> None:
+    [asset] = f4.to_dacs(with_asset(assetType=None), LOOKUPS)["assetInfo"]["assetList"]
+    assert asset["assetType"] is None and asset["specification"] == "TSTAT-ECO-ET300"
 
 
 def test_a_request_becomes_a_waiting_parent_with_a_part_per_record() -> None:

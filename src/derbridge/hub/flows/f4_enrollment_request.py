@@ -9,9 +9,9 @@ which counts as success, so no enrollment is ever created twice.
 
 A business refusal of a record (the enrollment's status VAL-ERROR or ERROR, or a business message number)
 marks that record ERROR and the others go on. A technical fault that will not pass (a dead letter) stops
-the run: the records not yet sent are held, and the results say FAILURE. A record whose device model is
-not in the MAKE!MODEL lookup cannot be mapped: it is reported as an error and kept as a dead letter to be
-resubmitted once the lookup has the model. When every record is settled, the hub posts the results to
+the run: the records not yet sent are held, and the results say FAILURE. A record whose device model or
+asset type is not in its lookup cannot be mapped: it is reported as an error and kept as a dead letter to be
+resubmitted once the lookup has the value. When every record is settled, the hub posts the results to
 DERMS (a callback: a 500-record batch cannot wait on one HTTP answer).
 """
 
@@ -83,6 +83,7 @@ class Asset(Wire):
     specification: str | None = Field(default=None, max_length=100)
     """DERMS's MAKE!MODEL."""
     assetType: str | None = Field(default=None, max_length=30)
+    """DERMS's asset type, mapped by lookup."""
     badgeNo: str | None = Field(default=None, max_length=30)
     serialNo: str | None = Field(default=None, max_length=60)
     nicId: str | None = Field(default=None, max_length=100)
@@ -125,7 +126,8 @@ class EnrollmentRequest(Wire):
 
 
 def to_dacs(record: EnrollmentRecord, lookups: Lookups) -> dict[str, Any]:
-    """One record as the program system's enroll call; the device model through the MAKE!MODEL lookups."""
+    """One record as the program system's enroll call: every documented field, `locationId` included; each
+    asset's MAKE!MODEL and asset type through their lookups."""
     program, location, assets = record.programInfo, record.locationInfo, record.assetInfo
     return {
         "transactionId": record.params.messageId,
@@ -133,18 +135,19 @@ def to_dacs(record: EnrollmentRecord, lookups: Lookups) -> dict[str, Any]:
         "customerInfo": record.customerInfo.model_dump(),
         "programInfo": {"cisServiceAgreementId": program.cisServiceAgreementId, "programCode": program.programCode,
                         "startDate": program.startDateTimeISO.date().isoformat() if program.startDateTimeISO else None},
-        "locationInfo": location.model_dump(exclude={"locationId"}),
+        "locationInfo": location.model_dump(),
         "assetInfo": {"installationMethod": assets.installationMethod, "assetOwnership": assets.assetOwnership,
                       "assetList": [_asset_to_dacs(asset, lookups) for asset in assets.assetList]},
     }
 
 
 def _asset_to_dacs(asset: Asset, lookups: Lookups) -> dict[str, Any]:
-    make_model = asset.specification
+    """Both lookups apply to every asset (LookupMissing for a value they lack); a value DERMS did not send stays
+    unsent, for the program system to judge (a bring-your-own, customer-owned device needs both)."""
     return {
         "sequence": asset.sequence, "assetId": asset.assetId,
-        "specification": lookups.value(ASSET_SPEC, DERMS, make_model, DACS) if make_model else None,
-        "assetType": asset.assetType or (lookups.value(ASSET_TYPE, DERMS, make_model, DACS) if make_model else None),
+        "specification": lookups.value(ASSET_SPEC, DERMS, asset.specification, DACS) if asset.specification else None,
+        "assetType": lookups.value(ASSET_TYPE, DERMS, asset.assetType, DACS) if asset.assetType else None,
         "badgeNo": asset.badgeNo, "serialNo": asset.serialNo, "nicId": asset.nicId,
         "headEndSystem": asset.headEndSystem,
     }
