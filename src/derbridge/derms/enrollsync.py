@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.derms import registry
+from derbridge.derms.acks import MESSAGE_CATEGORY, when_iso
 from derbridge.derms.registry import Refusal
 from derbridge.derms.schema import (
     devices,
@@ -36,8 +37,7 @@ from derbridge.store.outbox import new_outbox_values
 ACK_PATH = "/hub/from-derms/sendEnrollAck"
 PENDING, ACKED, REFUSED = "PENDING", "ACKED", "REFUSED"
 
-# exceptionInfo of a refused sync: one entry per CIS key DERMS does not know (a category of our own).
-MESSAGE_CATEGORY = 90200
+# exceptionInfo of a refused sync: one entry per CIS key DERMS does not know (DERMS's own category, acks.py).
 MESSAGE_NUMBERS = {"cisPersonId": 201, "contactId": 202, "cisServicePointId": 203}
 MAX_COMMENTS, MAX_DEVICE_MESSAGE = 254, 2000
 
@@ -290,10 +290,6 @@ def _queue_refusals(connection: Connection, refused: list[tuple[EnrollMessage, R
 
 def ack_key(dacs_message_id: str) -> str:
     return f"enroll-ack:{dacs_message_id}"
-
-
-def when_iso(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def refusal_ack(message: EnrollMessage, refusal: Refusal, when: datetime) -> dict[str, Any]:

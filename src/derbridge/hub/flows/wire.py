@@ -1,11 +1,15 @@
-"""What the flows' wire models share: the base model, the vendor's exception shape, date-times, the MsgAck."""
+"""What the flows' wire models share: the base model, the vendor's exception shape, date-times, the MsgAck, and
+DERMS's ack of a program-rules (F2) or aggregator (F3) sync with its mapping to the program system's."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from derbridge.hub.lookups import Lookups
 
 SyncRequestId = Annotated[str, Field(min_length=1, max_length=14, pattern=r"^[0-9A-Za-z-]+$")]
 """The program system's sync request id, the idempotency key of every sync it sends."""
@@ -62,4 +66,33 @@ def msg_ack(business_key: str, message_id: int, duplicate: bool) -> dict[str, An
             "responseCode": "DUPLICATE" if duplicate else "RECEIVED",
             "responseTimeISO": now,
         }]},
+    }
+
+
+# ---- DERMS's ack of an F2 or F3 sync (ours: the vendor publishes no payload for these flows) --------------------
+
+class DermsError(Wire):
+    """One refusal: a message of DERMS's own category, as numbers, and its text."""
+
+    messageCategory: int = Field(ge=-99999, le=99999)
+    messageNumber: int = Field(ge=-99999, le=99999)
+    message: str = Field(max_length=2000)
+
+
+class DermsSyncAck(Wire):
+    dacsMessageId: SyncRequestId
+    ackType: Literal["SUCCESS", "ERROR"]
+    whenISO: datetime | None = None
+    errors: list[DermsError] = Field(default_factory=list, max_length=100)
+
+
+def sync_ack_to_dacs(ack: DermsSyncAck, _lookups: Lookups) -> dict[str, Any]:
+    """DERMS's ack as the program system's acknowledgement, in the documented enrollment-sync shape (F5):
+    `exceptionInfo[]` with numeric category and number, comments cut to 254."""
+    return {
+        "syncRequestId": ack.dacsMessageId,
+        "hasError": ack.ackType == "ERROR",
+        "exceptionInfo": [{"messageCategory": error.messageCategory, "messageNumber": error.messageNumber,
+                           "comments": error.message[:254], "messageParameters": []} for error in ack.errors],
+        "receivedDateTimeISO": iso(ack.whenISO) if ack.whenISO else iso_now(),
     }
