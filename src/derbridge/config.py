@@ -39,6 +39,12 @@ class Settings:
     hub_auth: str = ""
     dacs_auth: str = ""
     derms_auth: str = ""
+    # Who each system accepts besides the embedded secrets: "role=user:password" or "role=Bearer token" entries
+    # (a TOML list, or comma-separated), the role being what the endpoints check (the hub's: dacs, derms,
+    # operator). A role given here no longer accepts its embedded secret.
+    hub_callers: tuple[str, ...] = ()
+    dacs_callers: tuple[str, ...] = ()
+    derms_callers: tuple[str, ...] = ()
     # Durable engine.
     executor_id: str = "local"
     engine_polling_interval_s: float = 0.02
@@ -97,6 +103,23 @@ class Settings:
 
 
 SECRET_FIELDS = {"hub_auth", "dacs_auth", "derms_auth", "headend_auth"}
+CALLER_FIELDS = {"hub_callers", "dacs_callers", "derms_callers"}
+
+
+def parse_caller(entry: str) -> tuple[str, str]:
+    """`role=user:password` or `role=Bearer token` → (role, credential); ValueError naming what is wrong."""
+    role, equals, credential = entry.partition("=")
+    role, credential = role.strip(), credential.strip()
+    if not equals or not role or not credential:
+        raise ValueError("an entry is role=user:password or role=Bearer token")
+    if credential.lower().startswith("bearer "):
+        if not credential[7:].strip():
+            raise ValueError(f"the {role} entry has an empty bearer token")
+    else:
+        user, colon, secret = credential.partition(":")
+        if not colon or not user or not secret:
+            raise ValueError(f"the {role} entry needs user:password or Bearer token")
+    return role, credential
 
 
 def load_settings(env: dict[str, str] | None = None, config_file: Path | None = None) -> Settings:
@@ -130,6 +153,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _coerce(name: str, annotation: Any, value: Any) -> Any:
     kind = str(annotation)
+    if kind.startswith("tuple"):
+        return _entries(name, value)
     try:
         if kind == "Path":
             return Path(value)
@@ -146,17 +171,41 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
     return str(value)
 
 
+def _entries(name: str, value: Any) -> tuple[str, ...]:
+    """A TOML list, or a comma-separated string (environment variables); caller entries checked, and named in an
+    error by their role only (they hold secrets)."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    entries = tuple(str(item).strip() for item in items if str(item).strip())
+    if name in CALLER_FIELDS:
+        for entry in entries:
+            try:
+                parse_caller(entry)
+            except ValueError as exc:
+                raise ConfigError(f"setting {name}: {exc}") from None
+    return entries
+
+
 def effective_config(settings: Settings) -> dict[str, Any]:
     """The settings as a plain dict, with derived URLs filled in and secrets masked."""
     shown = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(settings).items()}
     for name in SECRET_FIELDS:
         if shown.get(name):
             shown[name] = "****"
+    for name in CALLER_FIELDS:
+        shown[name] = [mask_caller(entry) for entry in shown[name]]
     for system in SYSTEMS:
         shown[f"{system}_url"] = settings.url(system)
         shown[f"{system}_database_url"] = mask_url(settings.database_url(system))
     shown["engine_database_url"] = mask_url(settings.engine_url())
     return shown
+
+
+def mask_caller(entry: str) -> str:
+    """`dacs=cpmcs:secret` → `dacs=cpmcs:****`; `derms=Bearer t` → `derms=Bearer ****`: who, never the secret."""
+    role, credential = parse_caller(entry)
+    if credential.lower().startswith("bearer "):
+        return f"{role}=Bearer ****"
+    return f"{role}={credential.partition(':')[0]}:****"
 
 
 def mask_url(url: str) -> str:

@@ -25,9 +25,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     values = asdict(settings)
     for item in fields(Settings):
         value = values[item.name]
-        if item.name == "extra" or value in ("", None):
+        if item.name == "extra" or value in ("", None, ()):
             continue
-        env[f"DERBRIDGE_{item.name.upper()}"] = str(value)
+        env[f"DERBRIDGE_{item.name.upper()}"] = ",".join(value) if isinstance(value, tuple) else str(value)
     return env
 
 

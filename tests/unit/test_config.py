@@ -57,3 +57,26 @@ def test_unknown_keys_in_the_toml_file_are_refused(tmp_path: Path) -> None:
 def test_mask_url_leaves_urls_without_passwords_alone() -> None:
     assert mask_url("sqlite:////tmp/x.sqlite") == "sqlite:////tmp/x.sqlite"
     assert mask_url("postgresql://u@db/x") == "postgresql://u@db/x"
+
+
+def test_callers_come_from_a_toml_list_or_a_comma_separated_variable(tmp_path: Path) -> None:
+    config = tmp_path / "derbridge.toml"
+    config.write_text('hub_callers = ["dacs=cpmcs_int:pa,ss", "derms=Bearer tok"]\n')
+    assert load_settings(env={"DERBRIDGE_CONFIG": str(config)}).hub_callers == ("dacs=cpmcs_int:pa,ss",
+                                                                                 "derms=Bearer tok")
+    from_env = load_settings(env={"DERBRIDGE_HUB_CALLERS": "dacs=cpmcs_int:pw, operator=ops:pw2"})
+    assert from_env.hub_callers == ("dacs=cpmcs_int:pw", "operator=ops:pw2")
+
+
+def test_effective_config_shows_callers_by_role_and_user_never_their_secrets() -> None:
+    settings = load_settings(env={"DERBRIDGE_HUB_CALLERS": "dacs=cpmcs_int:hidden1,derms=Bearer hidden2"})
+    shown = effective_config(settings)
+    assert shown["hub_callers"] == ["dacs=cpmcs_int:****", "derms=Bearer ****"]
+    assert "hidden" not in str(shown)
+
+
+@pytest.mark.parametrize("entry", ["cpmcs_int:pw", "dacs=cpmcs_int", "dacs=Bearer ", "=u:p"])
+def test_a_malformed_caller_is_refused_without_showing_it(entry: str) -> None:
+    with pytest.raises(ConfigError, match="hub_callers") as refused:
+        load_settings(env={"DERBRIDGE_HUB_CALLERS": entry})
+    assert "pw" not in str(refused.value)
