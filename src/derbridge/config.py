@@ -53,9 +53,21 @@ class Settings:
     retry_max_interval_s: float = 300.0
     retry_max_attempts: int = 50
     http_timeout_s: float = 300.0
-    # Most messages one request carries where the receiver takes batches (`<path>/batch`); 1 sends each
-    # message on its own, as the vendor systems' documented endpoints expect.
+    # Most messages one request carries where the receiver takes batches (`<path>/batch`): the hub towards a peer
+    # whose `*_batch` switch is on, the reference systems towards the hub (which always takes them).
     batch_size: int = 200
+    # What the peers have said they support beyond the vendor's documented payloads (docs/wire.md, "Deviations
+    # from the vendor payloads"). All off: the hub speaks to a peer exactly as documented until told otherwise.
+    # The reference systems support them all; `derbridge up`, `derbridge demo` and local stacks turn them on.
+    dacs_batch: bool = False  # the program system takes several messages per request at `<path>/batch`
+    derms_batch: bool = False  # DERMS does
+    derms_enroll_callback: bool = False  # DERMS takes F4 results at /enroll-to-dacs/results (off: the answer has them)
+    dacs_status_detail: bool = False  # the program system takes an F6 result's `message` and `lastSeenDateTime`
+    store_and_forward: bool = False  # F6 legs answered RECEIVED once recorded (off: with the far side's result)
+    enroll_concurrently: bool = False  # an F4 request's records sent several at once (off: one by one, in order)
+    # The longest the hub waits for the far side before answering with what it knows (F4, F6 when not stored and
+    # forwarded); the delivery goes on after it.
+    reply_wait_s: float = 120.0
     sender_poll_s: float = 0.5
     # How long a device status check (F6) may wait for DERMS's result: the program system then puts the
     # enrollment's device setup in SETUP-ERROR, and the hub marks the check EXPIRED.
@@ -102,6 +114,11 @@ class Settings:
         return replace(self, **changes)
 
 
+REFERENCE_PEERS: dict[str, Any] = {
+    "dacs_batch": True, "derms_batch": True, "derms_enroll_callback": True, "dacs_status_detail": True,
+    "store_and_forward": True, "enroll_concurrently": True}
+"""The switches for peers that are derbridge's own reference systems, which support every deviation."""
+
 SECRET_FIELDS = {"hub_auth", "dacs_auth", "derms_auth", "headend_auth"}
 CALLER_FIELDS = {"hub_callers", "dacs_callers", "derms_callers"}
 
@@ -122,10 +139,12 @@ def parse_caller(entry: str) -> tuple[str, str]:
     return role, credential
 
 
-def load_settings(env: dict[str, str] | None = None, config_file: Path | None = None) -> Settings:
-    """Build settings from defaults, the TOML file (DERBRIDGE_CONFIG or ./derbridge.toml), then the env."""
+def load_settings(env: dict[str, str] | None = None, config_file: Path | None = None,
+                  defaults: dict[str, Any] | None = None) -> Settings:
+    """Build settings from defaults (the dataclass's, then `defaults`), the TOML file (DERBRIDGE_CONFIG or
+    ./derbridge.toml), then the env."""
     env = dict(os.environ if env is None else env)
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = dict(defaults or {})
     path = config_file or (Path(env["DERBRIDGE_CONFIG"]) if "DERBRIDGE_CONFIG" in env else Path("derbridge.toml"))
     if path.exists():
         values.update(_read_toml(path))

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from derbridge.config import ConfigError, effective_config, load_settings, mask_url
+from derbridge.bootstrap import local_settings
+from derbridge.config import REFERENCE_PEERS, ConfigError, effective_config, load_settings, mask_url
 
 
 def test_defaults_put_one_sqlite_file_per_system_in_the_data_directory(tmp_path: Path) -> None:
@@ -80,3 +81,22 @@ def test_a_malformed_caller_is_refused_without_showing_it(entry: str) -> None:
     with pytest.raises(ConfigError, match="hub_callers") as refused:
         load_settings(env={"DERBRIDGE_HUB_CALLERS": entry})
     assert "pw" not in str(refused.value)
+
+
+def test_by_default_the_hub_assumes_nothing_beyond_the_vendors_payloads(tmp_path: Path) -> None:
+    settings = load_settings(env={"DERBRIDGE_DATA_DIR": str(tmp_path)})
+    assert not any(getattr(settings, name) for name in REFERENCE_PEERS)
+
+
+def test_reference_peers_turn_every_switch_on_unless_the_configuration_says_otherwise(tmp_path: Path) -> None:
+    settings = load_settings(env={"DERBRIDGE_DACS_BATCH": "false"}, defaults=REFERENCE_PEERS,
+                             config_file=_empty_config(tmp_path))
+    assert settings.derms_batch and settings.derms_enroll_callback and settings.store_and_forward
+    assert not settings.dacs_batch
+    assert all(getattr(local_settings(tmp_path), name) for name in REFERENCE_PEERS)
+
+
+def _empty_config(tmp_path: Path) -> Path:
+    path = tmp_path / "derbridge.toml"
+    path.write_text("")
+    return path

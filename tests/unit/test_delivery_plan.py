@@ -15,16 +15,28 @@ def shape(sends: list) -> list[tuple[str, list[int]]]:
     return [(leg.kind, [r.id for r in chunk]) for leg, chunk in sends]
 
 
+BOTH = frozenset({"dacs", "derms"})
+
+
 def test_messages_for_one_destination_go_in_batches_of_the_set_size() -> None:
-    assert shape(plan_requests([row(i) for i in range(1, 6)], batch_size=2)) == [
+    assert shape(plan_requests([row(i) for i in range(1, 6)], batch_size=2, batching=BOTH)) == [
         ("aggregator-sync", [1, 2]), ("aggregator-sync", [3, 4]), ("aggregator-sync", [5])]
 
 
 def test_a_batch_size_of_one_sends_each_message_on_its_own() -> None:
-    assert shape(plan_requests([row(2), row(1)], batch_size=1)) == [
+    assert shape(plan_requests([row(2), row(1)], batch_size=1, batching=BOTH)) == [
         ("aggregator-sync", [1]), ("aggregator-sync", [2])]
 
 
 def test_different_kinds_and_targets_never_share_a_request() -> None:
     rows = [row(1), row(2, kind="aggregator-ack", target="dacs", path="/ack"), row(3)]
-    assert shape(plan_requests(rows, batch_size=10)) == [("aggregator-ack", [2]), ("aggregator-sync", [1, 3])]
+    assert shape(plan_requests(rows, batch_size=10, batching=BOTH)) == [("aggregator-ack", [2]),
+                                                                        ("aggregator-sync", [1, 3])]
+
+
+def test_a_peer_that_has_not_said_it_takes_batches_gets_each_message_on_its_own() -> None:
+    rows = [row(1), row(2), row(3, kind="aggregator-ack", target="dacs", path="/ack"), row(4, kind="aggregator-ack",
+                                                                                            target="dacs", path="/ack")]
+    assert shape(plan_requests(rows, batch_size=10, batching=frozenset({"dacs"}))) == [
+        ("aggregator-ack", [3, 4]), ("aggregator-sync", [1]), ("aggregator-sync", [2])]
+    assert all(len(chunk) == 1 for _leg, chunk in plan_requests(rows, batch_size=10, batching=frozenset()))

@@ -27,6 +27,7 @@ from typing import Any
 
 import structlog
 
+from derbridge.config import Settings
 from derbridge.hub import correlations, engine, messagelog, metrics
 from derbridge.hub.context import current
 from derbridge.hub.flows.registry import LEGS
@@ -45,7 +46,7 @@ def attempt_delivery(ids: list[int]) -> list[int]:
     """Post every undelivered message among `ids` once; returns the ids that hit a transient fault."""
     context = current()
     rows = messagelog.deliverable(context.db, ids)
-    outcomes = send_all(rows, context.settings.batch_size)
+    outcomes = send_all(rows, context.settings.batch_size, batch_targets(context.settings))
     messagelog.apply_outcomes(context.db, outcomes)
     parts = {row.id for row in rows if row.parent_id is not None}
     settled = [o.id for o in outcomes if o.status in messagelog.SETTLED and o.id in parts]
@@ -54,24 +55,29 @@ def attempt_delivery(ids: list[int]) -> list[int]:
     return [o.id for o in outcomes if o.status == messagelog.RETRYING]
 
 
-def send_all(rows: list[Any], batch_size: int) -> list[messagelog.Outcome]:
+def batch_targets(settings: Settings) -> frozenset[str]:
+    """The peers that have said they take `<path>/batch` (a vendor system has no such endpoint)."""
+    return frozenset(target for target in ("dacs", "derms") if getattr(settings, f"{target}_batch"))
+
+
+def send_all(rows: list[Any], batch_size: int, batching: frozenset[str]) -> list[messagelog.Outcome]:
     """Post the rows, several requests in flight; one outcome per row."""
-    sends = plan_requests(rows, batch_size)
+    sends = plan_requests(rows, batch_size, batching)
     outcomes: list[messagelog.Outcome] = []
     for (leg, chunk), answers in zip(sends, _pool.map(lambda send: _post(*send), sends), strict=True):
         outcomes += [_outcome(leg, row, answer) for row, answer in zip(chunk, answers, strict=True)]
     return outcomes
 
 
-def plan_requests(rows: list[Any], batch_size: int) -> list[tuple[Leg, list[Any]]]:
+def plan_requests(rows: list[Any], batch_size: int, batching: frozenset[str]) -> list[tuple[Leg, list[Any]]]:
     """Group rows into requests: up to `batch_size` rows for the same target and path where the leg takes
-    batches, one row per request otherwise."""
+    batches and the target is among `batching`, one row per request otherwise."""
     sends: list[tuple[Leg, list[Any]]] = []
     by_destination = sorted(rows, key=lambda r: (r.kind, r.target, r.outbound_path, r.id))
-    for (kind, _target, _path), same in groupby(by_destination, key=lambda r: (r.kind, r.target, r.outbound_path)):
+    for (kind, target, _path), same in groupby(by_destination, key=lambda r: (r.kind, r.target, r.outbound_path)):
         leg = LEGS[kind]
         group = list(same)
-        size = batch_size if leg.batchable and leg.send is None and batch_size > 1 else 1
+        size = batch_size if leg.batchable and leg.send is None and target in batching and batch_size > 1 else 1
         sends += [(leg, group[start:start + size]) for start in range(0, len(group), size)]
     return sends
 
