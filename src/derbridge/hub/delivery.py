@@ -270,7 +270,8 @@ def map_again(ids: list[int]) -> list[int]:
 
 class Dispatcher:
     """Starts delivery batches: at once while fewer than `max_in_flight` batches are on their first attempt;
-    otherwise gathers ids (up to `max_batch`) until one of them is, or `max_wait_s` has passed."""
+    otherwise gathers ids (up to `max_batch`) until one of them is, or `max_wait_s` has passed. The ids of one
+    submission (a message's parts) stay in one batch, however many, so a run that keeps its order is one."""
 
     def __init__(self, max_in_flight: int = 2, max_batch: int = 500, max_wait_s: float = 0.25,
                  start: Callable[[list[int]], str] = start_batch) -> None:
@@ -278,7 +279,7 @@ class Dispatcher:
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
         self._start = start
-        self._ids: list[int] = []
+        self._groups: list[list[int]] = []
         self._in_flight: dict[str, float] = {}
         self._lock = threading.Condition()
         self._stopping = False
@@ -291,7 +292,7 @@ class Dispatcher:
         if not message_ids:
             return
         with self._lock:
-            self._ids.extend(message_ids)
+            self._groups.append(list(message_ids))
             self._lock.notify()
 
     def first_attempt_done(self, workflow_id: str) -> None:
@@ -320,17 +321,23 @@ class Dispatcher:
                 self._in_flight[workflow_id] = time.monotonic()
 
     def _next_batch(self) -> list[int] | None:
-        """Under the lock: wait for ids and for room; None when stopping with nothing left."""
-        while not self._ids and not self._stopping:
+        """Under the lock: wait for ids and for room; None when stopping with nothing left. A batch is whole
+        submissions, up to `max_batch` ids (one bigger submission alone)."""
+        while not self._groups and not self._stopping:
             self._lock.wait()
-        if not self._ids:
+        if not self._groups:
             return None
         waited_from = time.monotonic()
-        while (self._busy() and len(self._ids) < self.max_batch and not self._stopping
+        while (self._busy() and self._waiting() < self.max_batch and not self._stopping
                and time.monotonic() - waited_from < self.max_wait_s):
             self._lock.wait(self.max_wait_s)
-        batch, self._ids = self._ids[: self.max_batch], self._ids[self.max_batch:]
+        batch = self._groups.pop(0)
+        while self._groups and len(batch) + len(self._groups[0]) <= self.max_batch:
+            batch += self._groups.pop(0)
         return batch
+
+    def _waiting(self) -> int:
+        return sum(len(group) for group in self._groups)
 
     def _busy(self) -> bool:
         stale = time.monotonic() - 30.0  # a batch this old on its first attempt no longer holds the others back
