@@ -399,6 +399,7 @@ def test_f6_dermss_result_is_answered_with_the_program_systems_bo_status(install
     [response] = body["responses"]["response"]
     assert (body["ackType"], response["responseCode"], response["dacsMessageId"]) == (
         "ERROR", "ERROR", "62000000000001")
+    assert set(response) == MSG_ACK_RESPONSE | {"dacsMessageId"}
     assert vendor_times(body["whenISO"], response["responseTimeISO"])
     [posted] = installation.program_system.requests(STATUS_RESPONSE)
     assert posted.headers["idempotency-key"] == "62000000000001"

@@ -127,21 +127,22 @@ def answer_check(db: Engine, message_id: int, out_of_time: bool) -> Answer | Non
 
 def answer_result(db: Engine, message_id: int, out_of_time: bool) -> Answer | None:
     """DERMS's result, answered with the program system's `boStatus` (SUCCESS, ERROR or FAILURE) under the
-    check's communicationId; a refusal is ERROR, no answer in time FAILURE (202: the hub keeps trying)."""
+    check's communicationId; a refusal is ERROR, no answer in time FAILURE (202: the hub keeps trying), `value`
+    then saying why."""
     row = messagelog.message_row(db, message_id)
     if row.status not in SETTLED and not out_of_time:
         return None
+    value = row.business_key
     if row.status == messagelog.DELIVERED:
         given = _json_object(row.response).get("boStatus")
         status, code = (given if given in BO_STATUSES else "SUCCESS"), 200
     else:
         status, code = ("ERROR", 200) if row.status in SETTLED else ("FAILURE", 202)
+        value = _why(row, "the program system")
     now = iso_now()
-    response = {"id": row.business_key, "value": row.business_key, "responseCode": status, "responseTimeISO": now,
-                "dacsMessageId": row.business_key}
-    if status != "SUCCESS":
-        response["message"] = _why(row, "the program system")
-    return Answer(code, {"ackType": status, "whenISO": now, "responses": {"response": [response]}})
+    return Answer(code, {"ackType": status, "whenISO": now, "responses": {"response": [
+        {"id": row.business_key, "value": value, "responseCode": status, "responseTimeISO": now,
+         "dacsMessageId": row.business_key}]}})
 
 
 def _why(row: Any, far_side: str) -> str:
