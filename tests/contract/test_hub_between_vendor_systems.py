@@ -320,6 +320,22 @@ def test_f4_a_technical_fault_bounds_the_wait_says_which_records_were_not_sent_a
     assert sent[-2:] == ["F4B-2", "F4B-3"] and sent.count("F4B-1") == 0 and sent.count("F4B-3") == 1
 
 
+def test_f4_a_fault_that_will_not_pass_stops_the_run_and_the_records_after_it_are_not_sent(
+        installation: Installation) -> None:
+    program_system = installation.program_system
+    program_system.answer(ENROLL, by_transaction({"F4C-2": (403, {"title": "Forbidden"})}))
+    request = {"batchId": "F4C", "enrollments": [enrollment("F4C-1"), enrollment("F4C-2"), enrollment("F4C-3")]}
+    with installation.as_derms() as derms:
+        answer = derms.post("/hub/from-derms/enroll-to-dacs", json=request)
+    assert answer.status_code == 200 and answer.json()["ackType"] == "FAILURE"
+    responses = answer.json()["responses"]["response"]
+    assert [(r["id"], r["responseCode"]) for r in responses] == [
+        ("F4C-1", "SUCCESS"), ("F4C-2", "FAILURE"), ("F4C-3", "FAILURE")]
+    assert responses[1]["value"].startswith("failed: HTTP 403")
+    assert responses[2]["value"] == "not sent: the run stopped at a record that failed"
+    assert [c.json["transactionId"] for c in program_system.requests(ENROLL)] == ["F4C-1", "F4C-2"]
+
+
 # ---- F5 ------------------------------------------------------------------------------------------------------
 
 ENROLLMENT_SYNC = {"sendDetails": {

@@ -67,8 +67,7 @@ def batch_targets(settings: Settings) -> frozenset[str]:
     return frozenset(target for target in ("dacs", "derms") if getattr(settings, f"{target}_batch"))
 
 
-def send_all(rows: list[Any], batch_size: int, batching: frozenset[str],
-             in_order: bool = False) -> list[messagelog.Outcome]:
+def send_all(rows: list[Any], batch_size: int, batching: frozenset[str], in_order: bool) -> list[messagelog.Outcome]:
     """Post the rows, several requests in flight; one outcome per row tried. With `in_order`, the parts of
     each message whose leg keeps their order go one after another, and those behind a part that was neither
     delivered nor declined are not tried (no outcome)."""
