@@ -17,7 +17,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
-from derbridge.config import SYSTEMS, Settings
+from derbridge.config import REFERENCE_PEERS, SYSTEMS, Settings
 from derbridge.web.auth import load_or_create_credentials
 
 
@@ -151,6 +151,7 @@ def _ephemeral_low() -> int:
 
 
 def local_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Settings for a private stack on free loopback ports under `data_dir`."""
+    """Settings for a private stack of derbridge's own systems on free loopback ports under `data_dir`: the hub
+    uses every capability of its peers (REFERENCE_PEERS), unless `overrides` say otherwise."""
     ports = {f"{system}_port": free_port() for system in SYSTEMS}
-    return Settings(data_dir=data_dir, **ports).with_overrides(**overrides)  # type: ignore[arg-type]
+    return Settings(data_dir=data_dir, **ports, **REFERENCE_PEERS).with_overrides(**overrides)  # type: ignore[arg-type]

@@ -121,6 +121,10 @@ def iso_utc(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+@overload
+def iso_z(value: datetime) -> str: ...
+@overload
+def iso_z(value: None) -> None: ...
 def iso_z(value: datetime | None) -> str | None:
     """A date-time on the wire, in the vendors' documented form `YYYY-MM-DDTHH:MM:SS.000Z` (milliseconds), or
     None."""

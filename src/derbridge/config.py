@@ -39,6 +39,12 @@ class Settings:
     hub_auth: str = ""
     dacs_auth: str = ""
     derms_auth: str = ""
+    # Who each system accepts besides the embedded secrets: "role=user:password" or "role=Bearer token" entries
+    # (a TOML list, or comma-separated), the role being what the endpoints check (the hub's: dacs, derms,
+    # operator). A role given here no longer accepts its embedded secret.
+    hub_callers: tuple[str, ...] = ()
+    dacs_callers: tuple[str, ...] = ()
+    derms_callers: tuple[str, ...] = ()
     # Durable engine.
     executor_id: str = "local"
     engine_polling_interval_s: float = 0.02
@@ -47,9 +53,21 @@ class Settings:
     retry_max_interval_s: float = 300.0
     retry_max_attempts: int = 50
     http_timeout_s: float = 300.0
-    # Most messages one request carries where the receiver takes batches (`<path>/batch`); 1 sends each
-    # message on its own, as the vendor systems' documented endpoints expect.
+    # Most messages one request carries where the receiver takes batches (`<path>/batch`): the hub towards a peer
+    # whose `*_batch` switch is on, the reference systems towards the hub (which always takes them).
     batch_size: int = 200
+    # What the peers have said they support beyond the vendor's documented payloads (docs/wire.md, "Deviations
+    # from the vendor payloads"). All off: the hub speaks to a peer exactly as documented until told otherwise.
+    # The reference systems support them all; `derbridge up`, `derbridge demo` and local stacks turn them on.
+    dacs_batch: bool = False  # the program system takes several messages per request at `<path>/batch`
+    derms_batch: bool = False  # DERMS does
+    derms_enroll_callback: bool = False  # DERMS takes F4 results at /enroll-to-dacs/results (off: the answer has them)
+    dacs_status_detail: bool = False  # the program system takes an F6 result's `message` and `lastSeenDateTime`
+    store_and_forward: bool = False  # F6 legs answered RECEIVED once recorded (off: with the far side's result)
+    enroll_concurrently: bool = False  # an F4 request's records sent several at once (off: one by one, in order)
+    # The longest the hub waits for the far side before answering with what it knows (F4, F6 when not stored and
+    # forwarded); the delivery goes on after it.
+    reply_wait_s: float = 120.0
     sender_poll_s: float = 0.5
     # How long a device status check (F6) may wait for DERMS's result: the program system then puts the
     # enrollment's device setup in SETUP-ERROR, and the hub marks the check EXPIRED.
@@ -99,13 +117,37 @@ class Settings:
         return replace(self, **changes)
 
 
+REFERENCE_PEERS: dict[str, Any] = {
+    "dacs_batch": True, "derms_batch": True, "derms_enroll_callback": True, "dacs_status_detail": True,
+    "store_and_forward": True, "enroll_concurrently": True}
+"""The switches for peers that are derbridge's own reference systems, which support every deviation."""
+
 SECRET_FIELDS = {"hub_auth", "dacs_auth", "derms_auth", "headend_auth"}
+CALLER_FIELDS = {"hub_callers", "dacs_callers", "derms_callers"}
 
 
-def load_settings(env: dict[str, str] | None = None, config_file: Path | None = None) -> Settings:
-    """Build settings from defaults, the TOML file (DERBRIDGE_CONFIG or ./derbridge.toml), then the env."""
+def parse_caller(entry: str) -> tuple[str, str]:
+    """`role=user:password` or `role=Bearer token` → (role, credential); ValueError naming what is wrong."""
+    role, equals, credential = entry.partition("=")
+    role, credential = role.strip(), credential.strip()
+    if not equals or not role or not credential:
+        raise ValueError("an entry is role=user:password or role=Bearer token")
+    if credential.lower().startswith("bearer "):
+        if not credential[7:].strip():
+            raise ValueError(f"the {role} entry has an empty bearer token")
+    else:
+        user, colon, secret = credential.partition(":")
+        if not colon or not user or not secret:
+            raise ValueError(f"the {role} entry needs user:password or Bearer token")
+    return role, credential
+
+
+def load_settings(env: dict[str, str] | None = None, config_file: Path | None = None,
+                  defaults: dict[str, Any] | None = None) -> Settings:
+    """Build settings from defaults (the dataclass's, then `defaults`), the TOML file (DERBRIDGE_CONFIG or
+    ./derbridge.toml), then the env."""
     env = dict(os.environ if env is None else env)
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = dict(defaults or {})
     path = config_file or (Path(env["DERBRIDGE_CONFIG"]) if "DERBRIDGE_CONFIG" in env else Path("derbridge.toml"))
     if path.exists():
         values.update(_read_toml(path))
@@ -133,6 +175,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _coerce(name: str, annotation: Any, value: Any) -> Any:
     kind = str(annotation)
+    if kind.startswith("tuple"):
+        return _entries(name, value)
     try:
         if kind == "Path":
             return Path(value)
@@ -149,17 +193,41 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
     return str(value)
 
 
+def _entries(name: str, value: Any) -> tuple[str, ...]:
+    """A TOML list, or a comma-separated string (environment variables); caller entries checked, and named in an
+    error by their role only (they hold secrets)."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    entries = tuple(str(item).strip() for item in items if str(item).strip())
+    if name in CALLER_FIELDS:
+        for entry in entries:
+            try:
+                parse_caller(entry)
+            except ValueError as exc:
+                raise ConfigError(f"setting {name}: {exc}") from None
+    return entries
+
+
 def effective_config(settings: Settings) -> dict[str, Any]:
     """The settings as a plain dict, with derived URLs filled in and secrets masked."""
     shown = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(settings).items()}
     for name in SECRET_FIELDS:
         if shown.get(name):
             shown[name] = "****"
+    for name in CALLER_FIELDS:
+        shown[name] = [mask_caller(entry) for entry in shown[name]]
     for system in SYSTEMS:
         shown[f"{system}_url"] = settings.url(system)
         shown[f"{system}_database_url"] = mask_url(settings.database_url(system))
     shown["engine_database_url"] = mask_url(settings.engine_url())
     return shown
+
+
+def mask_caller(entry: str) -> str:
+    """`dacs=cpmcs:secret` → `dacs=cpmcs:****`; `derms=Bearer t` → `derms=Bearer ****`: who, never the secret."""
+    role, credential = parse_caller(entry)
+    if credential.lower().startswith("bearer "):
+        return f"{role}=Bearer ****"
+    return f"{role}={credential.partition(':')[0]}:****"
 
 
 def mask_url(url: str) -> str:

@@ -79,7 +79,8 @@ def test_a_set_whose_rules_share_no_event_day_is_refused_with_an_error_ack(derms
     weekend = {**DERMS_RULE, "ruleId": "2", "ruleCode": "WEEKEND", "allowedEventDays": ["SATURDAY", "SUNDAY"]}
     assert receive(derms_db, program_message("SMARTSTAT", 1, "SR1", DERMS_RULE, weekend)) == "refused"
     [ack] = acks(derms_db)
-    assert ack["ackType"] == "ERROR" and ack["errors"][0]["code"] == "RULES-CONFLICT"
+    assert ack["ackType"] == "ERROR"
+    assert (ack["errors"][0]["messageCategory"], ack["errors"][0]["messageNumber"]) == (90200, 204)
     with pytest.raises(NotFound):
         program_rules.get(derms_db, "SMARTSTAT")
 

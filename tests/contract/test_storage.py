@@ -190,6 +190,21 @@ def test_derms_applies_an_aggregator_message_once_and_queues_one_ack(derms_db: E
     assert acks == ["aggregator-ack:SR1", "aggregator-ack:SR2"]
 
 
+def test_derms_refuses_an_aggregator_that_ends_before_it_starts_with_its_own_message_number(
+        derms_db: Engine) -> None:
+    message = derms_aggregators.AggregatorMessage.model_validate({
+        "dacsMessageId": "SR9", "aggregatorId": "AG9", "aggregatorName": "Backwards", "status": "Active",
+        "effectiveStartDateTimeISO": "2026-06-01T00:00:00Z", "effectiveEndDateTimeISO": "2026-01-01T00:00:00Z",
+        "contactName": "Dana"})
+    assert derms_aggregators.apply(derms_db, message) is True
+    assert derms_aggregators.list_all(derms_db) == []
+    with derms_db.connect() as connection:
+        [payload] = connection.execute(sa.text("SELECT payload FROM outbound_messages")).scalars().all()
+    ack = json.loads(payload)
+    assert ack["ackType"] == "ERROR"
+    assert [(e["messageCategory"], e["messageNumber"]) for e in ack["errors"]] == [(90200, 211)]
+
+
 def test_timestamps_come_back_as_utc(hub_db: Engine) -> None:
     before = utcnow()
     message_id = messagelog.record(hub_db, new_message()).id

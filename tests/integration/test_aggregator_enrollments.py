@@ -43,7 +43,8 @@ RECORD = {
                      "timeZone": "America/Chicago", "address1": "2201 6th Pl", "city": "Ashgrove", "state": "NE",
                      "postal": "68127", "country": "USA"},
     "assetInfo": {"installationMethod": "X1SI", "assetOwnership": "W1CO",
-                  "assetList": [{"sequence": 1, "specification": "ECOTHERM!ET300", "serialNo": "E3001",
+                  "assetList": [{"sequence": 1, "specification": "ECOTHERM!ET300", "assetType": "THERMOSTAT",
+                                 "serialNo": "E3001",
                                  "nicId": "ECO-000001", "headEndSystem": "ECOCLOUD"}]},
 }
 

@@ -60,10 +60,10 @@ def test_a_reference_system_answers_each_message_of_a_batch(running_stack: Backg
     derms.close()
 
 
-def test_a_receiver_without_batches_makes_every_message_fail_naming_the_setting(
+def test_a_receiver_without_batches_makes_every_message_fail_naming_the_switch(
         running_stack: BackgroundSystems) -> None:
     derms = operator_client(running_stack.settings, "derms")
     outcomes = post_batch(derms, "/no-such-endpoint", [{"a": 1}, {"a": 2}])
     assert [o.verdict for o in outcomes] == ["permanent", "permanent"]
-    assert "batch_size" in outcomes[0].error
+    assert "derms_batch" in outcomes[0].error
     derms.close()

@@ -45,7 +45,8 @@ def record(customer: Customer, nic: str) -> dict[str, Any]:
         "locationInfo": {"division": customer.division, "cisPremiseId": customer.premise,
                          "cisServicePointId": customer.service_point, "timeZone": "America/Chicago"},
         "assetInfo": {"installationMethod": "X1SI", "assetOwnership": "W1CO", "assetList": [
-            {"sequence": 1, "specification": "ECOTHERM!ET300", "serialNo": f"S-{nic}", "nicId": nic,
+            {"sequence": 1, "specification": "ECOTHERM!ET300", "assetType": "THERMOSTAT", "serialNo": f"S-{nic}",
+             "nicId": nic,
              "headEndSystem": "ECOCLOUD"}]},
     }
 

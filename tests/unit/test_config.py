@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from derbridge.config import ConfigError, effective_config, load_settings, mask_url
+from derbridge.bootstrap import local_settings
+from derbridge.config import REFERENCE_PEERS, ConfigError, effective_config, load_settings, mask_url
 
 
 def test_defaults_put_one_sqlite_file_per_system_in_the_data_directory(tmp_path: Path) -> None:
@@ -57,3 +58,45 @@ def test_unknown_keys_in_the_toml_file_are_refused(tmp_path: Path) -> None:
 def test_mask_url_leaves_urls_without_passwords_alone() -> None:
     assert mask_url("sqlite:////tmp/x.sqlite") == "sqlite:////tmp/x.sqlite"
     assert mask_url("postgresql://u@db/x") == "postgresql://u@db/x"
+
+
+def test_callers_come_from_a_toml_list_or_a_comma_separated_variable(tmp_path: Path) -> None:
+    config = tmp_path / "derbridge.toml"
+    config.write_text('hub_callers = ["dacs=cpmcs_int:pa,ss", "derms=Bearer tok"]\n')
+    assert load_settings(env={"DERBRIDGE_CONFIG": str(config)}).hub_callers == ("dacs=cpmcs_int:pa,ss",
+                                                                                 "derms=Bearer tok")
+    from_env = load_settings(env={"DERBRIDGE_HUB_CALLERS": "dacs=cpmcs_int:pw, operator=ops:pw2"})
+    assert from_env.hub_callers == ("dacs=cpmcs_int:pw", "operator=ops:pw2")
+
+
+def test_effective_config_shows_callers_by_role_and_user_never_their_secrets() -> None:
+    settings = load_settings(env={"DERBRIDGE_HUB_CALLERS": "dacs=cpmcs_int:hidden1,derms=Bearer hidden2"})
+    shown = effective_config(settings)
+    assert shown["hub_callers"] == ["dacs=cpmcs_int:****", "derms=Bearer ****"]
+    assert "hidden" not in str(shown)
+
+
+@pytest.mark.parametrize("entry", ["cpmcs_int:pw", "dacs=cpmcs_int", "dacs=Bearer ", "=u:p"])
+def test_a_malformed_caller_is_refused_without_showing_it(entry: str) -> None:
+    with pytest.raises(ConfigError, match="hub_callers") as refused:
+        load_settings(env={"DERBRIDGE_HUB_CALLERS": entry})
+    assert "pw" not in str(refused.value)
+
+
+def test_by_default_the_hub_assumes_nothing_beyond_the_vendors_payloads(tmp_path: Path) -> None:
+    settings = load_settings(env={"DERBRIDGE_DATA_DIR": str(tmp_path)})
+    assert not any(getattr(settings, name) for name in REFERENCE_PEERS)
+
+
+def test_reference_peers_turn_every_switch_on_unless_the_configuration_says_otherwise(tmp_path: Path) -> None:
+    settings = load_settings(env={"DERBRIDGE_DACS_BATCH": "false"}, defaults=REFERENCE_PEERS,
+                             config_file=_empty_config(tmp_path))
+    assert settings.derms_batch and settings.derms_enroll_callback and settings.store_and_forward
+    assert not settings.dacs_batch
+    assert all(getattr(local_settings(tmp_path), name) for name in REFERENCE_PEERS)
+
+
+def _empty_config(tmp_path: Path) -> Path:
+    path = tmp_path / "derbridge.toml"
+    path.write_text("")
+    return path

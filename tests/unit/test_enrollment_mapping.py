@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from derbridge.config import Settings
 from derbridge.dacs.enrollment import api as enrollment_api
 from derbridge.dacs.enrollment import enrollment_sync
 from derbridge.dacs.enrollment.wire import EnrollRequest
@@ -34,8 +35,8 @@ RECORD = {
                      "city": "Ashgrove", "county": "Lancer County", "state": "NE", "postal": "68101",
                      "country": "USA"},
     "assetInfo": {"installationMethod": "X1SI", "assetOwnership": "W1CO", "assetList": [
-        {"sequence": 1, "specification": "ECOTHERM!ET300", "serialNo": "E3000000001", "nicId": "ECO-0A1B2C3D4E5F",
-         "headEndSystem": "ECOCLOUD"}]},
+        {"sequence": 1, "specification": "ECOTHERM!ET300", "assetType": "THERMOSTAT", "serialNo": "E3000000001",
+         "nicId": "ECO-0A1B2C3D4E5F", "headEndSystem": "ECOCLOUD"}]},
 }
 
 
@@ -50,14 +51,23 @@ def test_a_record_maps_to_an_enroll_call_the_program_system_accepts() -> None:
     assert accepted.programInfo.startDate is not None and accepted.programInfo.startDate.isoformat() == "2026-11-23"
     [asset] = accepted.assetInfo.assetList
     assert (asset.specification, asset.assetType) == ("TSTAT-ECO-ET300", "SMART-THERMOSTAT")
-    assert "locationId" not in mapped["locationInfo"]
+    assert accepted.locationInfo.locationId == "LOC1"
+    assert mapped["locationInfo"] == RECORD["locationInfo"]
 
 
-def test_a_device_model_missing_from_the_lookup_cannot_be_mapped() -> None:
-    unknown = {**RECORD["assetInfo"], "assetList": [{**RECORD["assetInfo"]["assetList"][0],
-                                                     "specification": "ACME!X1"}]}
-    with pytest.raises(LookupMissing, match="ACME!X1"):
-        f4.to_dacs(record(assetInfo=unknown), LOOKUPS)
+def with_asset(**changes: Any) -> f4.EnrollmentRecord:
+    return record(assetInfo={**RECORD["assetInfo"], "assetList": [{**RECORD["assetInfo"]["assetList"][0], **changes}]})
+
+
+@pytest.mark.parametrize("change", [{"specification": "ACME!X1"}, {"assetType": "BATTERY"}])
+def test_a_device_model_or_asset_type_missing_from_its_lookup_cannot_be_mapped(change: dict[str, str]) -> None:
+    with pytest.raises(LookupMissing, match="ACME!X1|BATTERY"):
+        f4.to_dacs(with_asset(**change), LOOKUPS)
+
+
+def test_an_asset_type_derms_leaves_out_is_left_out_for_the_program_system_to_judge() -> None:
+    [asset] = f4.to_dacs(with_asset(assetType=None), LOOKUPS)["assetInfo"]["assetList"]
+    assert asset["assetType"] is None and asset["specification"] == "TSTAT-ECO-ET300"
 
 
 def test_a_request_becomes_a_waiting_parent_with_a_part_per_record() -> None:
@@ -65,8 +75,11 @@ def test_a_request_becomes_a_waiting_parent_with_a_part_per_record() -> None:
         {**RECORD["assetInfo"]["assetList"][0], "specification": "ACME!X1"}]}}
     request = f4.EnrollmentRequest.model_validate({"batchId": "B1", "drmsInstanceId": "DERMS-1",
                                                    "enrollments": [RECORD, second]})
-    parent = f4.INTAKE.new_message(request, "{}", LOOKUPS)
+    parent = f4.INTAKE.new_message(request, "{}", LOOKUPS, Settings())
     assert parent.status == messagelog.WAITING and parent.keys == {"batchId": "B1", "drmsInstanceId": "DERMS-1"}
+    assert parent.outbound_path == "", "a vendor DERMS hears the results as the answer: nothing to deliver"
+    callback = f4.INTAKE.new_message(request, "{}", LOOKUPS, Settings(derms_enroll_callback=True))
+    assert callback.outbound_path == f4.RESULTS_PATH
     mapped, unmapped = parent.parts
     assert mapped.status == messagelog.RECEIVED and mapped.outbound_payload is not None
     assert mapped.idempotency_key == "F4:enrollment-record:B1:ECO-20261123-0001"
@@ -76,7 +89,7 @@ def test_a_request_becomes_a_waiting_parent_with_a_part_per_record() -> None:
 def test_a_request_from_an_unrouted_instance_cannot_be_mapped() -> None:
     request = f4.EnrollmentRequest.model_validate({"batchId": "B1", "drmsInstanceId": "DERMS-9",
                                                    "enrollments": [RECORD]})
-    [only] = f4.INTAKE.new_message(request, "{}", LOOKUPS).parts
+    [only] = f4.INTAKE.new_message(request, "{}", LOOKUPS, Settings()).parts
     assert only.status == messagelog.DEAD and "DERMS-9" in (only.last_error or "")
 
 
@@ -121,7 +134,16 @@ def test_results_say_success_error_or_failure_per_record_and_overall() -> None:
     assert mixed["responses"]["response"][1]["value"] == "program PEAK is INACTIVE"
     stopped = f4.compose_results(parent, [enrolled, part_row("DEAD", last_error="HTTP 401"), part_row("HELD")])
     assert stopped["ackType"] == "FAILURE"
-    assert stopped["responses"]["response"][2]["value"] == "not processed: the run stopped"
+    assert [r["value"] for r in stopped["responses"]["response"][1:]] == [
+        "failed: HTTP 401", "not sent: the run stopped at a record that failed"]
+
+
+def test_records_still_on_their_way_say_so() -> None:
+    retrying = part_row("RETRYING", last_error="HTTP 503: busy")
+    waiting = part_row("RECEIVED", attempts=0)
+    values = [f4.record_response(part)["value"] for part in (retrying, waiting)]
+    assert values == ["not applied yet, being retried after a technical fault: HTTP 503: busy", "not sent yet"]
+    assert {f4.record_response(part)["responseCode"] for part in (retrying, waiting)} == {"FAILURE"}
 
 
 # ---- F5 ----
@@ -142,10 +164,10 @@ def test_the_program_systems_sync_maps_to_the_derms_enroll_message() -> None:
     mapped = f5.to_derms(sync, LOOKUPS)
     assert mapped["dacsMessageId"] == "33333333333333"
     assert mapped["contactInfo"] == {"contactId": "C1", "cisPersonId": "1000000001"}
-    assert mapped["subscriptionInfo"]["startDateTimeISO"] == "2026-11-23T00:00:00Z"
+    assert mapped["subscriptionInfo"]["startDateTimeISO"] == "2026-11-23T00:00:00.000Z"
     [device] = mapped["locationInfo"]["controllableDevices"]
     assert (device["deviceId"], device["nicId"], device["isActive"]) == ("222222222222", "ECO-1", True)
-    assert device["installDateTimeISO"] == "2026-11-23T00:00:00Z"
+    assert device["installDateTimeISO"] == "2026-11-23T00:00:00.000Z"
     assert {g["groupCategory"] for g in mapped["locationInfo"]["deviceGroups"]} == {"PROGRAM", "MODEL", "RATE"}
     assert f5.sync_keys(sync)["nicId.1"] == "ECO-1"
 
@@ -175,11 +197,22 @@ def test_the_status_check_maps_to_derms_with_the_divisions_connection_id() -> No
     assert mapped["ConnectivityProperties"]["Plugin"]["ConnectionId"] == "LEC-ELEC-N"
 
 
-def test_the_result_maps_to_the_program_systems_status_response() -> None:
-    result = f6.StatusResult.model_validate({"dacsMessageId": "44444444444444", "responseCode": "FAILURE",
-                                             "message": "offline since 2026-11-20T08:00:00Z",
-                                             "lastSeenISO": "2026-11-20T08:00:00Z"})
-    accepted = enrollment_api.StatusCheckResponse.model_validate(f6.to_dacs(result, LOOKUPS))
+RESULT = f6.StatusResult.model_validate({"dacsMessageId": "44444444444444", "responseCode": "FAILURE",
+                                         "message": "offline since 2026-11-20T08:00:00Z",
+                                         "lastSeenISO": "2026-11-20T08:00:00Z"})
+
+
+def test_the_result_maps_to_the_documented_status_response() -> None:
+    assert f6.to_dacs(RESULT, LOOKUPS) == {"responseDetail": {"transactionID": "44444444444444",
+                                                              "result": {"status": "FAILURE"}}}
+
+
+def test_a_program_system_that_takes_the_detail_gets_derms_words_and_the_last_report() -> None:
+    relay = f6.RELAYS[1]
+    assert relay.mapping(Settings()) is f6.to_dacs
+    mapped = relay.mapping(Settings(dacs_status_detail=True))(RESULT, LOOKUPS)
+    accepted = enrollment_api.StatusCheckResponse.model_validate(mapped)
     assert accepted.responseDetail.transactionID == "44444444444444"
     assert accepted.responseDetail.result.status == "FAILURE"
+    assert accepted.responseDetail.result.message == "offline since 2026-11-20T08:00:00Z"
     assert accepted.responseDetail.result.lastSeenDateTime == datetime(2026, 11, 20, 8, tzinfo=UTC)

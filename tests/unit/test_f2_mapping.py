@@ -4,7 +4,7 @@ the AllowEventDays and CycleFrequency values translated; DERMS's ack becomes the
 from __future__ import annotations
 
 import copy
-from datetime import time
+from datetime import UTC, datetime, time
 from typing import Any
 
 import pytest
@@ -12,13 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from derbridge.dacs.sync.api import SyncAcknowledgement
+from derbridge.derms.acks import RULES_CONFLICT, refusal, sync_ack
 from derbridge.derms.programs.rules import ProgramMessage, check_rules
-from derbridge.hub.flows.f2_rules import (
-    DacsProgramRulesSync,
-    DermsProgramAck,
-    to_dacs_ack,
-    to_derms,
-)
+from derbridge.hub.flows.f2_rules import DacsProgramRulesSync, to_derms
+from derbridge.hub.flows.wire import DermsSyncAck, sync_ack_to_dacs
 from derbridge.hub.lookup_catalog import ALLOW_EVENT_DAYS, CYCLE_FREQUENCY, DACS, DERMS, SEEDS
 from derbridge.hub.lookups import LookupMissing, Lookups
 
@@ -95,13 +93,14 @@ def test_a_value_the_lookups_do_not_know_cannot_be_mapped(change: dict[str, Any]
         to_derms(DacsProgramRulesSync.model_validate(with_rule(**change)), LOOKUPS)
 
 
-def test_an_error_ack_becomes_has_error_with_exception_info() -> None:
-    mapped = to_dacs_ack(DermsProgramAck.model_validate({
-        "dacsMessageId": "1", "ackType": "ERROR", "whenISO": "2026-01-01T00:00:00Z",
-        "errors": [{"code": "RULES-CONFLICT", "message": "x" * 400}]}), LOOKUPS)
-    assert mapped["syncRequestId"] == "1" and mapped["hasError"] is True
-    assert mapped["exceptionInfo"][0]["messageNumber"] == "RULES-CONFLICT"
-    assert len(mapped["exceptionInfo"][0]["comments"]) == 254
+def test_derms_refusal_of_conflicting_rules_becomes_numeric_exception_info_the_program_system_takes() -> None:
+    ack = sync_ack("SR1", datetime(2026, 1, 1, tzinfo=UTC), [refusal(RULES_CONFLICT, "x" * 400)])
+    mapped = sync_ack_to_dacs(DermsSyncAck.model_validate(ack), LOOKUPS)
+    assert mapped == {"syncRequestId": "SR1", "hasError": True, "receivedDateTimeISO": "2026-01-01T00:00:00.000Z",
+                      "exceptionInfo": [{"messageCategory": 90200, "messageNumber": 204, "comments": "x" * 254,
+                                         "messageParameters": []}]}
+    accepted = SyncAcknowledgement.model_validate(mapped)
+    assert (accepted.exceptionInfo[0].messageCategory, accepted.exceptionInfo[0].messageNumber) == (90200, 204)
 
 
 @given(days=st.lists(st.sampled_from(list(DAYS)), min_size=1, max_size=7, unique=True),

@@ -2,16 +2,14 @@
 
 from datetime import date
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from derbridge.derms.aggregators.service_providers import AggregatorMessage
-from derbridge.hub.flows.f3_aggregator import (
-    DacsAggregatorSync,
-    DermsAggregatorAck,
-    to_dacs_ack,
-    to_derms,
-)
+from derbridge.hub.flows.f3_aggregator import DacsAggregatorSync, to_derms
+from derbridge.hub.flows.wire import DermsSyncAck, sync_ack_to_dacs
 from derbridge.hub.lookups import Lookups
 
 SAMPLE = {
@@ -29,21 +27,28 @@ def test_sync_maps_field_by_field_to_the_derms_aggregator_message() -> None:
     mapped = to_derms(DacsAggregatorSync.model_validate(SAMPLE), NO_LOOKUPS)
     assert mapped == {
         "dacsMessageId": "12345678901234", "aggregatorId": "998877665544", "aggregatorName": "EcoCloud",
-        "status": "Active", "effectiveStartDateTimeISO": "2026-01-01T00:00:00Z",
-        "effectiveEndDateTimeISO": "2026-12-31T00:00:00Z", "contactName": "Dana",
+        "status": "Active", "effectiveStartDateTimeISO": "2026-01-01T00:00:00.000Z",
+        "effectiveEndDateTimeISO": "2026-12-31T00:00:00.000Z", "contactName": "Dana",
         "contactEmail": "dana@example.org", "contactPhone": "+1 555 0100", "externalReferenceId": "ECO-1",
         "externalSystem": "ECOCLOUD", "programCodes": ["SMARTSTAT", "EVSAVER"],
     }
 
 
-def test_an_error_ack_becomes_has_error_with_exception_info() -> None:
-    ack = DermsAggregatorAck.model_validate({
-        "dacsMessageId": "1", "ackType": "ERROR", "whenISO": "2026-01-01T00:00:00Z",
-        "errors": [{"code": "AGG-7", "message": "x" * 400}]})
-    mapped = to_dacs_ack(ack, NO_LOOKUPS)
+def test_an_error_ack_becomes_has_error_with_numeric_exception_info() -> None:
+    ack = DermsSyncAck.model_validate({
+        "dacsMessageId": "1", "ackType": "ERROR", "whenISO": "2026-01-01T06:00:00+06:00",
+        "errors": [{"messageCategory": 90200, "messageNumber": 211, "message": "x" * 400}]})
+    mapped = sync_ack_to_dacs(ack, NO_LOOKUPS)
     assert mapped["syncRequestId"] == "1" and mapped["hasError"] is True
-    assert mapped["exceptionInfo"][0]["messageNumber"] == "AGG-7"
-    assert len(mapped["exceptionInfo"][0]["comments"]) == 254
+    assert mapped["receivedDateTimeISO"] == "2026-01-01T00:00:00.000Z"
+    [info] = mapped["exceptionInfo"]
+    assert (info["messageCategory"], info["messageNumber"], len(info["comments"])) == (90200, 211, 254)
+
+
+def test_a_text_code_is_not_a_message_number() -> None:
+    with pytest.raises(ValidationError):
+        DermsSyncAck.model_validate({"dacsMessageId": "1", "ackType": "ERROR", "errors": [
+            {"messageCategory": "DERMS", "messageNumber": "AGG-7", "message": "x"}]})
 
 
 text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp")),

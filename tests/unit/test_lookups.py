@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from derbridge.dataset.fleets import DEVICE_MODELS
+from derbridge.dataset.fleets import DEVICE_MODELS, THERMOSTAT
 from derbridge.errors import PermanentError
 from derbridge.hub import lookup_catalog as catalog
 from derbridge.hub.lookups import InvalidLookup, Lookup, LookupMissing, Lookups, changes
+from derbridge.scenario import aggregator
 
 EVENTS = {"EventType": {"columns": ["DERMS", "DACS"], "keys": ["DERMS", "DACS"],
                         "rows": [{"DERMS": "ECONOMIC", "DACS": "X1EC"}, {"DERMS": "EMERGENCY", "DACS": "X1EM"}]},
@@ -128,11 +131,18 @@ def test_the_catalogue_seeds_every_lookup_the_flows_name_with_its_vendor_name() 
     assert all(lookup.description for lookup in catalog.SEEDS)
 
 
-def test_the_make_model_lookups_agree_with_the_dataset_device_models() -> None:
+def test_the_seeds_cover_every_device_model_of_the_dataset_and_what_the_aggregators_send() -> None:
+    """The seeds are the hub's own data; a generated dataset must still enroll without a lookup edit."""
     lookups = Lookups.of(catalog.SEEDS)
     for model in DEVICE_MODELS:
         assert lookups.value(catalog.ASSET_SPEC, catalog.DERMS, model.make_model, catalog.DACS) == model.specification
-        assert lookups.value(catalog.ASSET_TYPE, catalog.DERMS, model.make_model, catalog.DACS) == model.asset_type
+    assert lookups.value(catalog.ASSET_TYPE, catalog.DERMS, aggregator.ASSET_TYPE, catalog.DACS) == THERMOSTAT
+    assert {model.asset_type for model in DEVICE_MODELS} == {THERMOSTAT}
+
+
+def test_the_hub_does_not_import_the_dataset_generator() -> None:
+    hub = Path(catalog.__file__).parent
+    assert not [path.name for path in hub.rglob("*.py") if "derbridge.dataset" in path.read_text()]
 
 
 @pytest.mark.parametrize(("derms", "dacs"), [("ECONOMIC", "X1EC"), ("EMERGENCY", "X1EM"), ("RELIABILITY", "X1RE"),

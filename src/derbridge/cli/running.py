@@ -45,7 +45,8 @@ def migrate(systems: Annotated[list[str] | None, typer.Argument(help="hub, dacs,
 
 
 def up(config: ConfigOption = None) -> None:
-    """Run all three systems in this process on loopback ports."""
+    """Run all three systems in this process on loopback ports (the hub uses every capability of its peers,
+    derbridge's own: batches, the F4 results callback, store-and-forward answers; docs/wire.md)."""
     _serve(("hub", "dacs", "derms"), config)
 
 
@@ -83,7 +84,7 @@ def _check_system(system: str) -> None:
 def _serve(systems: tuple[str, ...], config: Path | None) -> None:
     from derbridge.bootstrap import configure_logging, run_forever
 
-    settings = settings_from(config)
+    settings = settings_from(config, reference_peers=set(systems) == set(SYSTEMS))
     if "derms" in systems:
         _check_headends(settings)
     configure_logging(settings)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from derbridge.config import ConfigError, Settings, load_settings
+from derbridge.config import REFERENCE_PEERS, ConfigError, Settings, load_settings
 from derbridge.tables.formats import PARQUET_TYPE, sha256_of
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -31,9 +31,11 @@ ActorOption = Annotated[str | None, typer.Option(
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 
-def settings_from(config: Path | None) -> Settings:
+def settings_from(config: Path | None, reference_peers: bool = False) -> Settings:
+    """The effective settings; with `reference_peers` (systems of one process, all derbridge's own), every
+    deviation switch starts on, unless the file or the environment says otherwise."""
     try:
-        return load_settings(config_file=config)
+        return load_settings(config_file=config, defaults=REFERENCE_PEERS if reference_peers else None)
     except ConfigError as exc:
         errors.print(f"[red]configuration error:[/] {exc}")
         raise typer.Exit(2) from exc

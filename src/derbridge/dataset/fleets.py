@@ -1,7 +1,7 @@
 """The simulated aggregator clouds and their device models, without the machinery that makes a dataset.
 
-Light on purpose (no polars): the hub seeds its `MAKE!MODEL` lookups from `DEVICE_MODELS` at start-up, so the
-dataset and the hub agree on every specification and asset type.
+Light on purpose (no polars). The hub's seeded lookups (hub/lookup_catalog.py) are its own data; a test checks
+that they cover every model here, so a generated dataset enrolls without a lookup edit.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The hub's HTTP face: one endpoint per inbound message kind (both directions, vendor resource names),
 each with a `/batch` twin for several messages at once, and the operator API (messages by business key,
-resubmit, flows), all behind credentials."""
+resubmit, flows), all behind credentials. A message is answered once recorded with the MsgAck `RECEIVED`,
+or, where the vendor answers with the far side's result and this hub does too, with that (hub/replies.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from derbridge.hub.flows.registry import FLOWS, INBOUND
 from derbridge.hub.flows.relay import Inbound
 from derbridge.hub.flows.wire import msg_ack
 from derbridge.hub.lookups_api import lookups_router, start_lookups
+from derbridge.hub.replies import Settlements
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
 from derbridge.web.apps import health_and_metrics, new_app
@@ -69,7 +71,7 @@ def start_hub(settings: Settings, dispatcher: delivery.Dispatcher) -> None:
     upgrade("hub", db)
     clients = {target: make_client(settings.url(target), outbound_credential(settings, "hub", target),
                                    settings.http_timeout_s) for target in ("dacs", "derms")}
-    bind(HubContext(settings, db, clients, dispatcher, start_lookups(db)))
+    bind(HubContext(settings, db, clients, dispatcher, start_lookups(db), Settlements()))
     engine.launch(settings.engine_url(), settings.executor_id, settings.engine_polling_interval_s)
     delivery.recover_undelivered()
     engine.schedule("hub-sweep", "0 * * * * *", delivery.sweep)
@@ -86,13 +88,12 @@ def stop_hub(dispatcher: delivery.Dispatcher) -> None:
     bind(None)
 
 
-def record(inbound: Inbound, accepted: list[tuple[BaseModel, str]]) -> list[Answer]:
-    """Record accepted messages, hand what is ready to the dispatcher, answer each with a MsgAck."""
+def record(inbound: Inbound, accepted: list[tuple[BaseModel, str]]) -> list[messagelog.Recorded]:
+    """Record accepted messages and hand what is ready to the dispatcher."""
     context = current()
     lookups = context.lookups.snapshot()
-    new_messages = [inbound.new_message(message, raw, lookups) for message, raw in accepted]
+    new_messages = [inbound.new_message(message, raw, lookups, context.settings) for message, raw in accepted]
     recorded = messagelog.record_many(context.db, new_messages)
-    answers = []
     for (message, _raw), new, done in zip(accepted, new_messages, recorded, strict=True):
         if done.is_new and inbound.on_recorded is not None:
             inbound.on_recorded(context.db, message, done)
@@ -100,15 +101,26 @@ def record(inbound: Inbound, accepted: list[tuple[BaseModel, str]]) -> list[Answ
         if done.is_new and new.status == messagelog.WAITING and not done.to_deliver:  # no part could be mapped
             context.dispatcher.submit(delivery.settle_parents([done.id]))
         metrics.received.labels(inbound.flow, inbound.kind, "new" if done.is_new else "duplicate").inc()
-        answers.append(Answer(202 if done.is_new else 200,
-                              msg_ack(inbound.business_key(message), done.id, not done.is_new)))
-    return answers
+    return recorded
 
 
-def single_endpoint(inbound: Inbound) -> Callable[..., JSONResponse]:
-    def receive(message: BaseModel, request: Request) -> JSONResponse:
+async def answers(inbound: Inbound, accepted: list[tuple[BaseModel, str]]) -> list[Answer]:
+    """Record the messages, then answer each: with the far side's result where this hub answers so (waiting
+    on the recorded outcomes), else with the MsgAck `RECEIVED` (or `DUPLICATE`) at once."""
+    recorded = await run_in_threadpool(record, inbound, accepted)
+    context = current()
+    reply = inbound.reply
+    if reply is not None and reply.on(context.settings):
+        return await context.settlements.answers(reply, context.db, [done.id for done in recorded],
+                                                 context.settings.reply_wait_s)
+    return [Answer(202 if done.is_new else 200, msg_ack(inbound.business_key(message), done.id, not done.is_new))
+            for (message, _raw), done in zip(accepted, recorded, strict=True)]
+
+
+def single_endpoint(inbound: Inbound) -> Callable[..., Any]:
+    async def receive(message: BaseModel, request: Request) -> JSONResponse:
         raw = request.scope.get("derbridge.body", b"").decode("utf-8", "replace")
-        [answer] = record(inbound, [(message, raw)])
+        [answer] = await answers(inbound, [(message, raw)])
         return JSONResponse(answer.body, status_code=answer.status)
 
     receive.__annotations__["message"] = inbound.model
@@ -123,8 +135,8 @@ def batch_endpoint(inbound: Inbound) -> Callable[..., Any]:
         checked = await validated(request, inbound.model, body, keeper)
         accepted = [(message, json.dumps(item)) for message, item in zip(checked, body.messages, strict=True)
                     if isinstance(message, BaseModel)]
-        recorded = iter(await run_in_threadpool(record, inbound, accepted) if accepted else [])
-        return results([item if isinstance(item, Answer) else next(recorded) for item in checked])
+        answered = iter(await answers(inbound, accepted) if accepted else [])
+        return results([item if isinstance(item, Answer) else next(answered) for item in checked])
 
     receive_batch.__name__ = f"receive_{inbound.kind.replace('-', '_')}_batch"
     return receive_batch

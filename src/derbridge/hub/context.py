@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from derbridge.config import Settings
 from derbridge.hub.lookup_store import LiveLookups
+from derbridge.hub.replies import Settlements
 
 
 class Dispatch(Protocol):
@@ -29,6 +30,8 @@ class HubContext:
     dispatcher: Dispatch
     lookups: LiveLookups
     """`lookups.snapshot()`: the current lookups, for the flows' mapping code."""
+    settlements: Settlements
+    """Endpoints waiting on messages' outcomes, woken as delivery settles them (hub/replies.py)."""
 
 
 _current: HubContext | None = None

@@ -8,9 +8,12 @@ so a quiet hub answers in milliseconds and a busy one sends big batches.
 Each attempt is one step that posts every due message of the batch (several requests in flight; where the
 target takes batches, many messages per request) and records each outcome in the message log; transient
 faults are retried with exponential backoff (durable sleep), permanent ones and exhausted retries are
-dead-lettered. A re-run step skips what is already delivered, and every receiver is idempotent, so a crash
-anywhere delivers each message at least once and applies it once. When the last part of a message made
-of parts settles, its flow composes the message's own payload, and it is delivered in turn.
+dead-lettered. Parts whose leg keeps their order (F4's records) go one after another, each once the one
+before it is delivered or declined; a part that must be retried holds the rest back until it passes. A
+re-run step skips what is already delivered, and every receiver is idempotent, so a crash anywhere delivers
+each message at least once and applies it once. When the last part of a message made of parts settles, its
+flow composes the message's own payload, and it is delivered in turn (or, when the payload is the answer to
+the sender's request, the message is complete). Endpoints waiting on an outcome are told as messages settle.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 import structlog
 
 from derbridge.clock import utcnow
+from derbridge.config import Settings
 from derbridge.hub import correlations, engine, messagelog, metrics
 from derbridge.hub.context import current
 from derbridge.hub.flows.registry import LEGS
@@ -42,36 +46,72 @@ _pool = ThreadPoolExecutor(16, thread_name_prefix="hub-deliver")
 
 @engine.step()
 def attempt_delivery(ids: list[int]) -> list[int]:
-    """Post every undelivered message among `ids` once; returns the ids that hit a transient fault."""
+    """Post every undelivered message among `ids` once; returns the ids still to deliver: those that hit a
+    transient fault, and parts held back behind one."""
     context = current()
+    settings = context.settings
     rows = messagelog.deliverable(context.db, ids)
-    outcomes = send_all(rows, context.settings.batch_size)
+    outcomes = send_all(rows, settings.batch_size, batch_targets(settings), not settings.enroll_concurrently)
     messagelog.apply_outcomes(context.db, outcomes)
+    context.settlements.notify(o.id for o in outcomes)
     parts = {row.id for row in rows if row.parent_id is not None}
     settled = [o.id for o in outcomes if o.status in messagelog.SETTLED and o.id in parts]
     if settled:  # parts only: a message without a parent settles nothing else
         context.dispatcher.submit(settle_parents(messagelog.waiting_parents(context.db, settled)))
-    return [o.id for o in outcomes if o.status == messagelog.RETRYING]
+    tried = {o.id for o in outcomes}
+    return [o.id for o in outcomes if o.status == messagelog.RETRYING] + [r.id for r in rows if r.id not in tried]
 
 
-def send_all(rows: list[Any], batch_size: int) -> list[messagelog.Outcome]:
-    """Post the rows, several requests in flight; one outcome per row."""
-    sends = plan_requests(rows, batch_size)
+def batch_targets(settings: Settings) -> frozenset[str]:
+    """The peers that have said they take `<path>/batch` (a vendor system has no such endpoint)."""
+    return frozenset(target for target in ("dacs", "derms") if getattr(settings, f"{target}_batch"))
+
+
+def send_all(rows: list[Any], batch_size: int, batching: frozenset[str], in_order: bool) -> list[messagelog.Outcome]:
+    """Post the rows, several requests in flight; one outcome per row tried. With `in_order`, the parts of
+    each message whose leg keeps their order go one after another, and those behind a part that was neither
+    delivered nor declined are not tried (no outcome)."""
+    chains = chains_of(rows) if in_order else []
+    chained = {row.id for chain in chains for row in chain}
+    sends = plan_requests([row for row in rows if row.id not in chained], batch_size, batching)
+    futures = ([_pool.submit(_send, leg, chunk) for leg, chunk in sends]
+               + [_pool.submit(_send_chain, chain) for chain in chains])
+    return [outcome for future in futures for outcome in future.result()]
+
+
+def chains_of(rows: list[Any]) -> list[list[Any]]:
+    """The rows that are parts of a leg keeping their order: one chain per parent, in the parts' order."""
+    chains: dict[int, list[Any]] = {}
+    for row in rows:
+        if row.parent_id is not None and LEGS[row.kind].ordered_parts:
+            chains.setdefault(row.parent_id, []).append(row)
+    return [sorted(chain, key=lambda row: row.id) for chain in chains.values()]
+
+
+def _send(leg: Leg, chunk: list[Any]) -> list[messagelog.Outcome]:
+    return [_outcome(leg, row, answer) for row, answer in zip(chunk, _post(leg, chunk), strict=True)]
+
+
+def _send_chain(chain: list[Any]) -> list[messagelog.Outcome]:
+    """One part after another; the first neither delivered nor declined stops the chain for this attempt."""
     outcomes: list[messagelog.Outcome] = []
-    for (leg, chunk), answers in zip(sends, _pool.map(lambda send: _post(*send), sends), strict=True):
-        outcomes += [_outcome(leg, row, answer) for row, answer in zip(chunk, answers, strict=True)]
+    for row in chain:
+        [outcome] = _send(LEGS[row.kind], [row])
+        outcomes.append(outcome)
+        if outcome.status not in (messagelog.DELIVERED, messagelog.DECLINED):
+            break
     return outcomes
 
 
-def plan_requests(rows: list[Any], batch_size: int) -> list[tuple[Leg, list[Any]]]:
+def plan_requests(rows: list[Any], batch_size: int, batching: frozenset[str]) -> list[tuple[Leg, list[Any]]]:
     """Group rows into requests: up to `batch_size` rows for the same target and path where the leg takes
-    batches, one row per request otherwise."""
+    batches and the target is among `batching`, one row per request otherwise."""
     sends: list[tuple[Leg, list[Any]]] = []
     by_destination = sorted(rows, key=lambda r: (r.kind, r.target, r.outbound_path, r.id))
-    for (kind, _target, _path), same in groupby(by_destination, key=lambda r: (r.kind, r.target, r.outbound_path)):
+    for (kind, target, _path), same in groupby(by_destination, key=lambda r: (r.kind, r.target, r.outbound_path)):
         leg = LEGS[kind]
         group = list(same)
-        size = batch_size if leg.batchable and leg.send is None and batch_size > 1 else 1
+        size = batch_size if leg.batchable and leg.send is None and target in batching and batch_size > 1 else 1
         sends += [(leg, group[start:start + size]) for start in range(0, len(group), size)]
     return sends
 
@@ -82,7 +122,7 @@ def _post(leg: Leg, chunk: list[Any]) -> list[Outcome]:
         return [leg.send(first)]
     client = current().clients[first.target]
     if len(chunk) == 1:
-        return [post_json(client, first.outbound_path, json.loads(first.outbound_payload), first.idempotency_key)]
+        return [post_json(client, first.outbound_path, json.loads(first.outbound_payload), first.business_key)]
     return post_batch(client, first.outbound_path, [json.loads(row.outbound_payload) for row in chunk])
 
 
@@ -98,9 +138,11 @@ def _outcome(leg: Leg, row: Any, answer: Outcome) -> messagelog.Outcome:
 
 def settle_parents(parent_ids: Iterable[int]) -> list[int]:
     """Stop runs that lost a part, compose the payload of parents whose parts are all settled; returns the
-    parents now ready to deliver."""
-    db = current().db
-    ready = []
+    parents now ready to deliver (a parent without an outbound path is complete instead: its payload answers
+    the sender's request)."""
+    context = current()
+    db = context.db
+    ready, composed = [], []
     for parent_id in parent_ids:
         parent = messagelog.message_row(db, parent_id)
         leg = LEGS[parent.kind]
@@ -110,15 +152,23 @@ def settle_parents(parent_ids: Iterable[int]) -> list[int]:
             parts = messagelog.parts_of(db, parent_id)
         if leg.compose is None or any(part.status not in messagelog.SETTLED for part in parts):
             continue
-        if messagelog.release_parent(db, parent_id, leg.compose(parent, parts)):
-            ready.append(parent_id)
+        deliver = bool(parent.outbound_path)
+        if messagelog.release_parent(db, parent_id, leg.compose(parent, parts), deliver):
+            composed.append(parent_id)
+            if deliver:
+                ready.append(parent_id)
+    context.settlements.notify(composed)
     return ready
 
 
 @engine.step()
 def give_up(ids: list[int], attempts: int) -> None:
-    messagelog.dead_letter(current().db, ids, f"still failing after {attempts} attempts")
-    current().dispatcher.submit(settle_parents(messagelog.waiting_parents(current().db, ids)))
+    """Dead-letter the messages still failing; parts never tried (held back behind one) are left to their
+    run's stop, which holds them as not sent."""
+    context = current()
+    messagelog.dead_letter(context.db, ids, f"still failing after {attempts} attempts", (messagelog.RETRYING,))
+    context.settlements.notify(ids)
+    context.dispatcher.submit(settle_parents(messagelog.waiting_parents(context.db, ids)))
 
 
 @engine.workflow()
@@ -211,7 +261,7 @@ def map_again(ids: list[int]) -> list[int]:
         try:
             if leg.map_again is None:
                 raise ValueError(f"a {row.kind} message cannot be mapped again")
-            messagelog.set_outbound_payload(context.db, row.id, leg.map_again(row, lookups))
+            messagelog.set_outbound_payload(context.db, row.id, leg.map_again(row, lookups, context.settings))
         except (LookupMissing, ValueError) as error:
             messagelog.dead_letter(context.db, [row.id], f"cannot map: {error}")
             failed.add(row.id)
@@ -220,7 +270,8 @@ def map_again(ids: list[int]) -> list[int]:
 
 class Dispatcher:
     """Starts delivery batches: at once while fewer than `max_in_flight` batches are on their first attempt;
-    otherwise gathers ids (up to `max_batch`) until one of them is, or `max_wait_s` has passed."""
+    otherwise gathers ids (up to `max_batch`) until one of them is, or `max_wait_s` has passed. The ids of one
+    submission (a message's parts) stay in one batch, however many, so a run that keeps its order is one."""
 
     def __init__(self, max_in_flight: int = 2, max_batch: int = 500, max_wait_s: float = 0.25,
                  start: Callable[[list[int]], str] = start_batch) -> None:
@@ -228,7 +279,7 @@ class Dispatcher:
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
         self._start = start
-        self._ids: list[int] = []
+        self._groups: list[list[int]] = []
         self._in_flight: dict[str, float] = {}
         self._lock = threading.Condition()
         self._stopping = False
@@ -241,7 +292,7 @@ class Dispatcher:
         if not message_ids:
             return
         with self._lock:
-            self._ids.extend(message_ids)
+            self._groups.append(list(message_ids))
             self._lock.notify()
 
     def first_attempt_done(self, workflow_id: str) -> None:
@@ -270,17 +321,23 @@ class Dispatcher:
                 self._in_flight[workflow_id] = time.monotonic()
 
     def _next_batch(self) -> list[int] | None:
-        """Under the lock: wait for ids and for room; None when stopping with nothing left."""
-        while not self._ids and not self._stopping:
+        """Under the lock: wait for ids and for room; None when stopping with nothing left. A batch is whole
+        submissions, up to `max_batch` ids (one bigger submission alone)."""
+        while not self._groups and not self._stopping:
             self._lock.wait()
-        if not self._ids:
+        if not self._groups:
             return None
         waited_from = time.monotonic()
-        while (self._busy() and len(self._ids) < self.max_batch and not self._stopping
+        while (self._busy() and self._waiting() < self.max_batch and not self._stopping
                and time.monotonic() - waited_from < self.max_wait_s):
             self._lock.wait(self.max_wait_s)
-        batch, self._ids = self._ids[: self.max_batch], self._ids[self.max_batch:]
+        batch = self._groups.pop(0)
+        while self._groups and len(batch) + len(self._groups[0]) <= self.max_batch:
+            batch += self._groups.pop(0)
         return batch
+
+    def _waiting(self) -> int:
+        return sum(len(group) for group in self._groups)
 
     def _busy(self) -> bool:
         stale = time.monotonic() - 30.0  # a batch this old on its first attempt no longer holds the others back

@@ -11,7 +11,6 @@ Seeding never overwrites: see `lookup_store.seed`.
 
 from __future__ import annotations
 
-from derbridge.dataset.fleets import DEVICE_MODELS
 from derbridge.hub.lookups import Lookup
 
 DERMS = "DERMS"
@@ -33,6 +32,14 @@ DACS_TARGET = "dacs"
 """The routing target: the program system the hub reaches at DERBRIDGE_DACS_URL."""
 DIVISIONS = {"ELEC-N": "LEC-ELEC-N", "ELEC-S": "LEC-ELEC-S"}
 """The dataset's divisions and the DERMS head-end connection id of each (connection ids are ours)."""
+ASSET_SPECIFICATIONS = {
+    "ECOTHERM!ET300": "TSTAT-ECO-ET300", "ECOTHERM!ET500": "TSTAT-ECO-ET500", "ECOTHERM!ET700PRO": "TSTAT-ECO-ET700",
+    "NESTLIKE!LEARNING-3": "TSTAT-NL-LRN3", "NESTLIKE!LEARNING-4": "TSTAT-NL-LRN4", "NESTLIKE!E": "TSTAT-NL-E",
+    "THERMAWISE!T6": "TSTAT-TW-T6", "THERMAWISE!T9": "TSTAT-TW-T9", "KELVIN!K2": "TSTAT-KV-K2",
+}
+"""DERMS `MAKE!MODEL` → the program system's specification: the thermostat models derbridge knows to start with."""
+ASSET_TYPES = {"THERMOSTAT": "SMART-THERMOSTAT"}
+"""DERMS asset type → the program system's asset type (values are ours)."""
 
 
 def _pairs(derms_to_dacs: dict[str, str]) -> list[dict[str, str]]:
@@ -50,12 +57,10 @@ SEEDS: tuple[Lookup, ...] = (
     _lookup(CONNECTION_ID, "Program-system division ↔ DERMS head-end connection id (F5, F6). Used both ways, "
             "so both columns are keys: each division has one connection id and each connection id one division.",
             _pairs({connection: division for division, connection in DIVISIONS.items()}), reversible=True),
-    _lookup(ASSET_SPEC, "DERMS device MAKE!MODEL → program-system asset specification (F4). Seeded from the "
-            "simulated fleets' device models.",
-            _pairs({model.make_model: model.specification for model in DEVICE_MODELS}), reversible=False),
-    _lookup(ASSET_TYPE, "DERMS device MAKE!MODEL → program-system asset type (F4). Seeded from the simulated "
-            "fleets' device models.",
-            _pairs({model.make_model: model.asset_type for model in DEVICE_MODELS}), reversible=False),
+    _lookup(ASSET_SPEC, "DERMS device MAKE!MODEL → program-system asset specification (F4, every asset). Several "
+            "models may share a specification.", _pairs(ASSET_SPECIFICATIONS), reversible=False),
+    _lookup(ASSET_TYPE, "DERMS asset type → program-system asset type (F4, every asset that has one).",
+            _pairs(ASSET_TYPES), reversible=False),
     _lookup(EVENT_TYPE, "DERMS event type → program event category (F8, F9): X1EC economic, X1EM emergency, "
             "X1RE reliability, X1DT device test. Reversible.",
             _pairs({"ECONOMIC": "X1EC", "EMERGENCY": "X1EM", "RELIABILITY": "X1RE", "DEVICE_TEST": "X1DT"}),

@@ -8,7 +8,9 @@ REJECTED when the inbound payload was bad (kept raw, never delivered). Resubmit 
 Some messages are made of parts (one F4 request from DERMS → one program-system call per enrollment): the
 parts are messages of their own with `parent_id`; the parent WAITs until every part is settled, then its
 flow composes the parent's own outbound payload (the per-record results) and it is delivered like any
-other. A part not yet sent when its run was stopped is HELD; resubmit sends it again.
+other — or, when its results are the answer to the sender's request rather than a message of their own (it
+has no outbound path), it is COMPLETE. A part not yet sent when its run was stopped is HELD; resubmit sends
+it again.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from derbridge.hub.schema import message_keys, messages
 from derbridge.store.db import reading
 
 RECEIVED, DELIVERED, RETRYING, DEAD, REJECTED = "RECEIVED", "DELIVERED", "RETRYING", "DEAD", "REJECTED"
-DECLINED, WAITING, HELD = "DECLINED", "WAITING", "HELD"
+DECLINED, WAITING, HELD, COMPLETE = "DECLINED", "WAITING", "HELD", "COMPLETE"
 UNDELIVERED = (RECEIVED, RETRYING)
 SETTLED = (DELIVERED, DECLINED, DEAD, HELD)
 """A part in one of these states is done with for this round: its parent may compose its results."""
@@ -208,9 +210,10 @@ def set_outbound_payload(engine: Engine, message_id: int, payload: dict[str, Any
                            .values(outbound_payload=json.dumps(payload), updated_at=utcnow()))
 
 
-def dead_letter(engine: Engine, ids: list[int], reason: str) -> None:
+def dead_letter(engine: Engine, ids: list[int], reason: str, statuses: tuple[str, ...] = UNDELIVERED) -> None:
+    """Dead-letter those of `ids` still in one of `statuses` (by default: any not yet delivered)."""
     with engine.begin() as connection:
-        connection.execute(sa.update(messages).where(messages.c.id.in_(ids), messages.c.status.in_(UNDELIVERED))
+        connection.execute(sa.update(messages).where(messages.c.id.in_(ids), messages.c.status.in_(statuses))
                            .values(status=DEAD, last_error=reason, updated_at=utcnow()))
 
 
@@ -290,17 +293,19 @@ def message_row(engine: Engine, message_id: int) -> Any:
         return connection.execute(sa.select(messages).where(messages.c.id == message_id)).one()
 
 
-def release_parent(engine: Engine, parent_id: int, outbound_payload: dict[str, Any]) -> bool:
-    """A WAITING parent whose parts are all settled gets its payload and becomes deliverable, once."""
+def release_parent(engine: Engine, parent_id: int, outbound_payload: dict[str, Any], deliver: bool = True) -> bool:
+    """A WAITING parent whose parts are all settled gets its payload, once, and becomes deliverable — or
+    COMPLETE when it is not to be delivered (its payload answers the sender's request)."""
     with engine.begin() as connection:
         unsettled = connection.execute(sa.select(sa.func.count()).select_from(messages).where(
             messages.c.parent_id == parent_id, messages.c.status.not_in(SETTLED))).scalar_one()
         if unsettled:
             return False
+        now = utcnow()
         return bool(connection.execute(
             sa.update(messages).where(messages.c.id == parent_id, messages.c.status == WAITING)
-            .values(status=RECEIVED, outbound_payload=json.dumps(outbound_payload), workflow_id=None,
-                    updated_at=utcnow())).rowcount)
+            .values(status=RECEIVED if deliver else COMPLETE, outbound_payload=json.dumps(outbound_payload),
+                    workflow_id=None, updated_at=now, delivered_at=None if deliver else now)).rowcount)
 
 
 def settled_waiting_parents(engine: Engine) -> list[int]:

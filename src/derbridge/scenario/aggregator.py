@@ -28,6 +28,7 @@ from derbridge.web.operator import checked
 ENROLLMENT_SOURCE = "X1BY"  # bring your own
 INSTALLATION_METHOD = "X1SI"  # the customer installed it
 ASSET_OWNERSHIP = "W1CO"  # customer owned
+ASSET_TYPE = "THERMOSTAT"  # what DERMS calls the clouds' devices; the hub translates it for the program system
 DEFAULT_PROGRAM = "SMARTSTAT"
 DEFAULT_BATCH = 500
 ENROLLMENTS_PATH = "/api/aggregator/enrollments"
@@ -98,7 +99,7 @@ def enrollment_records(devices: pl.DataFrame, program_code: str, start: datetime
                                      "address1", "city", "county", "state", "postal", "country"),
             "assetInfo": {"installationMethod": INSTALLATION_METHOD, "assetOwnership": ASSET_OWNERSHIP,
                           "assetList": [{"sequence": 1, "specification": f"{row['make']}!{row['model']}",
-                                         **_present(row, "serialNo"), "nicId": row["nicId"],
+                                         "assetType": ASSET_TYPE, **_present(row, "serialNo"), "nicId": row["nicId"],
                                          "headEndSystem": row["headEndSystem"]}]},
         })
     return records

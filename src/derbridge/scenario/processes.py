@@ -25,9 +25,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     values = asdict(settings)
     for item in fields(Settings):
         value = values[item.name]
-        if item.name == "extra" or value in ("", None):
+        if item.name == "extra" or value in ("", None, ()):
             continue
-        env[f"DERBRIDGE_{item.name.upper()}"] = str(value)
+        env[f"DERBRIDGE_{item.name.upper()}"] = ",".join(value) if isinstance(value, tuple) else str(value)
     return env
 
 
@@ -35,22 +35,34 @@ class SystemProcess:
     """One system (`derbridge hub|dacs|derms`) in its own process; its output goes to a log file.
 
     `command` runs another subcommand (e.g. `up`, or `headend` with `args`), still judged healthy by `system`'s
-    /health, at `url` when the system is not one of the settings' (a head end: see `head_end_process`).
+    /health, at `url` when the system is not one of the settings' (a head end: see `head_end_process`). With a
+    `config_file`, the process reads its settings from that file alone (`settings` are what the file says), as
+    an installation configured by hand would.
     """
 
     def __init__(self, system: str, settings: Settings, log_dir: Path | None = None, command: str = "",
-                 args: tuple[str, ...] = (), url: str = "", log_name: str = "") -> None:
+                 args: tuple[str, ...] = (), url: str = "", log_name: str = "",
+                 config_file: Path | None = None) -> None:
         self.system = system
         self.command = command or system
         self.args = args
         self.url = url or settings.url(system)
         self.settings = settings
+        self.config_file = config_file
         self.log_path = (log_dir or settings.data_dir) / f"{log_name or self.command}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
+    def environment(self) -> dict[str, str]:
+        """This process's environment with the settings; with a config file, that file and no DERBRIDGE_*
+        variable of this process, so the file is all the system reads."""
+        if self.config_file is None:
+            return {**os.environ, **settings_env(self.settings)}
+        inherited = {name: value for name, value in os.environ.items() if not name.startswith("DERBRIDGE_")}
+        return {**inherited, "DERBRIDGE_CONFIG": str(self.config_file)}
+
     def start(self, timeout_s: float = 60.0) -> SystemProcess:
         load_or_create_credentials(self.settings)
-        env = {**os.environ, **settings_env(self.settings)}
+        env = self.environment()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "derbridge.cli", self.command, *self.args], env=env,

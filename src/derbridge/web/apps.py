@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from derbridge.config import Settings
-from derbridge.web.auth import Authenticator, load_or_create_credentials, require
+from derbridge.web.auth import Authenticator, callers_of, require
 from derbridge.web.problems import BodyLimit, RejectionKeeper, install_problem_handlers
 
 
 def authenticator_for(settings: Settings, system: str) -> Authenticator:
-    return Authenticator(load_or_create_credentials(settings)[system])
+    return Authenticator(callers_of(settings, system))
 
 
 def new_app(system: str, settings: Settings, lifespan: Any, keep_rejected: RejectionKeeper | None = None,

@@ -103,7 +103,8 @@ def post_batch(client: httpx2.Client, path: str, payloads: list[Any]) -> list[Ou
     if not whole.delivered:
         if response.status_code in (404, 405):
             whole = Outcome("permanent", response.status_code, whole.body,
-                            f"{whole.error} (the receiver takes no batches at {path}/batch: set batch_size to 1)")
+                            f"{whole.error} (the receiver takes no batches at {path}/batch: turn batching towards "
+                            "it off, e.g. dacs_batch or derms_batch)")
         return [whole] * len(payloads)
     results = whole.body.get("results") if isinstance(whole.body, dict) else None
     if not isinstance(results, list) or len(results) != len(payloads):

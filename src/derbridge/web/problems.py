@@ -100,7 +100,7 @@ def install_problem_handlers(app: FastAPI, authenticator: Authenticator,
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI parses JSON before it checks credentials; a stranger must still get 401, and nothing kept.
         try:
-            authenticator.principal(request.headers.get("authorization"))
+            authenticator.authenticate(request.headers.get("authorization"))
         except AuthError as auth_error:
             return await unauthorised(request, auth_error)
         errors = field_errors(exc)

@@ -12,7 +12,8 @@ from derbridge.cli.support import ConfigOption, call, console
 
 def messages(
     key: Annotated[str | None, typer.Option(help="A business key: sync request id, aggregator id, …")] = None,
-    status: Annotated[str | None, typer.Option(help="RECEIVED, RETRYING, DELIVERED, DEAD, REJECTED")] = None,
+    status: Annotated[str | None, typer.Option(
+        help="RECEIVED, RETRYING, DELIVERED, DECLINED, DEAD, REJECTED, WAITING, HELD, COMPLETE")] = None,
     flow: Annotated[str | None, typer.Option(help="F1…F13")] = None,
     limit: int = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,

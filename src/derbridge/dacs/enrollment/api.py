@@ -126,8 +126,9 @@ def _status_answer(communication_id: str, outcome: str) -> Answer:
 
 
 def _bo_status(outcome: str) -> str:
-    """The status check's state as the vendor's answer names it."""
-    return {"applied": "COMPLETE", "repeat": "COMPLETE", "late": "TIMED-OUT"}.get(outcome, outcome.upper())
+    """The vendor's answer, SUCCESS or ERROR: a result for a check that had already timed out is kept but
+    changes nothing (`result` says which)."""
+    return "SUCCESS" if outcome in ("applied", "repeat") else "ERROR"
 
 
 # ---- the agents' API ----------------------------------------------------------------------------------------

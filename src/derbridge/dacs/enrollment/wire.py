@@ -30,6 +30,7 @@ class ProgramInfo(Strict):
 
 
 class LocationInfo(Strict):
+    locationId: str | None = Field(default=None, max_length=30)
     division: str | None = Field(default=None, max_length=30)
     cisPremiseId: str | None = Field(default=None, max_length=30)
     cisServicePointId: str | None = Field(default=None, max_length=30)

@@ -33,12 +33,20 @@ def sync_request_router(runtime: Runtime) -> APIRouter:
     return router
 
 
-class ExceptionInfo(BaseModel):
+class MessageParameter(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    messageCategory: str | None = Field(default=None, max_length=30)
-    messageNumber: str | None = Field(default=None, max_length=30)
+    messageParameterValue: str = Field(max_length=2000)
+    parameterSequence: int | None = Field(default=None, ge=-999, le=999)
+
+
+class ExceptionInfo(BaseModel):
+    """One error, as the documented acknowledgement carries it: category and number are numbers."""
+
+    model_config = ConfigDict(extra="ignore")
+    messageCategory: int = Field(ge=-99999, le=99999)
+    messageNumber: int = Field(ge=-99999, le=99999)
     comments: str | None = Field(default=None, max_length=254)
-    messageParameters: list[str] = Field(default_factory=list)
+    messageParameters: list[MessageParameter] = Field(default_factory=list, max_length=20)
 
 
 class SyncAcknowledgement(BaseModel):

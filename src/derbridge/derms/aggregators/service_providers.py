@@ -1,6 +1,7 @@
 """DERMS's copy of the program system's energy aggregators (F3 receiver).
 
-Each message is applied once (keyed by its dacsMessageId) and answered with an ack through the outbox.
+Each message is taken once (keyed by its dacsMessageId) and answered with an ack through the outbox: SUCCESS once
+applied, or ERROR naming DERMS's message (acks.py) for details it will not hold, which are then not applied.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from derbridge.clock import as_utc, iso_z, utcnow
+from derbridge.clock import as_utc, utcnow
+from derbridge.derms.acks import AGGREGATOR_ENDS_BEFORE_START, refusal, sync_ack
 from derbridge.derms.schema import aggregators, outbound_messages, received_messages
 from derbridge.store.db import reading
 from derbridge.store.outbox import new_outbox_values
@@ -42,19 +44,30 @@ class AggregatorMessage(BaseModel):
 
 
 def apply(engine: Engine, message: AggregatorMessage) -> bool:
-    """Create or update the aggregator and queue the ack, atomically; False if already applied."""
+    """Create or update the aggregator (unless refused) and queue the ack, atomically; False if already taken."""
     now = utcnow()
+    errors = refusals(message)
     try:
         with engine.begin() as connection:
             connection.execute(sa.insert(received_messages).values(
                 message_id=message.dacsMessageId, kind="aggregator", received_at=now))
-            _upsert(connection, message, now)
+            if not errors:
+                _upsert(connection, message, now)
             connection.execute(sa.insert(outbound_messages).values(
                 message_key=f"aggregator-ack:{message.dacsMessageId}", kind="aggregator-ack",
-                **new_outbox_values(ACK_PATH, ack_payload(message.dacsMessageId, now))))
+                **new_outbox_values(ACK_PATH, sync_ack(message.dacsMessageId, now, errors))))
     except IntegrityError:
         return False
     return True
+
+
+def refusals(message: AggregatorMessage) -> list[dict[str, Any]]:
+    """Well-formed details DERMS will not hold: an aggregator that ends before it starts (90200/211)."""
+    start, end = message.effectiveStartDateTimeISO, message.effectiveEndDateTimeISO
+    if end is not None and end < start:
+        return [refusal(AGGREGATOR_ENDS_BEFORE_START, f"aggregator {message.aggregatorId}: its end "
+                                                      f"{end.isoformat()} is before its start {start.isoformat()}")]
+    return []
 
 
 def _upsert(connection: Connection, message: AggregatorMessage, now: datetime) -> None:
@@ -70,11 +83,6 @@ def _upsert(connection: Connection, message: AggregatorMessage, now: datetime) -
                                  .where(aggregators.c.aggregator_id == message.aggregatorId).values(**values))
     if not updated.rowcount:
         connection.execute(sa.insert(aggregators).values(aggregator_id=message.aggregatorId, **values))
-
-
-def ack_payload(dacs_message_id: str, when: datetime) -> dict[str, Any]:
-    return {"dacsMessageId": dacs_message_id, "ackType": "SUCCESS",
-            "whenISO": iso_z(when), "errors": []}
 
 
 def list_all(engine: Engine) -> list[dict[str, Any]]:

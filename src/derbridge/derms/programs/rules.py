@@ -3,7 +3,8 @@ planners override.
 
 A message carries a program's whole rule set and its version. It is applied once (keyed by its dacsMessageId)
 and only if its version is newer than the one held, so a repeat or a late older message never undoes a newer
-set; every message is acknowledged through the outbox, an older one too (its sync is simply superseded).
+set; every message is acknowledged through the outbox, an older one too (its sync is simply superseded). A set
+whose rules share no event day or no time of day is refused: an ERROR ack with DERMS's message 90200/204.
 
 A program with several rules is bound by all of them at once: `combined` takes the most restrictive value of
 each attribute (event days and daily windows intersect, caps take their minimum, notice its maximum). Overrides
@@ -28,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from derbridge.clock import as_utc, iso_z, utcnow
+from derbridge.clock import as_utc, utcnow
+from derbridge.derms.acks import RULES_CONFLICT, refusal, sync_ack
 from derbridge.derms.availability.engine import Reason
 from derbridge.derms.availability.rule_set import DailyWindow, InvalidProgramRules, ProgramRules, validate_rules
 from derbridge.derms.schema import outbound_messages, overridable_rules, programs, received_messages
@@ -159,19 +161,19 @@ def apply(engine: Engine, message: ProgramMessage, rule_set: list[ProgramRules])
             outcome, errors = _store(connection, message, rule_set, now)
             connection.execute(sa.insert(outbound_messages).values(
                 message_key=f"program-ack:{message.dacsMessageId}", kind="program-rules-ack",
-                **new_outbox_values(ACK_PATH, ack_payload(message.dacsMessageId, now, errors))))
+                **new_outbox_values(ACK_PATH, sync_ack(message.dacsMessageId, now, errors))))
     except IntegrityError:
         return "duplicate"
     return outcome
 
 
 def _store(connection: Connection, message: ProgramMessage, rule_set: list[ProgramRules],
-           now: datetime) -> tuple[str, list[dict[str, str]]]:
+           now: datetime) -> tuple[str, list[dict[str, Any]]]:
     if rule_set:
         try:
             combined(rule_set)
         except Conflict as exc:
-            return "refused", [{"code": "RULES-CONFLICT", "message": f"program {message.programCode}: {exc}"}]
+            return "refused", [refusal(RULES_CONFLICT, f"program {message.programCode}: {exc}")]
     held = connection.execute(sa.select(programs.c.rules_version)
                               .where(programs.c.program_code == message.programCode)).scalar()
     if held is not None and held >= message.rulesVersion:
@@ -184,11 +186,6 @@ def _store(connection: Connection, message: ProgramMessage, rule_set: list[Progr
     else:
         connection.execute(sa.update(programs).where(programs.c.program_code == message.programCode).values(**values))
     return "applied", []
-
-
-def ack_payload(dacs_message_id: str, when: datetime, errors: list[dict[str, str]]) -> dict[str, Any]:
-    return {"dacsMessageId": dacs_message_id, "ackType": "ERROR" if errors else "SUCCESS",
-            "whenISO": iso_z(when), "errors": errors}
 
 
 # ---- reading what is held ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from derbridge.clock import iso_z, utcnow
+from derbridge.derms.acks import MESSAGE_CATEGORY
 from derbridge.derms.registry import records as registry
 from derbridge.derms.registry.records import Refusal
 from derbridge.derms.schema import (
@@ -37,8 +38,7 @@ from derbridge.web.wire import UtcDateTime
 ACK_PATH = "/hub/from-derms/sendEnrollAck"
 PENDING, ACKED, REFUSED = "PENDING", "ACKED", "REFUSED"
 
-# exceptionInfo of a refused sync: one entry per CIS key DERMS does not know (a category of our own).
-MESSAGE_CATEGORY = 90200
+# exceptionInfo of a refused sync: one entry per CIS key DERMS does not know (DERMS's own category, acks.py).
 MESSAGE_NUMBERS = {"cisPersonId": 201, "contactId": 202, "cisServicePointId": 203}
 MAX_COMMENTS, MAX_DEVICE_MESSAGE = 254, 2000
 

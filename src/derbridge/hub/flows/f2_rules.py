@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from derbridge.hub.flows.relay import Relay
-from derbridge.hub.flows.wire import Wire, iso_now
+from derbridge.hub.flows.wire import DermsSyncAck, Wire, sync_ack_to_dacs
 from derbridge.hub.lookup_catalog import ALLOW_EVENT_DAYS, CYCLE_FREQUENCY, DACS, DERMS
 from derbridge.hub.lookups import Lookups
 
@@ -85,19 +85,7 @@ class DacsProgramRulesSync(Wire):
     rules: list[DacsRule] = Field(max_length=100)
 
 
-# ---- DERMS → hub ----------------------------------------------------------------------------------------
-
-class DermsError(Wire):
-    code: str = Field(max_length=30)
-    message: str = Field(max_length=2000)
-
-
-class DermsProgramAck(Wire):
-    dacsMessageId: str = SYNC_REQUEST_ID
-    ackType: Literal["SUCCESS", "ERROR"]
-    whenISO: str | None = None
-    errors: list[DermsError] = Field(default_factory=list, max_length=100)
-
+# ---- DERMS → hub: its ack, shared with F3 (flows/wire.py) --------------------------------------------------
 
 # ---- mapping --------------------------------------------------------------------------------------------
 
@@ -134,20 +122,6 @@ def rule_to_derms(rule: DacsRule, lookups: Lookups) -> dict[str, Any]:
     }
 
 
-def to_dacs_ack(ack: DermsProgramAck, _lookups: Lookups) -> dict[str, Any]:
-    """DERMS's ack as the program system's acknowledgement (the same shape as F3's and F5's)."""
-    return {
-        "syncRequestId": ack.dacsMessageId,
-        "hasError": ack.ackType == "ERROR",
-        "exceptionInfo": [
-            {"messageCategory": "DERMS", "messageNumber": error.code, "comments": error.message[:254],
-             "messageParameters": []}
-            for error in ack.errors
-        ],
-        "receivedDateTimeISO": ack.whenISO or iso_now(),
-    }
-
-
 RELAYS = [
     Relay(
         flow="F2", kind="program-rules-sync", source="dacs", target="derms",
@@ -160,11 +134,11 @@ RELAYS = [
     ),
     Relay(
         flow="F2", kind="program-rules-ack", source="derms", target="dacs",
-        inbound_path="/hub/from-derms/programAck", model=DermsProgramAck,
+        inbound_path="/hub/from-derms/programAck", model=DermsSyncAck,
         target_path="/rest/apis/cross/digitalAssets/programRules/postAcknowledgement",
         business_key=lambda m: m.dacsMessageId,
         keys=lambda m: {"syncRequestId": m.dacsMessageId},
-        to_target=to_dacs_ack,
+        to_target=sync_ack_to_dacs,
         summary="DERMS acknowledges a program rules sync",
     ),
 ]

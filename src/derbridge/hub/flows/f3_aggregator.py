@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import EmailStr, Field
 
 from derbridge.hub.flows.relay import Relay
-from derbridge.hub.flows.wire import Wire, iso_now
+from derbridge.hub.flows.wire import DermsSyncAck, Wire, iso_day, sync_ack_to_dacs
 from derbridge.hub.lookups import Lookups
 
 SYNC_REQUEST_ID = Field(min_length=1, max_length=14, pattern=r"^[0-9A-Za-z-]+$")
@@ -46,19 +46,7 @@ class DacsAggregatorSync(Wire):
     programOfferings: list[DacsProgramOffering] = Field(default_factory=list, max_length=500)
 
 
-# ---- DERMS → hub ----------------------------------------------------------------------------------------
-
-class DermsError(Wire):
-    code: str = Field(max_length=30)
-    message: str = Field(max_length=2000)
-
-
-class DermsAggregatorAck(Wire):
-    dacsMessageId: str = SYNC_REQUEST_ID
-    ackType: Literal["SUCCESS", "ERROR"]
-    whenISO: str | None = None
-    errors: list[DermsError] = Field(default_factory=list, max_length=100)
-
+# ---- DERMS → hub: its ack, shared with F2 (flows/wire.py) --------------------------------------------------
 
 # ---- mapping --------------------------------------------------------------------------------------------
 
@@ -72,28 +60,14 @@ def to_derms(sync: DacsAggregatorSync, _lookups: Lookups) -> dict[str, Any]:
         "aggregatorId": sync.serviceProviderId,
         "aggregatorName": sync.name,
         "status": DERMS_STATUS[sync.status],
-        "effectiveStartDateTimeISO": f"{sync.startDate.isoformat()}T00:00:00Z",
-        "effectiveEndDateTimeISO": f"{sync.endDate.isoformat()}T00:00:00Z" if sync.endDate else None,
+        "effectiveStartDateTimeISO": iso_day(sync.startDate),
+        "effectiveEndDateTimeISO": iso_day(sync.endDate) if sync.endDate else None,
         "contactName": sync.contact.name,
         "contactEmail": sync.contact.email,
         "contactPhone": sync.contact.phone,
         "externalReferenceId": sync.externalReferenceId,
         "externalSystem": sync.externalSystem,
         "programCodes": [offering.programCode for offering in sync.programOfferings],
-    }
-
-
-def to_dacs_ack(ack: DermsAggregatorAck, _lookups: Lookups) -> dict[str, Any]:
-    """DERMS's ack as the program system's acknowledgement (same shape as the enrollment-sync ack)."""
-    return {
-        "syncRequestId": ack.dacsMessageId,
-        "hasError": ack.ackType == "ERROR",
-        "exceptionInfo": [
-            {"messageCategory": "DERMS", "messageNumber": error.code, "comments": error.message[:254],
-             "messageParameters": []}
-            for error in ack.errors
-        ],
-        "receivedDateTimeISO": ack.whenISO or iso_now(),
     }
 
 
@@ -109,11 +83,11 @@ RELAYS = [
     ),
     Relay(
         flow="F3", kind="aggregator-ack", source="derms", target="dacs",
-        inbound_path="/hub/from-derms/aggregatorAck", model=DermsAggregatorAck,
+        inbound_path="/hub/from-derms/aggregatorAck", model=DermsSyncAck,
         target_path="/rest/apis/cross/digitalAssets/energyAggregators/postAcknowledgement",
         business_key=lambda m: m.dacsMessageId,
         keys=lambda m: {"syncRequestId": m.dacsMessageId},
-        to_target=to_dacs_ack,
+        to_target=sync_ack_to_dacs,
         summary="DERMS acknowledges an aggregator sync",
     ),
 ]

@@ -2,17 +2,23 @@
 
 Aggregators enroll customers' devices through DERMS, which forwards them in one message of many records.
 The program system takes one enrollment per call, so the hub records the message as a parent with one part
-per record (hub/messagelog.py) and delivers each part on its own — never batched, as documented. Each
-record's `messageId` becomes the program system's `transactionId`: a record sent twice (a retry after a
-fault, or the same record in a later message) is answered with message 10589 and the existing enrollment,
-which counts as success, so no enrollment is ever created twice.
+per record (hub/messagelog.py) and delivers each part on its own — never batched, as documented — one after
+another in the records' order, as the vendor's loop does (unless `enroll_concurrently`). Each record's
+`messageId` becomes the program system's `transactionId`: a record sent twice (a retry after a fault, or the
+same record in a later message) is answered with message 10589 and the existing enrollment, which counts as
+success, so no enrollment is ever created twice.
 
 A business refusal of a record (the enrollment's status VAL-ERROR or ERROR, or a business message number)
-marks that record ERROR and the others go on. A technical fault that will not pass (a dead letter) stops
-the run: the records not yet sent are held, and the results say FAILURE. A record whose device model is
-not in the MAKE!MODEL lookup cannot be mapped: it is reported as an error and kept as a dead letter to be
-resubmitted once the lookup has the model. When every record is settled, the hub posts the results to
-DERMS (a callback: a 500-record batch cannot wait on one HTTP answer).
+marks that record ERROR and the others go on. A technical fault is retried, holding the records behind it;
+one that will not pass (a dead letter) stops the run: the records not yet sent are held, and the results say
+FAILURE. A record whose device model or asset type is not in its lookup cannot be mapped: it is reported as
+an error and kept as a dead letter to be resubmitted once the lookup has the value.
+
+The results reach DERMS as the vendor's do, as the answer to its request: a MsgAck with one response per
+record, once every record is settled, or after `reply_wait_s` with each record as it stands — applied,
+refused, failed, or not sent yet — while the retries go on (DERMS resends the request to hear the rest). A
+DERMS that takes the results as a callback (`derms_enroll_callback`, derbridge's own) is answered `RECEIVED`
+at once and gets them posted to `/enroll-to-dacs/results` once every record is settled.
 """
 
 from __future__ import annotations
@@ -23,12 +29,16 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
+from sqlalchemy.engine import Engine
 
+from derbridge.config import Settings
 from derbridge.hub import messagelog
 from derbridge.hub.flows.relay import Leg, status_after, unmappable
 from derbridge.hub.flows.wire import Wire, iso_now
 from derbridge.hub.lookup_catalog import ASSET_SPEC, ASSET_TYPE, DACS, DERMS, ROUTING
 from derbridge.hub.lookups import LookupMissing, Lookups
+from derbridge.hub.replies import Reply
+from derbridge.web.batch import Answer
 from derbridge.web.client import Outcome
 
 FLOW = "F4"
@@ -83,6 +93,7 @@ class Asset(Wire):
     specification: str | None = Field(default=None, max_length=100)
     """DERMS's MAKE!MODEL."""
     assetType: str | None = Field(default=None, max_length=30)
+    """DERMS's asset type, mapped by lookup."""
     badgeNo: str | None = Field(default=None, max_length=30)
     serialNo: str | None = Field(default=None, max_length=60)
     nicId: str | None = Field(default=None, max_length=100)
@@ -125,7 +136,8 @@ class EnrollmentRequest(Wire):
 
 
 def to_dacs(record: EnrollmentRecord, lookups: Lookups) -> dict[str, Any]:
-    """One record as the program system's enroll call; the device model through the MAKE!MODEL lookups."""
+    """One record as the program system's enroll call: every documented field, `locationId` included; each
+    asset's MAKE!MODEL and asset type through their lookups."""
     program, location, assets = record.programInfo, record.locationInfo, record.assetInfo
     return {
         "transactionId": record.params.messageId,
@@ -133,18 +145,19 @@ def to_dacs(record: EnrollmentRecord, lookups: Lookups) -> dict[str, Any]:
         "customerInfo": record.customerInfo.model_dump(),
         "programInfo": {"cisServiceAgreementId": program.cisServiceAgreementId, "programCode": program.programCode,
                         "startDate": program.startDateTimeISO.date().isoformat() if program.startDateTimeISO else None},
-        "locationInfo": location.model_dump(exclude={"locationId"}),
+        "locationInfo": location.model_dump(),
         "assetInfo": {"installationMethod": assets.installationMethod, "assetOwnership": assets.assetOwnership,
                       "assetList": [_asset_to_dacs(asset, lookups) for asset in assets.assetList]},
     }
 
 
 def _asset_to_dacs(asset: Asset, lookups: Lookups) -> dict[str, Any]:
-    make_model = asset.specification
+    """Both lookups apply to every asset (LookupMissing for a value they lack); a value DERMS did not send stays
+    unsent, for the program system to judge (a bring-your-own, customer-owned device needs both)."""
     return {
         "sequence": asset.sequence, "assetId": asset.assetId,
-        "specification": lookups.value(ASSET_SPEC, DERMS, make_model, DACS) if make_model else None,
-        "assetType": asset.assetType or (lookups.value(ASSET_TYPE, DERMS, make_model, DACS) if make_model else None),
+        "specification": lookups.value(ASSET_SPEC, DERMS, asset.specification, DACS) if asset.specification else None,
+        "assetType": lookups.value(ASSET_TYPE, DERMS, asset.assetType, DACS) if asset.assetType else None,
         "badgeNo": asset.badgeNo, "serialNo": asset.serialNo, "nicId": asset.nicId,
         "headEndSystem": asset.headEndSystem,
     }
@@ -174,18 +187,25 @@ class Intake:
     summary: str = "Aggregators' enrollment requests, many in one message, for the program system"
     on_recorded: None = None
 
+    @property
+    def reply(self) -> Reply:
+        return Reply(lambda settings: not settings.derms_enroll_callback, answer_request)
+
     @staticmethod
     def business_key(request: EnrollmentRequest) -> str:
         return request.batchId
 
-    def new_message(self, request: EnrollmentRequest, raw: str, lookups: Lookups) -> messagelog.NewMessage:
+    def new_message(self, request: EnrollmentRequest, raw: str, lookups: Lookups,
+                    settings: Settings) -> messagelog.NewMessage:
+        """The parent, delivered as a results callback where DERMS takes one, else complete once composed."""
         keys = {"batchId": request.batchId}
         if request.drmsInstanceId:
             keys["drmsInstanceId"] = request.drmsInstanceId
         return messagelog.NewMessage(
             flow=FLOW, kind=REQUEST_KIND, source="derms", target="derms", business_key=request.batchId,
             idempotency_key=f"{FLOW}:{REQUEST_KIND}:{request.batchId}", inbound_payload=raw,
-            outbound_path=RESULTS_PATH, outbound_payload=None, keys=keys, status=messagelog.WAITING,
+            outbound_path=RESULTS_PATH if settings.derms_enroll_callback else "", outbound_payload=None, keys=keys,
+            status=messagelog.WAITING,
             parts=tuple(self._part(request, record, lookups) for record in request.enrollments))
 
     def _part(self, request: EnrollmentRequest, record: EnrollmentRecord, lookups: Lookups) -> messagelog.NewMessage:
@@ -214,7 +234,7 @@ def record_keys(request: EnrollmentRequest, record: EnrollmentRecord) -> dict[st
     return keys
 
 
-def map_record_again(row: Any, lookups: Lookups) -> dict[str, Any]:
+def map_record_again(row: Any, lookups: Lookups, _settings: Settings) -> dict[str, Any]:
     return to_dacs(EnrollmentRecord.model_validate_json(row.inbound_payload), lookups)
 
 
@@ -239,16 +259,36 @@ def _message_number(body: dict[str, Any]) -> int | None:
 
 
 def compose_results(parent: Any, parts: list[Any]) -> dict[str, Any]:
-    """The per-record results for DERMS: SUCCESS when every record enrolled, ERROR when some were refused,
-    FAILURE when the run stopped or a record failed for a technical reason."""
+    """The per-record results, for the callback: SUCCESS when every record enrolled, ERROR when some were
+    refused, FAILURE when the run stopped or a record failed for a technical reason."""
     responses = [record_response(part) for part in parts]
-    codes = {response["responseCode"] for response in responses}
-    ack_type = "FAILURE" if "FAILURE" in codes else "ERROR" if "ERROR" in codes else "SUCCESS"
-    return {"batchId": parent.business_key, "ackType": ack_type, "whenISO": iso_now(),
+    return {"batchId": parent.business_key, "ackType": ack_type(responses), "whenISO": iso_now(),
             "responses": {"response": responses}}
 
 
+def ack_type(responses: list[dict[str, Any]]) -> str:
+    """FAILURE when a record was not applied, else ERROR when one was refused, else SUCCESS."""
+    codes = {response["responseCode"] for response in responses}
+    return "FAILURE" if "FAILURE" in codes else "ERROR" if "ERROR" in codes else "SUCCESS"
+
+
+def answer_request(db: Engine, parent_id: int, out_of_time: bool) -> Answer | None:
+    """DERMS's request answered as the vendor answers it: a MsgAck with `id`, `value`, `responseCode` and
+    `responseTimeISO` per record, once every record is settled (200), or when time is up with each record as it
+    stands (202: the hub goes on with those not settled)."""
+    parts = messagelog.parts_of(db, parent_id)
+    settled = all(part.status in messagelog.SETTLED for part in parts)
+    if not settled and not out_of_time:
+        return None
+    responses = [{name: response[name] for name in ("id", "value", "responseCode", "responseTimeISO")}
+                 for response in map(record_response, parts)]
+    return Answer(200 if settled else 202, {"ackType": ack_type(responses), "whenISO": iso_now(),
+                                            "responses": {"response": responses}})
+
+
 def record_response(part: Any) -> dict[str, Any]:
+    """One record as it stands: applied (SUCCESS, the enrollment id), refused (ERROR, the refusal), or not
+    applied (FAILURE, why: failed, not sent because the run stopped, still being retried, not sent yet)."""
     body = json.loads(part.response) if part.response else {}
     body = body if isinstance(body, dict) else {}
     when = iso_now()
@@ -265,12 +305,22 @@ def record_response(part: Any) -> dict[str, Any]:
     if part.status == messagelog.DEAD and not part.attempts:
         return {**base, "value": part.last_error, "responseCode": "ERROR", "messageCategory": HUB_CATEGORY,
                 "messageNumber": CANNOT_MAP}
-    reason = "not processed: the run stopped" if part.status == messagelog.HELD else part.last_error
-    return {**base, "value": reason, "responseCode": "FAILURE", "messageCategory": None, "messageNumber": None}
+    return {**base, "value": not_applied(part), "responseCode": "FAILURE", "messageCategory": None,
+            "messageNumber": None}
+
+
+def not_applied(part: Any) -> str:
+    if part.status == messagelog.HELD:
+        return "not sent: the run stopped at a record that failed"
+    if part.status == messagelog.RETRYING:
+        return f"not applied yet, being retried after a technical fault: {part.last_error}"
+    if part.status == messagelog.RECEIVED:
+        return "not sent yet"
+    return f"failed: {part.last_error}"
 
 
 INTAKE = Intake()
 LEGS = [
-    Leg(RECORD_KIND, batchable=False, status_after=record_status, map_again=map_record_again),
+    Leg(RECORD_KIND, batchable=False, status_after=record_status, map_again=map_record_again, ordered_parts=True),
     Leg(REQUEST_KIND, batchable=False, compose=compose_results, stop_when_a_part_dies=True),
 ]

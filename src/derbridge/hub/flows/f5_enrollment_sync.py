@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from derbridge.clock import iso_z
 from derbridge.hub.flows.relay import Relay
-from derbridge.hub.flows.wire import ExceptionInfo, SyncRequestId, Wire, iso
+from derbridge.hub.flows.wire import ExceptionInfo, SyncRequestId, Wire
 from derbridge.hub.lookups import Lookups
 
 Id30 = Field(min_length=1, max_length=30)
@@ -105,7 +106,7 @@ class EnrollAck(Wire):
 
 
 def _iso_or_none(value: datetime | None) -> str | None:
-    return iso(value) if value is not None else None
+    return iso_z(value) if value is not None else None
 
 
 def to_derms(sync: EnrollmentSync, _lookups: Lookups) -> dict[str, Any]:
@@ -119,7 +120,7 @@ def to_derms(sync: EnrollmentSync, _lookups: Lookups) -> dict[str, Any]:
             "subscriptionId": subscription.subscriptionId, "cisAccountId": subscription.cisAccountId,
             "subscriptionType": subscription.subscriptionType, "status": subscription.status,
             "programId": subscription.programId, "programCode": subscription.programCode,
-            "startDateTimeISO": iso(subscription.startDateTime),
+            "startDateTimeISO": iso_z(subscription.startDateTime),
             "endDateTimeISO": _iso_or_none(subscription.endDateTime),
             "unenrollReason": subscription.unenrollReason,
         },
@@ -129,7 +130,7 @@ def to_derms(sync: EnrollmentSync, _lookups: Lookups) -> dict[str, Any]:
             "controllableDevices": [_device_to_derms(device) for device in location.controllableDevices],
             "deviceGroups": [
                 {"groupCategory": group.groupCategory, "groupCode": group.groupCode,
-                 "effectiveStartDateTimeISO": iso(group.effectiveStartDateTime),
+                 "effectiveStartDateTimeISO": iso_z(group.effectiveStartDateTime),
                  "effectiveEndDateTimeISO": _iso_or_none(group.effectiveEndDateTime)}
                 for group in location.deviceGroups
             ],

@@ -4,9 +4,10 @@ A sender PUTs a file (Parquet or CSV) to `/hub/files/from-<source>/<name>` with 
 Idempotency-Key (its own id for the file) and the relay's parameters in the query string. The hub streams it
 to its data directory, checks that it holds the relay's columns with readable types (the schema, not every
 row: the target checks every value), and copies those columns, renamed to the target's names, into a
-second file, once (Parquet, whatever came in). The message log keeps a claim check: the two files' paths and checksums,
-never their rows. Delivery PUTs the second file to the target, streamed, with its checksum and the message's
-idempotency key; answers are read like any delivery's (2xx delivered, 408/425/429/5xx retried, other 4xx dead).
+second file, once (Parquet, whatever came in). The message log keeps a claim check: the two files' paths and
+checksums, never their rows. Delivery PUTs the second file to the target, streamed, with its checksum and the
+file's business key (e.g. F1's exportId) as the Idempotency-Key; answers are read like any delivery's (2xx
+delivered, 408/425/429/5xx retried, other 4xx dead).
 """
 
 from __future__ import annotations
@@ -106,8 +107,9 @@ def map_file(relay: FileRelay, path: Path, fmt: FileFormat, out: Path) -> int:
 
 
 def send_file(row: Any) -> Outcome:
-    """Deliver one recorded file message: PUT its file, streamed, with checksum and idempotency key."""
+    """Deliver one recorded file message: PUT its file, streamed, with checksum and its business key as the
+    Idempotency-Key."""
     described = json.loads(row.outbound_payload)
     client = current().clients[row.target]
     return put_file(client, row.outbound_path, described["file"], described["sha256"], described["contentType"],
-                    row.idempotency_key)
+                    row.business_key)

@@ -1,11 +1,17 @@
-"""What the flows' wire models share: the base model, the vendor's exception shape, date-times, the MsgAck."""
+"""What the flows' wire models share: the base model, the vendor's exception shape, date-times, the MsgAck, and
+DERMS's ack of a program-rules (F2) or aggregator (F3) sync with its mapping to the program system's."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from derbridge.clock import iso_z, utcnow
+
+if TYPE_CHECKING:
+    from derbridge.hub.lookups import Lookups
 
 SyncRequestId = Annotated[str, Field(min_length=1, max_length=14, pattern=r"^[0-9A-Za-z-]+$")]
 """The program system's sync request id, the idempotency key of every sync it sends."""
@@ -33,12 +39,13 @@ class ExceptionInfo(Wire):
 
 
 def iso_now() -> str:
-    return iso(datetime.now(UTC))
+    """Now, in the vendor's form for every date-time the hub writes (`clock.iso_z`)."""
+    return iso_z(utcnow())
 
 
-def iso(value: datetime) -> str:
-    """Wire format for date-times: ISO 8601 in UTC with a Z."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def iso_day(value: date) -> str:
+    """A date-only value where the other side takes a date-time: its first moment, UTC."""
+    return iso_z(datetime.combine(value, time(), UTC))
 
 
 def msg_ack(business_key: str, message_id: int, duplicate: bool) -> dict[str, Any]:
@@ -53,4 +60,33 @@ def msg_ack(business_key: str, message_id: int, duplicate: bool) -> dict[str, An
             "responseCode": "DUPLICATE" if duplicate else "RECEIVED",
             "responseTimeISO": now,
         }]},
+    }
+
+
+# ---- DERMS's ack of an F2 or F3 sync (ours: the vendor publishes no payload for these flows) --------------------
+
+class DermsError(Wire):
+    """One refusal: a message of DERMS's own category, as numbers, and its text."""
+
+    messageCategory: int = Field(ge=-99999, le=99999)
+    messageNumber: int = Field(ge=-99999, le=99999)
+    message: str = Field(max_length=2000)
+
+
+class DermsSyncAck(Wire):
+    dacsMessageId: SyncRequestId
+    ackType: Literal["SUCCESS", "ERROR"]
+    whenISO: datetime | None = None
+    errors: list[DermsError] = Field(default_factory=list, max_length=100)
+
+
+def sync_ack_to_dacs(ack: DermsSyncAck, _lookups: Lookups) -> dict[str, Any]:
+    """DERMS's ack as the program system's acknowledgement, in the documented enrollment-sync shape (F5):
+    `exceptionInfo[]` with numeric category and number, comments cut to 254."""
+    return {
+        "syncRequestId": ack.dacsMessageId,
+        "hasError": ack.ackType == "ERROR",
+        "exceptionInfo": [{"messageCategory": error.messageCategory, "messageNumber": error.messageNumber,
+                           "comments": error.message[:254], "messageParameters": []} for error in ack.errors],
+        "receivedDateTimeISO": iso_z(ack.whenISO) if ack.whenISO else iso_now(),
     }
