@@ -35,9 +35,9 @@ from derbridge.runtime.worker import Worker
 from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import reading, utcnow
 from derbridge.store.outbox import new_file_values
-from derbridge.tables.formats import PARQUET_TYPE, FileFormat, sha256_of
-from derbridge.tables.load import ROW as FILE_ROW
-from derbridge.tables.load import file_chunks, file_schema
+from derbridge.tables.read import ROW as FILE_ROW
+from derbridge.tables.read import file_chunks, file_schema
+from derbridge.tables.spec import PARQUET_TYPE, FileFormat, sha256_of
 
 log = structlog.get_logger()
 
