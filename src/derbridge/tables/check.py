@@ -191,7 +191,7 @@ class _Checker:
     def _judge_hashes(self, hashes: pl.DataFrame, chunks: Callable[[], Iterable[pl.DataFrame]]) -> None:
         suspects = [*(_repeated(hashes, f"key{i}") for i in range(len(self.spec.keys))),
                     *(_differing(hashes, f"by{i}", f"values{i}") for i in range(len(self.spec.agreements)))]
-        rows = pl.concat(suspects).unique() if suspects else pl.Series(ROW, [], pl.UInt32)
+        rows = pl.concat(suspects).unique()
         if rows.is_empty():
             return
         names = list(dict.fromkeys([*(name for key in self.spec.keys for name in key),
@@ -226,6 +226,6 @@ def _repeated(hashes: pl.DataFrame, column: str) -> pl.Series:
 
 
 def _differing(hashes: pl.DataFrame, by: str, values: str) -> pl.Series:
-    """Rows whose hash of `by` other rows share with another hash of `values`."""
+    """Rows of a `by` hash whose rows give more than one hash of `values`."""
     return hashes.drop_nulls(by).filter(pl.col(values).n_unique().over(by) > 1)[ROW]
 
