@@ -47,8 +47,7 @@ def given(column: FileColumn, dtype: pl.DataType) -> pl.Expr:
     raw = pl.col(column.name)
     if not holds_text(dtype):
         return raw.is_not_null()
-    text = raw.cast(pl.String).str.strip_chars()
-    return text.is_not_null() & (text != "")
+    return raw.is_not_null() & (raw.cast(pl.String).str.strip_chars() != "")
 
 
 def typed(column: FileColumn, dtype: pl.DataType | None, *, strict: bool = False) -> pl.Expr:
