@@ -50,10 +50,11 @@ def read_checked(spec: FileSpec, path: Path, fmt: FileFormat) -> pl.DataFrame:
     schema = file_schema(path, fmt)
     check_columns(spec, schema)
     checker = _Checker(spec, schema)
+    present = [column.name for column in spec.columns if column.name in schema]
     chunks = []
     for chunk in file_chunks(path, fmt):
         checker.take(chunk)
-        chunks.append(chunk)
+        chunks.append(chunk.select(ROW, *present))  # the file's other columns are not kept
     checker.finish(lambda: chunks)
     frames = [typed_chunk(spec, schema, chunk) for chunk in chunks]
     return pl.concat(frames) if frames else typed_chunk(spec, schema, pl.DataFrame(schema=schema).with_row_index(ROW))
