@@ -22,7 +22,8 @@ from derbridge.errors import FileRefused
 from derbridge.store.db import make_engine
 from derbridge.store.importlog import ImportRecord
 from derbridge.store.migrations import upgrade
-from derbridge.tables import load as tableimport
+from derbridge.tables import read as table_files
+from derbridge.tables.load import import_table_file
 from derbridge.tables.spec import TableSpec
 
 CUSTOMERS = 300
@@ -53,8 +54,8 @@ def derms_db(database_url: str) -> Iterator[Engine]:
 
 def load(engine: Engine, spec: TableSpec, path: Path, imports: sa.Table) -> ImportRecord:
     fmt = "csv" if path.suffix == ".csv" else "parquet"
-    return tableimport.import_table_file(engine, spec, path, fmt, sha256="0" * 64, size=path.stat().st_size,
-                                         who="operator", imports=imports)[1]
+    return import_table_file(engine, spec, path, fmt, sha256="0" * 64, size=path.stat().st_size, who="operator",
+                             imports=imports)[1]
 
 
 def load_all(engine: Engine, tables: dict[str, TableSpec], extract: Path, imports: sa.Table) -> list[ImportRecord]:
@@ -114,7 +115,7 @@ def imported_at(engine: Engine) -> dict[str, object]:
 
 def test_a_dangling_reference_in_the_last_chunk_refuses_the_whole_file(
         dacs_db: Engine, extract: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tableimport, "CHUNK_ROWS", 50)
+    monkeypatch.setattr(table_files, "CHUNK_ROWS", 50)
     for name in ("rates", "persons"):
         load(dacs_db, dacs_cis.TABLES[name], extract / f"{name}.parquet", dacs_schema.file_imports)
     accounts = read(extract, "accounts")

@@ -151,7 +151,8 @@ def test_a_file_giving_a_device_twice_is_refused_naming_both_rows(derms: Derms) 
     response = put(derms, "BULK10", as_parquet(rows))
     assert response.status_code == 422
     [error] = response.json()["errors"]
-    assert (error["field"], error["type"], error["rows"]) == ("nicId", "duplicate", [1, 2])
+    assert (error["field"], error["type"], error["rows"]) == ("headEndSystem+nicId", "duplicate_key", [1, 2])
+    assert error["values"] == ["ECOCLOUD+ECO-B12"]
 
 
 def test_a_bulk_sync_id_that_cannot_name_a_file_is_refused(derms: Derms) -> None:

@@ -13,6 +13,8 @@ from derbridge.derms.registry import bulk_sync
 from derbridge.derms.registry.enrollment_sync import EnrollMessage, rounds
 from derbridge.derms.registry.registration import outcome
 from derbridge.errors import FileRefused
+from derbridge.tables.refusals import ROWS_NAMED
+from derbridge.tables.spec import sniffed_format
 
 
 def message(message_id: str, subscription: str, *nics: str) -> EnrollMessage:
@@ -80,12 +82,13 @@ def test_a_good_csv_file_counts_its_rows(tmp_path: Path) -> None:
 
 
 def test_an_error_names_its_first_rows_and_counts_the_rest(tmp_path: Path) -> None:
-    rows = [{**ROW, "deviceId": f"D{n}", "nicId": f"N{n}", "isActive": "perhaps"} for n in range(15)]
+    rows = [{**ROW, "deviceId": f"D{n}", "nicId": f"N{n}", "isActive": "perhaps"} for n in range(ROWS_NAMED + 5)]
     with pytest.raises(FileRefused) as refused:
         bulk_sync.check_file(csv_file(tmp_path, rows), "csv")
     [error] = refused.value.errors
-    assert (error["field"], error["type"], error["count"]) == ("isActive", "not_a_boolean", 15)
-    assert error["rows"] == list(range(1, 11)) and error["message"].endswith("and 5 more")
+    assert (error["field"], error["type"], error["count"]) == ("isActive", "not_a_boolean", ROWS_NAMED + 5)
+    assert error["rows"] == list(range(1, ROWS_NAMED + 1))
+    assert error["message"] == f"is not true or false ({ROWS_NAMED + 5} rows)"
 
 
 def test_a_row_without_a_required_value_is_named(tmp_path: Path) -> None:
@@ -99,5 +102,5 @@ def test_a_file_that_is_neither_parquet_nor_csv_is_unreadable(tmp_path: Path) ->
     path = tmp_path / "junk"
     path.write_bytes(b"PAR1 but not really")
     with pytest.raises(FileRefused) as refused:
-        bulk_sync.check_file(path, bulk_sync.file_format(path))
+        bulk_sync.check_file(path, sniffed_format(path))
     assert refused.value.errors[0]["type"] == "unreadable_file"

@@ -11,8 +11,9 @@ import pytest
 
 from derbridge.dacs.customers.cis import TABLES
 from derbridge.errors import FileRefused
-from derbridge.tables import load as tableimport
-from derbridge.tables.load import ROWS_NAMED, check_file
+from derbridge.tables import read
+from derbridge.tables.check import check_file
+from derbridge.tables.refusals import ROWS_NAMED
 
 PERSONS = {"cisPersonId": ["1000000001", "1000000002", "1000000003"], "name": ["Ash,Ann", "Oak,Bo", "Elm,Cy"],
            "homePhone": ["(402) 555-0101", None, "(402) 555-0102"], "businessPhone": [None, None, None],
@@ -34,7 +35,7 @@ def write(tmp_path: Path, columns: dict[str, Any], fmt: str = "parquet", name: s
 
 def refusal(table: str, path: Path, fmt: str = "parquet") -> FileRefused:
     with pytest.raises(FileRefused) as refused:
-        check_file(TABLES[table], path, fmt)  # type: ignore[arg-type]
+        check_file(TABLES[table].file, path, fmt)  # type: ignore[arg-type]
     return refused.value
 
 
@@ -45,15 +46,15 @@ def problem(refused: FileRefused, column: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_a_good_file_passes_and_its_rows_are_counted(tmp_path: Path, fmt: str) -> None:
-    assert check_file(TABLES["persons"], write(tmp_path, PERSONS, fmt), fmt) == 3  # type: ignore[arg-type]
+    assert check_file(TABLES["persons"].file, write(tmp_path, PERSONS, fmt), fmt) == 3  # type: ignore[arg-type]
 
 
 def test_columns_the_table_does_not_store_are_ignored(tmp_path: Path) -> None:
-    assert check_file(TABLES["persons"], write(tmp_path, {**PERSONS, "shoeSize": [9, 10, 11]}), "parquet") == 3
+    assert check_file(TABLES["persons"].file, write(tmp_path, {**PERSONS, "shoeSize": [9, 10, 11]}), "parquet") == 3
 
 
 def test_an_optional_column_may_be_left_out_and_a_required_one_may_not(tmp_path: Path) -> None:
-    assert check_file(TABLES["service_agreements"], write(tmp_path, AGREEMENTS), "parquet") == 2
+    assert check_file(TABLES["service_agreements"].file, write(tmp_path, AGREEMENTS), "parquet") == 2
     without_start = {key: value for key, value in AGREEMENTS.items() if key != "startDate"}
     refused = refusal("service_agreements", write(tmp_path, without_start))
     assert refused.status == 422
@@ -119,7 +120,7 @@ def test_closed_lists_and_time_zones_are_checked(tmp_path: Path) -> None:
 
 def test_an_error_names_the_first_rows_and_counts_them_all_across_chunks(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tableimport, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(read, "CHUNK_ROWS", 7)
     rows = 50
     frame = {"cisPersonId": [str(1000000000 + i) for i in range(rows)], "name": ["x" * 300] * rows,
              "homePhone": [None] * rows, "businessPhone": [None] * rows, "email": [None] * rows}
@@ -129,7 +130,7 @@ def test_an_error_names_the_first_rows_and_counts_them_all_across_chunks(tmp_pat
 
 
 def test_a_duplicate_across_chunks_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tableimport, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(read, "CHUNK_ROWS", 2)
     keys = ["1000000001", "1000000002", "1000000001"]
     refused = refusal("persons", write(tmp_path, {**PERSONS, "cisPersonId": keys}))
     assert problem(refused, "cisPersonId")["rows"] == [1, 3]
@@ -152,7 +153,7 @@ def test_an_unreadable_file_is_a_400_naming_the_format(tmp_path: Path, content: 
 
 def test_a_csv_is_read_in_blocks_of_whole_records_even_with_quoted_newlines_and_quotes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tableimport, "CSV_BLOCK_BYTES", 16)
+    monkeypatch.setattr(read, "CSV_BLOCK_BYTES", 16)
     names = ['Ash,"Ann"', "Oak,\nBo", 'Elm,""Cy""\n\n', "x" * 300, "Pine,Di"]
     frame = pl.DataFrame({"cisPersonId": [f"100000000{i}" for i in range(len(names))], "name": names,
                           "homePhone": [None] * 5, "businessPhone": [None] * 5, "email": [None] * 5},
@@ -161,6 +162,6 @@ def test_a_csv_is_read_in_blocks_of_whole_records_even_with_quoted_newlines_and_
     path.write_bytes(b"\xef\xbb\xbf" + frame.write_csv().encode())
     error = problem(refusal("persons", path, "csv"), "name")
     assert (error["type"], error["rows"]) == ("too_long", [4]), "rows are numbered as records, not lines"
-    read = pl.concat(list(tableimport.file_chunks(path, "csv")))
-    assert read["name"].to_list() == names
-    assert read[tableimport.ROW].to_list() == [1, 2, 3, 4, 5]
+    chunks = pl.concat(list(read.file_chunks(path, "csv")))
+    assert chunks["name"].to_list() == names
+    assert chunks[read.ROW].to_list() == [1, 2, 3, 4, 5]

@@ -10,10 +10,14 @@ import polars as pl
 import pytest
 
 from derbridge.errors import FileRefused
-from derbridge.tables.check import copy_columns, read_checked
-from derbridge.tables.formats import FileColumn, file_format
+from derbridge.tables.check import read_checked
+from derbridge.tables.load import copy_columns
+from derbridge.tables.spec import FileColumn, FileSpec, file_format
 
-COLUMNS = (FileColumn("id", max_length=4), FileColumn("day", "date"), FileColumn("kw", "number", optional=True))
+COLUMNS = (FileColumn("id", max_length=4, required=True), FileColumn("day", "date", required=True),
+           FileColumn("kw", "number", optional=True))
+FILE = FileSpec("t", COLUMNS)
+KEYED = FileSpec("t", COLUMNS, keys=(("id",),))
 
 
 def refusal(action: object) -> FileRefused:
@@ -25,11 +29,11 @@ def refusal(action: object) -> FileRefused:
 def test_a_parquet_file_lacking_a_column_or_holding_the_wrong_type_is_refused_naming_each(tmp_path: Path) -> None:
     file = tmp_path / "t.parquet"
     pl.DataFrame({"id": ["a"], "kw": ["lots"], "day": [1]}).write_parquet(file)
-    refused = refusal(lambda: copy_columns(file, "parquet", COLUMNS, {"id": "ID", "day": "DAY", "kw": "KW"},
+    refused = refusal(lambda: copy_columns(FILE, file, "parquet", {"id": "ID", "day": "DAY", "kw": "KW"},
                                            tmp_path / "out.parquet"))
     assert (refused.status, [(e["field"], e["type"]) for e in refused.errors]) == (422, [("day", "wrong_type")])
     pl.DataFrame({"kw": [1.0]}).write_parquet(file)
-    refused = refusal(lambda: read_checked(file, "parquet", COLUMNS))
+    refused = refusal(lambda: read_checked(FILE, file, "parquet"))
     assert [(e["field"], e["type"]) for e in refused.errors] == [("id", "missing_column"), ("day", "missing_column")]
     assert not (tmp_path / "out.parquet").exists()
 
@@ -37,26 +41,27 @@ def test_a_parquet_file_lacking_a_column_or_holding_the_wrong_type_is_refused_na
 def test_every_value_is_checked_and_each_problem_names_its_rows(tmp_path: Path) -> None:
     file = tmp_path / "t.csv"
     file.write_text("id,day,kw\nA1,2026-01-01,1.5\n,2026-01-02,\nTOOLONG,2026-13-01,x\nA1,2026-01-01,2\n")
-    refused = refusal(lambda: read_checked(file, "csv", COLUMNS, key=("id",)))
+    refused = refusal(lambda: read_checked(KEYED, file, "csv"))
     assert [(e["field"], e["type"], e["rows"]) for e in refused.errors] == [
-        ("id", "missing", [2]), ("id", "too_long", [3]), ("day", "not_a_date", [3]), ("kw", "not_a_number", [3])]
-    assert refused.errors[0]["message"] == "has no value (1 row: 2)"
+        ("id", "missing", [2]), ("id", "too_long", [3]), ("day", "not_a_date", [3]), ("kw", "not_a_number", [3]),
+        ("id", "duplicate_key", [1, 4])]
+    assert refused.errors[0]["message"] == "has no value (1 row)"
     file.write_text("id,day,kw\nA1,2026-01-01,1.5\nA2,2026-01-02,\nA1,2026-01-03,2\n")
-    refused = refusal(lambda: read_checked(file, "csv", COLUMNS, key=("id",)))
+    refused = refusal(lambda: read_checked(KEYED, file, "csv"))
     assert [(e["field"], e["type"], e["rows"]) for e in refused.errors] == [("id", "duplicate_key", [1, 3])]
 
 
 def test_a_checked_file_comes_back_typed_with_its_row_numbers(tmp_path: Path) -> None:
     file = tmp_path / "t.csv"
     file.write_text("id,day,kw,other\nA1,2026-01-01,1.5,x\nA2,2026-01-02,,y\n")
-    frame = read_checked(file, "csv", COLUMNS)
+    frame = read_checked(FILE, file, "csv")
     assert frame.rows() == [(1, "A1", date(2026, 1, 1), 1.5), (2, "A2", date(2026, 1, 2), None)]
 
 
 def test_a_copy_holds_the_columns_renamed_and_typed_whatever_the_file_was(tmp_path: Path) -> None:
     file = tmp_path / "t.csv"
     file.write_text("kw,id,day,other\n1,A1,2026-01-01,x\n,A2,2026-01-02,y\n")
-    rows = copy_columns(file, "csv", COLUMNS, {"id": "ID", "day": "DAY", "kw": "KW"}, tmp_path / "out.parquet")
+    rows = copy_columns(FILE, file, "csv", {"id": "ID", "day": "DAY", "kw": "KW"}, tmp_path / "out.parquet")
     copied = pl.read_parquet(tmp_path / "out.parquet")
     assert rows == 2 and copied.schema == pl.Schema({"ID": pl.String, "DAY": pl.Date, "KW": pl.Float64})
     assert copied.rows() == [("A1", date(2026, 1, 1), 1.0), ("A2", date(2026, 1, 2), None)]
@@ -65,7 +70,7 @@ def test_a_copy_holds_the_columns_renamed_and_typed_whatever_the_file_was(tmp_pa
 def test_a_value_the_copy_cannot_read_is_named_with_its_rows(tmp_path: Path) -> None:
     file = tmp_path / "t.csv"
     file.write_text("id,day\nA1,2026-01-01\nA2,01/02/2026\n")
-    refused = refusal(lambda: copy_columns(file, "csv", COLUMNS[:2], {"id": "ID", "day": "DAY"},
+    refused = refusal(lambda: copy_columns(FileSpec("t", COLUMNS[:2]), file, "csv", {"id": "ID", "day": "DAY"},
                                            tmp_path / "out.parquet"))
     assert [(e["field"], e["type"], e["rows"]) for e in refused.errors] == [("day", "not_a_date", [2])]
     assert not (tmp_path / "out.parquet").exists()
@@ -74,7 +79,7 @@ def test_a_value_the_copy_cannot_read_is_named_with_its_rows(tmp_path: Path) -> 
 def test_a_file_that_is_not_what_it_claims_is_unreadable(tmp_path: Path) -> None:
     file = tmp_path / "t.parquet"
     file.write_text("id,day\nA1,2026-01-01\n")
-    refused = refusal(lambda: read_checked(file, "parquet", COLUMNS))
+    refused = refusal(lambda: read_checked(FILE, file, "parquet"))
     assert refused.status == 400 and refused.errors[0]["type"] == "unreadable_file"
 
 

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from rich.table import Table
 
 from derbridge.config import REFERENCE_PEERS, ConfigError, Settings, load_settings
-from derbridge.tables.formats import PARQUET_TYPE, sha256_of
+from derbridge.tables.spec import PARQUET_TYPE, sha256_of
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True)

@@ -28,7 +28,7 @@ from derbridge.hub.flows.files import DELIVERED_TYPE, FileRelay, StoredFile, map
 from derbridge.hub.flows.registry import FILE_RELAYS
 from derbridge.hub.flows.wire import msg_ack
 from derbridge.tables.endpoint import keep_file
-from derbridge.tables.formats import FileFormat, file_format, sha256_of
+from derbridge.tables.spec import FileFormat, file_format, sha256_of
 from derbridge.web.auth import Authenticator, require
 from derbridge.web.client import CHECKSUM_HEADER
 from derbridge.web.problems import Problem, field_errors

@@ -1,98 +1,94 @@
-"""Reading table files (Parquet or CSV) with polars: their columns and types from the schema alone, or every
-row checked, and a column-for-column copy into a new Parquet file.
+"""Checking a table file against its FileSpec, chunk by chunk, before anything is applied.
 
-CSV is read as text throughout (types are checked here, not guessed); an empty CSV field is no value.
-Errors name the file's column and its rows, counted from 1 without the header: the first few, and how many.
+First the schema: every column the file may not leave out is there, with a type its values can be read as.
+Then every value: missing, not of its kind (a date, date-time, number, integer, boolean), too long, not an
+allowed value, not a time zone, below its least, a later date before an earlier one. Then what no single
+chunk shows: keys given twice, and rows that should agree but differ. For those the file is read once more,
+only where needed: while checking, each row keeps 64-bit hashes of its keys (two million keys in 24 MB,
+where the keys themselves and a hash table over them take hundreds); sorted, equal hashes are neighbours,
+and only the rows whose hashes repeat are read again to compare the values themselves.
+
+Every problem is refused in one format (tables/refusals.py): its column, kind, count and first rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zoneinfo
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from derbridge.errors import FileRefused
-from derbridge.tables.formats import FileColumn, FileFormat
+from derbridge.tables.read import ROW, file_chunks, file_schema
+from derbridge.tables.refusals import ROWS_NAMED, VALUES_NAMED, Problems, invalid, row_error
+from derbridge.tables.spec import FileFormat, FileSpec
+from derbridge.tables.values import TEXT_KINDS, given, readable, typed
 
-ROW = "row"
-ROWS_NAMED = 20
-"""Per problem, the rows an error names; it counts them all."""
-
-
-def scan(path: Path, fmt: FileFormat) -> tuple[pl.LazyFrame, pl.Schema]:
-    """The file as a lazy frame and its schema; 400 when it is not a readable file of that format."""
-    try:
-        frame = pl.scan_parquet(path) if fmt == "parquet" else pl.scan_csv(path, infer_schema=False)
-        return frame, frame.collect_schema()
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise unreadable(fmt, exc) from exc
+KINDS = {"text": "text", "time_zone": "text", "date": "a date", "datetime": "a date-time", "number": "a number",
+         "integer": "an integer", "boolean": "a boolean"}
+NOT_READ = {"date": "is not a date (YYYY-MM-DD)", "datetime": "is not an ISO 8601 date-time",
+            "number": "is not a number", "integer": "is not an integer", "boolean": "is not true or false"}
+"""What a value of each kind that does not read as one is told."""
 
 
-def unreadable(fmt: FileFormat, exc: Exception) -> FileRefused:
-    reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-    return FileRefused(400, "Unreadable file", f"not a readable {fmt.upper()} file: {reason}",
-                       [{"field": "body", "type": "unreadable_file", "message": reason}])
+def check_file(spec: FileSpec, path: Path, fmt: FileFormat) -> int:
+    """Every problem the file shows on its own; returns its row count, or raises FileRefused naming them."""
+    schema = file_schema(path, fmt)
+    check_columns(spec, schema)
+    checker = _Checker(spec, schema)
+    for chunk in file_chunks(path, fmt):
+        checker.take(chunk)
+    checker.finish(lambda: file_chunks(path, fmt))
+    return checker.rows
 
 
-def check_columns(schema: pl.Schema, columns: Sequence[FileColumn]) -> None:
-    """Every required column present with a type its values can be read as; 422 naming each one otherwise."""
+def read_checked(spec: FileSpec, path: Path, fmt: FileFormat) -> pl.DataFrame:
+    """The whole file, every value checked: ROW and the spec's columns, typed (check_file's refusals)."""
+    schema = file_schema(path, fmt)
+    check_columns(spec, schema)
+    checker = _Checker(spec, schema)
+    present = [column.name for column in spec.columns if column.name in schema]
+    chunks = []
+    for chunk in file_chunks(path, fmt):
+        checker.take(chunk)
+        chunks.append(chunk.select(ROW, *present))  # the file's other columns are not kept
+    checker.finish(lambda: chunks)
+    frames = [typed_chunk(spec, schema, chunk) for chunk in chunks]
+    return pl.concat(frames) if frames else typed_chunk(spec, schema, pl.DataFrame(schema=schema).with_row_index(ROW))
+
+
+def typed_chunk(spec: FileSpec, schema: pl.Schema, chunk: pl.DataFrame) -> pl.DataFrame:
+    """ROW and every column of the spec, read as its kind (a column the file leaves out has no values)."""
+    return chunk.select(ROW, *(typed(column, schema.get(column.name)) for column in spec.columns))
+
+
+def check_columns(spec: FileSpec, schema: pl.Schema) -> None:
+    """Every column the file may not leave out is there, with a type its values can be read as; 422 naming
+    each one otherwise."""
     errors = []
-    for column in columns:
+    for column in spec.columns:
         dtype = schema.get(column.name)
         if dtype is None:
             if not column.optional:
                 errors.append({"field": column.name, "type": "missing_column",
                                "message": "the file has no such column"})
-        elif not _readable(column, dtype):
+        elif not readable(column, dtype):
             errors.append({"field": column.name, "type": "wrong_type",
-                           "message": f"holds {dtype}, not {_expected(column)}"})
+                           "message": f"holds {dtype}, not {KINDS[column.kind]}"})
     if errors:
-        raise invalid(errors)
+        raise invalid(spec.name, errors)
 
 
-def invalid(errors: list[dict[str, Any]]) -> FileRefused:
-    names = ", ".join(dict.fromkeys(error["field"] for error in errors))
-    return FileRefused(422, "Invalid file", f"bad columns: {names}", errors)
-
-
-def _readable(column: FileColumn, dtype: pl.DataType) -> bool:
-    if dtype in (pl.String, pl.Null):
-        return True
-    if column.kind == "date":
-        return dtype == pl.Date
-    if column.kind == "number":
-        return dtype.is_numeric()
-    return isinstance(dtype, pl.Categorical | pl.Enum)
-
-
-def _expected(column: FileColumn) -> str:
-    return {"date": "a date", "number": "a number", "text": "text"}[column.kind]
-
-
-def typed(column: FileColumn, schema: pl.Schema, *, strict: bool = False) -> pl.Expr:
-    """The column's values as what they are (text, date, number); empty text is no value. Not strict: a value
-    that cannot be read becomes no value (the checks name it); strict: reading fails."""
-    dtype = schema.get(column.name)
-    if dtype is None:
-        return pl.lit(None, dtype=_polars_type(column)).alias(column.name)
-    raw = pl.col(column.name)
-    if column.kind == "date" and dtype != pl.Date:
-        return raw.cast(pl.String).str.to_date("%Y-%m-%d", strict=strict)
-    if column.kind == "number" and not dtype.is_numeric():
-        return raw.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=strict)
-    if column.kind == "number":
-        return raw.cast(pl.Float64)
-    if column.kind == "text":
-        text = raw.cast(pl.String)
-        return pl.when(text != "").then(text).alias(column.name)
-    return raw
-
-
-def _polars_type(column: FileColumn) -> type[pl.DataType]:
-    return {"date": pl.Date, "number": pl.Float64, "text": pl.String}[column.kind]
+def rows_where(frame: pl.DataFrame, failed: pl.Expr, field: str, kind: str, message: str) -> list[dict[str, Any]]:
+    """One error naming the rows of `frame` (with ROW) where `failed` holds or cannot be judged (null), if any:
+    for checks a system makes on top of the file's own, against what it holds."""
+    flagged = frame.filter(failed.fill_null(True)).sort(ROW)
+    if flagged.is_empty():
+        return []
+    return [row_error(field, kind, message, flagged.height, flagged.head(ROWS_NAMED)[ROW].to_list())]
 
 
 @dataclass(frozen=True)
@@ -101,95 +97,136 @@ class _Check:
     type: str
     message: str
     failed: pl.Expr
-    """True on a row that fails the check."""
+    """True on a row that fails the check (null counts as passing)."""
 
 
-def _value_checks(columns: Sequence[FileColumn], schema: pl.Schema) -> list[_Check]:
+def _value_checks(spec: FileSpec, schema: pl.Schema) -> list[_Check]:
     checks = []
-    for column in columns:
-        if column.name not in schema:
+    for column in spec.columns:
+        dtype = schema.get(column.name)
+        if dtype is None:
             continue
-        raw, value = pl.col(column.name), typed(column, schema)
-        present = raw.is_not_null() & (raw.cast(pl.String) != "")
-        if not column.optional:
-            checks.append(_Check(column.name, "missing", "has no value", ~present))
-        if column.kind == "date":
-            checks.append(_Check(column.name, "not_a_date", "is not a date (YYYY-MM-DD)", present & value.is_null()))
-        elif column.kind == "number":
-            checks.append(_Check(column.name, "not_a_number", "is not a number", present & value.is_null()))
-        elif column.max_length is not None:
+        value = typed(column, dtype)
+        if column.required:
+            checks.append(_Check(column.name, "missing", "has no value", ~given(column, dtype)))
+        if column.kind not in TEXT_KINDS:
+            checks.append(_Check(column.name, f"not_a_{column.kind}", NOT_READ[column.kind],
+                                 given(column, dtype) & value.is_null()))
+        if column.max_length is not None:
             checks.append(_Check(column.name, "too_long", f"is longer than {column.max_length} characters",
-                                 raw.cast(pl.String).str.len_chars() > column.max_length))
+                                 pl.col(column.name).cast(pl.String).str.len_chars() > column.max_length))
+        if column.allowed:
+            checks.append(_Check(column.name, "not_allowed", f"is not one of {', '.join(column.allowed)}",
+                                 value.is_not_null() & ~value.is_in(list(column.allowed))))
+        if column.kind == "time_zone" and _time_zones():
+            checks.append(_Check(column.name, "unknown_time_zone", "is not an IANA time zone (America/Chicago)",
+                                 value.is_not_null() & ~value.is_in(_time_zones())))
+        if column.min_value is not None:
+            checks.append(_Check(column.name, "too_small", f"is below {column.min_value:g}",
+                                 value < column.min_value))
+    for later, earlier in spec.not_before:
+        if later in schema and earlier in schema:
+            checks.append(_Check(later, "out_of_order", f"is before {earlier}",
+                                 typed(spec.column(later), schema[later])
+                                 < typed(spec.column(earlier), schema[earlier])))
     return checks
 
 
-def value_errors(frame: pl.DataFrame, columns: Sequence[FileColumn], schema: pl.Schema) -> list[dict[str, Any]]:
-    """Every value problem in `frame` (raw columns plus ROW): missing, not a date or number, too long."""
-    checks = _value_checks(columns, schema)
-    if not checks or frame.is_empty():
-        return []
-    flags = frame.select(ROW, *(check.failed.fill_null(False).alias(str(i)) for i, check in enumerate(checks)))
-    counts = flags.select(pl.exclude(ROW).sum()).row(0)
-    errors = []
-    for i, (check, count) in enumerate(zip(checks, counts, strict=True)):
-        if count:
-            rows = flags.filter(pl.col(str(i))).head(ROWS_NAMED)[ROW].to_list()
-            errors.append(row_error(check.field, check.type, check.message, int(count), rows))
-    return errors
+@cache
+def _time_zones() -> list[str]:
+    """Empty where Python finds no time-zone database: time zones are then not judged, rather than all refused."""
+    return sorted(zoneinfo.available_timezones())
 
 
-def row_error(field: str, kind: str, message: str, count: int, rows: list[int]) -> dict[str, Any]:
-    named = ", ".join(str(row) for row in rows) + (", …" if count > len(rows) else "")
-    plural = "row" if count == 1 else "rows"
-    return {"field": field, "type": kind, "message": f"{message} ({count} {plural}: {named})", "count": count,
-            "rows": rows}
+class _Checker:
+    """One pass over a file's chunks, tallying every value problem and keeping the hashes of keys and of the
+    values that must agree; `finish` judges those and refuses the file if anything was found."""
+
+    def __init__(self, spec: FileSpec, schema: pl.Schema) -> None:
+        self.spec, self.schema = spec, schema
+        self.checks = _value_checks(spec, schema)
+        self.hashed = [*self._key_hashes(), *self._agreement_hashes()]
+        self.problems = Problems()
+        self.hashes: list[pl.DataFrame] = []
+        self.rows = 0
+
+    def take(self, chunk: pl.DataFrame) -> None:
+        self.rows += chunk.height
+        if self.checks and chunk.height:
+            self._tally(chunk)
+        if self.hashed:
+            self.hashes.append(chunk.select(ROW, *self.hashed))
+
+    def finish(self, chunks: Callable[[], Iterable[pl.DataFrame]]) -> None:
+        """Judge keys and agreements (reading again, from `chunks`, the rows whose hashes say they may fail),
+        then refuse the file if any problem was found."""
+        if self.hashes:
+            self._judge_hashes(pl.concat(self.hashes), chunks)
+            self.hashes = []
+        if self.problems:
+            raise invalid(self.spec.name, self.problems.as_list())
+
+    def _tally(self, chunk: pl.DataFrame) -> None:
+        flags = chunk.select(ROW, *(check.failed.fill_null(False).alias(str(i)) for i, check in enumerate(self.checks)))
+        counts = flags.select(pl.exclude(ROW).sum()).row(0)
+        for i, (check, count) in enumerate(zip(self.checks, counts, strict=True)):
+            if count:
+                rows = flags.filter(pl.col(str(i))).head(ROWS_NAMED)[ROW].to_list()
+                self.problems.add(check.field, check.type, check.message, int(count), rows)
+
+    def _typed(self, name: str) -> pl.Expr:
+        return typed(self.spec.column(name), self.schema.get(name))
+
+    def _key_hashes(self) -> list[pl.Expr]:
+        """Per key, its hash in each row that gives the whole key."""
+        return [pl.when(pl.all_horizontal(self._typed(name).is_not_null() for name in key))
+                .then(pl.struct(self._typed(name) for name in key).hash()).alias(f"key{i}")
+                for i, key in enumerate(self.spec.keys)]
+
+    def _agreement_hashes(self) -> list[pl.Expr]:
+        """Per agreement, the hash of its key (where given) and of the values that must agree."""
+        return [expr for i, agreement in enumerate(self.spec.agreements) for expr in (
+            pl.when(self._typed(agreement.key).is_not_null()).then(self._typed(agreement.key).hash()).alias(f"by{i}"),
+            pl.struct(self._typed(name) for name in agreement.columns).hash().alias(f"values{i}"))]
+
+    def _judge_hashes(self, hashes: pl.DataFrame, chunks: Callable[[], Iterable[pl.DataFrame]]) -> None:
+        suspects = [*(_repeated(hashes, f"key{i}") for i in range(len(self.spec.keys))),
+                    *(_differing(hashes, f"by{i}", f"values{i}") for i in range(len(self.spec.agreements)))]
+        rows = pl.concat(suspects).unique()
+        if rows.is_empty():
+            return
+        names = list(dict.fromkeys([*(name for key in self.spec.keys for name in key),
+                                    *(name for a in self.spec.agreements for name in (a.key, *a.columns))]))
+        read = pl.concat(chunk.filter(pl.col(ROW).is_in(rows.implode())).select(ROW, *map(self._typed, names))
+                         for chunk in chunks())
+        for key in self.spec.keys:
+            self._tally_repeated_key(read, list(key))
+        for agreement in self.spec.agreements:
+            self._tally_disagreeing(read, agreement.key, list(agreement.columns), agreement.what)
+
+    def _tally_repeated_key(self, read: pl.DataFrame, key: list[str]) -> None:
+        repeated = read.drop_nulls(key).filter(pl.struct(key).is_duplicated())
+        if repeated.height:
+            values = repeated.unique(key, maintain_order=True).head(VALUES_NAMED).select(key)
+            self.problems.add("+".join(key), "duplicate_key", "repeats the key of another row", repeated.height,
+                              repeated.head(ROWS_NAMED)[ROW].to_list(),
+                              ["+".join(str(value) for value in row) for row in values.iter_rows()])
+
+    def _tally_disagreeing(self, read: pl.DataFrame, key: str, columns: list[str], what: str) -> None:
+        differing = read.drop_nulls(key).filter(pl.struct(columns).n_unique().over(key) > 1)
+        if differing.height:
+            self.problems.add(key, "inconsistent", f"gives a {what} whose other rows differ in {', '.join(columns)}",
+                              differing.height, differing.head(ROWS_NAMED)[ROW].to_list(),
+                              differing[key].unique(maintain_order=True).head(VALUES_NAMED).cast(pl.String).to_list())
 
 
-def duplicate_errors(frame: pl.DataFrame, key: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows that repeat another row's key (the key columns of a typed frame with ROW)."""
-    if not key:
-        return []
-    repeated = frame.drop_nulls(list(key)).filter(pl.struct(list(key)).is_duplicated())
-    if repeated.is_empty():
-        return []
-    return [row_error("+".join(key), "duplicate_key", "repeats the key of another row", repeated.height,
-                      repeated.head(ROWS_NAMED)[ROW].to_list())]
+def _repeated(hashes: pl.DataFrame, column: str) -> pl.Series:
+    """Rows whose hash another row shares."""
+    same_as_previous = pl.col(column) == pl.col(column).shift(1)
+    return hashes.drop_nulls(column).sort(column).filter(same_as_previous | same_as_previous.shift(-1))[ROW]
 
 
-def read_checked(path: Path, fmt: FileFormat, columns: Sequence[FileColumn],
-                 key: Sequence[str] = ()) -> pl.DataFrame:
-    """The whole file, every value checked: ROW and the columns, typed. 422 naming every problem's column and
-    rows (missing values, values that are not dates or numbers, too long, repeated keys)."""
-    frame, schema = scan(path, fmt)
-    check_columns(schema, columns)
-    present = [column.name for column in columns if column.name in schema]
-    try:
-        raw = frame.with_row_index(ROW, offset=1).select(ROW, *present).collect()
-    except pl.exceptions.PolarsError as exc:
-        raise unreadable(fmt, exc) from exc
-    errors = value_errors(raw, columns, schema)
-    if errors:
-        raise invalid(errors)
-    values = raw.select(ROW, *(typed(column, schema).alias(column.name) for column in columns))
-    errors = duplicate_errors(values, key)
-    if errors:
-        raise invalid(errors)
-    return values
+def _differing(hashes: pl.DataFrame, by: str, values: str) -> pl.Series:
+    """Rows of a `by` hash whose rows give more than one hash of `values`."""
+    return hashes.drop_nulls(by).filter(pl.col(values).n_unique().over(by) > 1)[ROW]
 
-
-def copy_columns(path: Path, fmt: FileFormat, columns: Sequence[FileColumn], names: dict[str, str],
-                 out: Path) -> int:
-    """Write the given columns, typed and renamed (`names`: file column → new name), to a new Parquet file,
-    streaming; returns its row count. Checks the schema first, and names the rows of any unreadable value."""
-    frame, schema = scan(path, fmt)
-    check_columns(schema, columns)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    selected = frame.select(typed(column, schema, strict=True).alias(names[column.name]) for column in columns)
-    try:
-        selected.sink_parquet(out, compression="zstd", statistics=True)
-    except pl.exceptions.PolarsError as exc:
-        out.unlink(missing_ok=True)
-        raw = frame.with_row_index(ROW, offset=1).select(ROW, *(c.name for c in columns if c.name in schema))
-        errors = value_errors(raw.collect(), [c for c in columns if c.kind != "text"], schema)
-        raise (invalid(errors) if errors else unreadable(fmt, exc)) from exc
-    return int(pl.scan_parquet(out).select(pl.len()).collect().item())

@@ -11,45 +11,45 @@ from derbridge.tables.spec import FileColumn
 
 CONTACT_KINDS = ("HOME_PHONE", "BUSINESS_PHONE", "EMAIL")
 
-RATES = (FileColumn("rateCode", "rate_code"), FileColumn("description", "description"))
+RATES = (FileColumn("rateCode", column="rate_code"), FileColumn("description", column="description"))
 PERSONS = (
-    FileColumn("cisPersonId", "cis_person_id"),
-    FileColumn("name", "name"),
-    FileColumn("homePhone", "home_phone"),
-    FileColumn("businessPhone", "business_phone"),
-    FileColumn("email", "email"),
+    FileColumn("cisPersonId", column="cis_person_id"),
+    FileColumn("name", column="name"),
+    FileColumn("homePhone", column="home_phone"),
+    FileColumn("businessPhone", column="business_phone"),
+    FileColumn("email", column="email"),
 )
-ACCOUNT_ID = FileColumn("cisAccountId", "cis_account_id")
-ACCOUNT_PERSON = FileColumn("cisPersonId", "cis_person_id")
-ACCOUNT_DIVISION = FileColumn("division", "division")
-ACCOUNT_RATE = FileColumn("rateCode", "rate_code")
+ACCOUNT_ID = FileColumn("cisAccountId", column="cis_account_id")
+ACCOUNT_PERSON = FileColumn("cisPersonId", column="cis_person_id")
+ACCOUNT_DIVISION = FileColumn("division", column="division")
+ACCOUNT_RATE = FileColumn("rateCode", column="rate_code")
 PREMISES = (
-    FileColumn("cisPremiseId", "cis_premise_id"),
-    FileColumn("address1", "address1"),
-    FileColumn("city", "city"),
-    FileColumn("county", "county"),
-    FileColumn("state", "state"),
-    FileColumn("postal", "postal"),
-    FileColumn("country", "country"),
-    FileColumn("timeZone", "time_zone", kind="time_zone"),
+    FileColumn("cisPremiseId", column="cis_premise_id"),
+    FileColumn("address1", column="address1"),
+    FileColumn("city", column="city"),
+    FileColumn("county", column="county"),
+    FileColumn("state", column="state"),
+    FileColumn("postal", column="postal"),
+    FileColumn("country", column="country"),
+    FileColumn("timeZone", "time_zone", column="time_zone"),
 )
 SERVICE_POINTS = (
-    FileColumn("cisServicePointId", "cis_service_point_id"),
-    FileColumn("cisPremiseId", "cis_premise_id"),
-    FileColumn("cisAccountId", "cis_account_id"),
-    FileColumn("locationId", "location_id"),
+    FileColumn("cisServicePointId", column="cis_service_point_id"),
+    FileColumn("cisPremiseId", column="cis_premise_id"),
+    FileColumn("cisAccountId", column="cis_account_id"),
+    FileColumn("locationId", column="location_id"),
 )
 SERVICE_AGREEMENTS = (
-    FileColumn("cisServiceAgreementId", "cis_service_agreement_id"),
-    FileColumn("cisAccountId", "cis_account_id"),
-    FileColumn("cisServicePointId", "cis_service_point_id"),
-    FileColumn("rateCode", "rate_code"),
-    FileColumn("startDate", "start_date", kind="date"),
-    FileColumn("endDate", "end_date", kind="date", optional=True),
+    FileColumn("cisServiceAgreementId", column="cis_service_agreement_id"),
+    FileColumn("cisAccountId", column="cis_account_id"),
+    FileColumn("cisServicePointId", column="cis_service_point_id"),
+    FileColumn("rateCode", column="rate_code"),
+    FileColumn("startDate", "date", column="start_date"),
+    FileColumn("endDate", "date", optional=True, column="end_date"),
 )
 CONTACTS = (
-    FileColumn("contactId", "contact_id"),
-    FileColumn("cisPersonId", "cis_person_id"),
-    FileColumn("kind", "kind", allowed=CONTACT_KINDS),
-    FileColumn("value", "value"),
+    FileColumn("contactId", column="contact_id"),
+    FileColumn("cisPersonId", column="cis_person_id"),
+    FileColumn("kind", column="kind", allowed=CONTACT_KINDS),
+    FileColumn("value", column="value"),
 )

@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from derbridge.clock import utcnow
 from derbridge.errors import FileRefused
-from derbridge.tables.formats import FileFormat, file_format
+from derbridge.tables.spec import FileFormat, file_format
 from derbridge.web.problems import RejectionKeeper
 from derbridge.web.uploads import Upload, receive_upload
 

@@ -1,10 +1,9 @@
 """Bulk table files over HTTP: `PUT {prefix}/{table}` with the file as the body, and what was loaded.
 
 Both reference systems take their CIS extract this way. The body is streamed to disk (web/uploads.py), then
-checked and applied by the import engine (tables/load.py, loaded on first use: it brings polars, which
-no system needs at start-up). A refused file is kept under the data directory and recorded in
-rejected_uploads with the reasons, and the answer says where; an applied file is deleted, its import record
-keeps the checksum.
+checked and applied by tables/load.py (loaded on first use: it brings polars, which no system needs at
+start-up). A refused file is kept under the data directory and recorded in rejected_uploads with the
+reasons, and the answer says where; an applied file is deleted, its import record keeps the checksum.
 """
 
 from __future__ import annotations
@@ -30,8 +29,7 @@ from derbridge.store.importlog import (
     recent_rejected_uploads,
     record_rejected_upload,
 )
-from derbridge.tables.formats import CONTENT_TYPES, FileFormat, file_format, media_type
-from derbridge.tables.spec import TableSpec
+from derbridge.tables.spec import CONTENT_TYPES, FileFormat, TableSpec, file_format, media_type
 from derbridge.web.problems import Problem, problem_response
 from derbridge.web.uploads import Upload, checksum_problem, receive_file
 

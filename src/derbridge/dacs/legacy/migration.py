@@ -49,21 +49,33 @@ from derbridge.errors import NotFound
 from derbridge.store.bulk import bulk_insert, select_to_parquet
 from derbridge.store.db import reading
 from derbridge.store.outbox import new_file_values
-from derbridge.tables.check import ROW, invalid, read_checked, row_error
-from derbridge.tables.formats import PARQUET_TYPE, FileColumn, FileFormat, sha256_of
+from derbridge.tables.check import read_checked
+from derbridge.tables.read import ROW
+from derbridge.tables.refusals import ROWS_NAMED, invalid, row_error
+from derbridge.tables.spec import PARQUET_TYPE, FileColumn, FileFormat, FileSpec, sha256_of
 
 ID = 30
-COLUMNS = (
-    FileColumn("cisPersonId", max_length=ID), FileColumn("cisAccountId", max_length=ID),
-    FileColumn("cisServicePointId", max_length=ID), FileColumn("cisServiceAgreementId", max_length=ID),
-    FileColumn("programCode", max_length=30), FileColumn("enrolledOn", "date"),
-    FileColumn("headEndSystem", max_length=50), FileColumn("nicId", max_length=100),
-    FileColumn("specification", max_length=60, optional=True), FileColumn("assetType", max_length=30, optional=True),
+EXTRACT = FileSpec("legacy extract", (
+    FileColumn("cisPersonId", max_length=ID, required=True),
+    FileColumn("cisAccountId", max_length=ID, required=True),
+    FileColumn("cisServicePointId", max_length=ID, required=True),
+    FileColumn("cisServiceAgreementId", max_length=ID, required=True),
+    FileColumn("programCode", max_length=30, required=True),
+    FileColumn("enrolledOn", "date", required=True),
+    FileColumn("headEndSystem", max_length=50, required=True),
+    FileColumn("nicId", max_length=100, required=True),
+    FileColumn("specification", max_length=60, optional=True),
+    FileColumn("assetType", max_length=30, optional=True),
     FileColumn("serialNo", max_length=60, optional=True),
-)
+), keys=(("headEndSystem", "nicId"),))
+"""One row per enrolled device; no device twice."""
 SYNC_PATH = "/hub/files/from-dacs/enrollmentSync"
-ACK_COLUMNS = (FileColumn("deviceId", max_length=12), FileColumn("headEndRegistration", max_length=4),
-               FileColumn("message", max_length=2000, optional=True))
+ACK = FileSpec("enrollment sync ack", (
+    FileColumn("deviceId", max_length=12, required=True),
+    FileColumn("headEndRegistration", max_length=4, required=True, allowed=REGISTRATIONS),
+    FileColumn("message", max_length=2000, optional=True),
+), keys=(("deviceId",),))
+"""DERMS's answer to an initial sync: each device's head-end registration."""
 SENT, ACKED = "SENT", "ACKED"
 LEGACY = "L"
 """The prefix of ids drawn for migrated rows."""
@@ -96,7 +108,7 @@ staged_acks = sa.Table(
 def import_file(engine: Engine, path: Path, fmt: FileFormat, sha256: str, who: str) -> dict[str, Any]:
     """Check the extract whole and load it, all or nothing; what was imported, with its id."""
     started = time.perf_counter()
-    frame = read_checked(path, fmt, COLUMNS, key=("headEndSystem", "nicId"))
+    frame = read_checked(EXTRACT, path, fmt)
     import_id, now = new_id(14), utcnow()
     with engine.begin() as connection:
         _stage(connection, staged, _with_ids(frame, _next_number(connection)))
@@ -166,10 +178,10 @@ def _refuse_bad_references(connection: Connection) -> None:
     for field, kind, message, query in checks:
         count = connection.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
         if count:
-            rows = list(connection.execute(query.order_by(s.c.row).limit(20)).scalars())
+            rows = list(connection.execute(query.order_by(s.c.row).limit(ROWS_NAMED)).scalars())
             errors.append(row_error(field, kind, message, count, rows))
     if errors:
-        raise invalid(errors)
+        raise invalid(EXTRACT.name, errors)
 
 
 def _insert_enrollments(connection: Connection, import_id: str, now: datetime) -> None:
@@ -284,11 +296,7 @@ def apply_ack_file(engine: Engine, bulk_sync_id: str, path: Path, fmt: FileForma
         raise NotFound("bulk sync", bulk_sync_id)
     if job.status == ACKED:
         return {"bulkSyncId": bulk_sync_id, "result": "already applied"}
-    frame = read_checked(path, fmt, ACK_COLUMNS, key=("deviceId",))
-    unknown = frame.filter(~pl.col("headEndRegistration").is_in(REGISTRATIONS))
-    if unknown.height:
-        raise invalid([row_error("headEndRegistration", "not_allowed", f"must be one of {', '.join(REGISTRATIONS)}",
-                                 unknown.height, unknown[ROW].head(20).to_list())])
+    frame = read_checked(ACK, path, fmt)
     counts = dict(frame.group_by("headEndRegistration").len().iter_rows())
     now = utcnow()
     with engine.begin() as connection:

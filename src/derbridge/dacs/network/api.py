@@ -15,7 +15,7 @@ from derbridge.dacs.network import queries as network
 from derbridge.errors import FileRefused, NotFound
 from derbridge.runtime.system import Runtime
 from derbridge.tables.endpoint import take_table_file
-from derbridge.tables.formats import FileFormat
+from derbridge.tables.spec import FileFormat
 from derbridge.web.problems import RejectionKeeper, field_errors
 from derbridge.web.uploads import Upload
 

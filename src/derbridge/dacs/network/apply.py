@@ -27,14 +27,20 @@ from derbridge.dacs.schema import network_exports, network_locations
 from derbridge.errors import TooEarly
 from derbridge.store.bulk import bulk_insert, select_frame
 from derbridge.store.locks import one_writer_at_a_time
-from derbridge.tables.check import ROW, read_checked
-from derbridge.tables.formats import FileColumn, FileFormat
+from derbridge.tables.check import read_checked
+from derbridge.tables.read import ROW
+from derbridge.tables.spec import FileColumn, FileFormat, FileSpec
 
 LOCK = "dacs.network_locations"
-COLUMNS = (FileColumn("cisServicePointId", max_length=30), FileColumn("facilityId", max_length=30),
-           FileColumn("feederId", max_length=30), FileColumn("substationId", max_length=30),
-           FileColumn("startDate", "date"))
-"""The columns of a network export as the program system takes it (the facility is the transformer)."""
+EXPORT = FileSpec("network export", (
+    FileColumn("cisServicePointId", max_length=30, required=True),
+    FileColumn("facilityId", max_length=30, required=True),
+    FileColumn("feederId", max_length=30, required=True),
+    FileColumn("substationId", max_length=30, required=True),
+    FileColumn("startDate", "date", required=True),
+), keys=(("cisServicePointId", "startDate"),))
+"""A network export as the program system takes it (the facility is the transformer): no service point twice
+on one date."""
 AS_OBSERVATIONS = {"cisServicePointId": "service_point_id", "facilityId": "transformer_id", "feederId": "feeder_id",
                    "substationId": "substation_id", "startDate": "effective_date"}
 FEW_ROWS = 10_000
@@ -45,8 +51,7 @@ IN_CHUNK = 500
 def apply_export(engine: Engine, parameters: ExportParameters, path: Path, fmt: FileFormat,
                  sha256: str) -> dict[str, Any]:
     """Check the file, then apply it once, after the export it follows; what it did."""
-    export = read_checked(path, fmt, COLUMNS, key=("cisServicePointId", "startDate")).drop(ROW).rename(
-        AS_OBSERVATIONS)
+    export = read_checked(EXPORT, path, fmt).drop(ROW).rename(AS_OBSERVATIONS)
     with engine.begin() as connection:
         one_writer_at_a_time(connection, LOCK)
         earlier = _applied(connection, parameters.exportId)

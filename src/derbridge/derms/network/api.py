@@ -16,7 +16,7 @@ from derbridge.derms.network import model as network
 from derbridge.errors import NotFound
 from derbridge.runtime.system import Runtime
 from derbridge.tables.endpoint import take_table_file
-from derbridge.tables.formats import FileFormat
+from derbridge.tables.spec import FileFormat
 from derbridge.web.problems import RejectionKeeper
 from derbridge.web.uploads import Upload
 

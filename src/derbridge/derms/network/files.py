@@ -41,8 +41,11 @@ from derbridge.derms.schema import (
 from derbridge.store.bulk import bulk_insert, select_frame
 from derbridge.store.locks import one_writer_at_a_time
 from derbridge.store.outbox import FAILED, new_file_values
-from derbridge.tables.check import ROW, ROWS_NAMED, invalid, read_checked, row_error
-from derbridge.tables.formats import PARQUET_TYPE, FileColumn, FileFormat, sha256_of
+from derbridge.tables.check import read_checked, rows_where
+from derbridge.tables.read import ROW
+from derbridge.tables.refusals import invalid
+from derbridge.tables.spec import PARQUET_TYPE, FileColumn, FileFormat, FileSpec, sha256_of
+from derbridge.tables.values import polars_type
 
 HUB_PATH = "/hub/files/from-derms/networkLocations"
 EXPORT_KIND = "network-export"
@@ -76,32 +79,38 @@ class NetworkTable:
     def key(self) -> str:
         return self.columns[0].name
 
+    @property
+    def file(self) -> FileSpec:
+        return FileSpec(self.name, self.columns, keys=((self.key,),))
+
 
 NETWORK_TABLES = {table.name: table for table in (
     NetworkTable("substations", substations, (
-        FileColumn("substationId", max_length=ID), FileColumn("name", max_length=100),
+        FileColumn("substationId", max_length=ID, required=True), FileColumn("name", max_length=100, required=True),
         FileColumn("division", max_length=30, optional=True), FileColumn("capacityKw", "number", optional=True),
-        FileColumn("effectiveStartDate", "date")),
+        FileColumn("effectiveStartDate", "date", required=True)),
         {"substationId": "substation_id", "name": "name", "division": "division", "capacityKw": "capacity_kw",
          "effectiveStartDate": "effective_start"}),
     NetworkTable("feeders", feeders, (
-        FileColumn("feederId", max_length=ID), FileColumn("substationId", max_length=ID),
+        FileColumn("feederId", max_length=ID, required=True), FileColumn("substationId", max_length=ID, required=True),
         FileColumn("voltageKv", "number", optional=True), FileColumn("capacityKw", "number", optional=True),
-        FileColumn("effectiveStartDate", "date")),
+        FileColumn("effectiveStartDate", "date", required=True)),
         {"feederId": "feeder_id", "substationId": "substation_id", "voltageKv": "voltage_kv",
          "capacityKw": "capacity_kw", "effectiveStartDate": "effective_start"},
         parent=Parent("substationId", substations, "substation"), fixed="substationId"),
     NetworkTable("transformers", transformers, (
-        FileColumn("transformerId", max_length=ID), FileColumn("feederId", max_length=ID),
+        FileColumn("transformerId", max_length=ID, required=True), FileColumn("feederId", max_length=ID, required=True),
         FileColumn("phase", max_length=3, optional=True), FileColumn("capacityKw", "number", optional=True),
-        FileColumn("effectiveStartDate", "date")),
+        FileColumn("effectiveStartDate", "date", required=True)),
         {"transformerId": "transformer_id", "feederId": "feeder_id", "phase": "phase", "capacityKw": "capacity_kw",
          "effectiveStartDate": "effective_start"},
         parent=Parent("feederId", feeders, "feeder"), fixed="feederId"),
 )}
-LOCATION_COLUMNS = (FileColumn("cisServicePointId", max_length=ID), FileColumn("transformerId", max_length=ID),
-                    FileColumn("feederId", max_length=ID), FileColumn("substationId", max_length=ID),
-                    FileColumn("effectiveStartDate", "date"))
+LOCATIONS = FileSpec("service_point_locations", (
+    FileColumn("cisServicePointId", max_length=ID, required=True),
+    FileColumn("transformerId", max_length=ID, required=True), FileColumn("feederId", max_length=ID, required=True),
+    FileColumn("substationId", max_length=ID, required=True), FileColumn("effectiveStartDate", "date", required=True),
+), keys=(("cisServicePointId",),))
 IMPORT_ORDER = (*NETWORK_TABLES, "service_point_locations")
 
 
@@ -110,7 +119,7 @@ def import_file(engine: Engine, name: str, path: Path, fmt: FileFormat) -> dict[
     if name == "service_point_locations":
         return import_locations(engine, path, fmt)
     spec = NETWORK_TABLES[name]
-    frame = read_checked(path, fmt, spec.columns, key=(spec.key,))
+    frame = read_checked(spec.file, path, fmt)
     with engine.begin() as connection:
         one_writer_at_a_time(connection, LOCK)
         counts = _apply_elements(connection, spec, frame)
@@ -121,22 +130,22 @@ def import_file(engine: Engine, name: str, path: Path, fmt: FileFormat) -> dict[
 def _apply_elements(connection: Connection, spec: NetworkTable, frame: pl.DataFrame) -> dict[str, int]:
     key_column = spec.table.c[spec.names[spec.key]]
     known = select_frame(connection, sa.select(*(spec.table.c[c] for c in spec.names.values())),
-                   {spec.names[c.name]: _dtype(c) for c in spec.columns})
+                         {spec.names[c.name]: polars_type(c.kind) for c in spec.columns})
     rows = frame.rename(spec.names)
     errors = []
     if spec.parent is not None:
         parent_keys = connection.execute(sa.select(*spec.parent.table.primary_key.columns)).scalars().all()
         column = spec.names[spec.parent.column]
-        errors += _rows_where(rows, ~pl.col(column).is_in(list(parent_keys)), spec.parent.column, "unknown_reference",
-                              f"refers to no known {spec.parent.what} (import {spec.parent.table.name} first)")
+        errors += rows_where(rows, ~pl.col(column).is_in(list(parent_keys)), spec.parent.column, "unknown_reference",
+                             f"refers to no known {spec.parent.what} (import {spec.parent.table.name} first)")
     joined = rows.join(known.with_columns(known=pl.lit(True)), on=key_column.name, how="left", suffix="_known")
     is_known = pl.col("known").fill_null(False)
     if spec.fixed is not None:
         fixed = spec.names[spec.fixed]
-        errors += _rows_where(joined, is_known & (pl.col(fixed) != pl.col(f"{fixed}_known")), spec.fixed,
-                              "changed_by_import", "differs from the network model's; moves change it, with a date")
+        errors += rows_where(joined, is_known & (pl.col(fixed) != pl.col(f"{fixed}_known")), spec.fixed,
+                             "changed_by_import", "differs from the network model's; moves change it, with a date")
     if errors:
-        raise invalid(errors)
+        raise invalid(spec.name, errors)
     attributes = [c for c in spec.names.values() if c != key_column.name]
     differs = pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"{c}_known")) for c in attributes)
     new = joined.filter(~is_known).select(ROW, *spec.names.values())
@@ -158,7 +167,7 @@ def _apply_elements(connection: Connection, spec: NetworkTable, frame: pl.DataFr
 
 def import_locations(engine: Engine, path: Path, fmt: FileFormat) -> dict[str, Any]:
     """Connect new service points; a known one must be where the file says (moves change that, with a date)."""
-    frame = read_checked(path, fmt, LOCATION_COLUMNS, key=("cisServicePointId",))
+    frame = read_checked(LOCATIONS, path, fmt)
     rows = frame.rename({"cisServicePointId": "cis_service_point_id", "transformerId": "transformer_id",
                          "feederId": "feeder_id", "substationId": "substation_id",
                          "effectiveStartDate": "effective_start"})
@@ -168,7 +177,7 @@ def import_locations(engine: Engine, path: Path, fmt: FileFormat) -> dict[str, A
             _open_connections(connection), on="cis_service_point_id", how="left")
         errors = _location_errors(rows)
         if errors:
-            raise invalid(errors)
+            raise invalid(LOCATIONS.name, errors)
         new = rows.filter(pl.col("at_transformer").is_null()).sort("cis_service_point_id")  # in key order
         seq = new_change(connection, "import-service-points", "service_point_locations", None, new.height)
         bulk_insert(connection, service_point_connections,
@@ -202,26 +211,15 @@ def _location_errors(rows: pl.DataFrame) -> list[dict[str, Any]]:
     elsewhere = ((pl.col("transformer_id") != pl.col("at_transformer")) | (pl.col("feeder_id") != pl.col("at_feeder"))
                  | (pl.col("substation_id") != pl.col("at_substation")))
     return [
-        *_rows_where(rows, ~found, "transformerId", "unknown_reference",
-                     "refers to no known transformer (import transformers first)"),
-        *_rows_where(rows, found & (pl.col("feeder_id") != pl.col("tx_feeder")), "feederId", "inconsistent",
-                     "is not the feeder its transformer is on"),
-        *_rows_where(rows, found & (pl.col("substation_id") != pl.col("tx_substation")), "substationId",
-                     "inconsistent", "is not the substation of its transformer's feeder"),
-        *_rows_where(rows, known & elsewhere, "transformerId", "changed_by_import",
-                     "differs from where the service point is connected; moves change it, with a date"),
+        *rows_where(rows, ~found, "transformerId", "unknown_reference",
+                    "refers to no known transformer (import transformers first)"),
+        *rows_where(rows, found & (pl.col("feeder_id") != pl.col("tx_feeder")), "feederId", "inconsistent",
+                    "is not the feeder its transformer is on"),
+        *rows_where(rows, found & (pl.col("substation_id") != pl.col("tx_substation")), "substationId",
+                    "inconsistent", "is not the substation of its transformer's feeder"),
+        *rows_where(rows, known & elsewhere, "transformerId", "changed_by_import",
+                    "differs from where the service point is connected; moves change it, with a date"),
     ]
-
-
-def _rows_where(frame: pl.DataFrame, failed: pl.Expr, field: str, kind: str, message: str) -> list[dict[str, Any]]:
-    flagged = frame.filter(failed.fill_null(True)).sort(ROW)
-    if flagged.is_empty():
-        return []
-    return [row_error(field, kind, message, flagged.height, flagged.head(ROWS_NAMED)[ROW].to_list())]
-
-
-def _dtype(column: FileColumn) -> type[pl.DataType]:
-    return {"date": pl.Date, "number": pl.Float64, "text": pl.String}[column.kind]
 
 
 # ---- exports ----------------------------------------------------------------------------------------------

@@ -1,25 +1,25 @@
 """Bulk initial sync: devices already enrolled in the program system, sent to DERMS at once as one file.
 
-The file (Parquet or CSV, one row per device with its subscription) is checked whole when it arrives: its
-columns, every value's type and length, and that a device, a deviceId and a subscription's fields are each
-given once and alike. A bad file is refused (422 naming the column and rows) and nothing is applied.
+The file (Parquet or CSV, one row per device with its subscription) is checked whole when it arrives, by the
+table-file toolkit (tables/check.py): its columns, every value's type and length, and that a device and a
+deviceId are each given once and a subscription's rows alike. A bad file is refused (422 naming the column
+and rows) and nothing is applied.
 A good one becomes a job, answered at once; a background runner applies it chunk by chunk, each chunk in its
 own transaction, through the same registry steps as an enrollment sync (derms/registry/records.py). Rows whose
 customer the CIS does not know are refused row by row. The registration worker registers the devices with
 their head ends; once it has taken every device that was due when the job was applied, it writes the ack
 file (deviceId, headEndRegistration, message per row) and queues it for the hub.
 
-Memory stays bounded by the chunk size, except the file-wide checks, which keep a few narrow columns per row.
+Memory stays bounded by the chunk size, except the file-wide checks, which keep a few hashes per row.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
 import polars as pl
@@ -36,224 +36,74 @@ from derbridge.runtime.worker import Worker
 from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import reading
 from derbridge.store.outbox import new_file_values
-from derbridge.tables.formats import PARQUET_TYPE, FileFormat, sha256_of
-from derbridge.tables.load import ROW as FILE_ROW
-from derbridge.tables.load import file_chunks, file_schema
+from derbridge.tables import check
+from derbridge.tables.read import ROW, file_chunks, file_schema
+from derbridge.tables.spec import (
+    PARQUET_TYPE,
+    Agreement,
+    FileColumn,
+    FileFormat,
+    FileSpec,
+    sha256_of,
+    sniffed_format,
+)
 
 log = structlog.get_logger()
 
 ACK_PATH = "/hub/files/from-derms/enrollSyncAck"
 CHUNK_ROWS = 100_000
-ROWS_NAMED = 10
-"""Per problem, the rows an error names (it counts them all)."""
 RECEIVED, APPLYING, REGISTERING, DONE, FAILED = "RECEIVED", "APPLYING", "REGISTERING", "DONE", "FAILED"
-Kind = Literal["text", "datetime", "boolean", "number", "status"]
-
-
-@dataclass(frozen=True)
-class FileColumn:
-    name: str
-    kind: Kind = "text"
-    length: int = 0
-    """Most characters of a text value (0: no limit)."""
-    required: bool = False
-    """Every row must give a value."""
-    optional: bool = False
-    """The file may leave the column out."""
-
-
-COLUMNS: tuple[FileColumn, ...] = (
-    FileColumn("syncRequestId", length=14, required=True),
-    FileColumn("subscriptionId", length=14, required=True),
-    FileColumn("cisPersonId", length=30),
-    FileColumn("contactId", length=30),
-    FileColumn("cisAccountId", length=30, required=True),
-    FileColumn("subscriptionType", length=30),
-    FileColumn("status", "status", required=True),
-    FileColumn("programId", length=12),
-    FileColumn("programCode", length=30, required=True),
-    FileColumn("startDateTime", "datetime", required=True),
-    FileColumn("endDateTime", "datetime"),
-    FileColumn("division", length=30),
-    FileColumn("servicePointId", length=30),
-    FileColumn("cisPremiseId", length=30),
-    FileColumn("cisServicePointId", length=30),
-    FileColumn("deviceId", length=12, required=True),
-    FileColumn("nicId", length=100, required=True),
-    FileColumn("headEndSystem", length=50, required=True),
-    FileColumn("specification", length=60),
-    FileColumn("deviceType", length=30),
-    FileColumn("installDateTime", "datetime"),
-    FileColumn("isActive", "boolean", required=True),
-    FileColumn("removalDateTime", "datetime", optional=True),
-    FileColumn("nameplateKw", "number", optional=True),
-    FileColumn("nameplateKwh", "number", optional=True),
-    FileColumn("networkAddress", length=100, optional=True),
-)
 SUBSCRIPTION_COLUMNS = ("syncRequestId", "cisPersonId", "contactId", "cisAccountId", "subscriptionType", "status",
                         "programId", "programCode", "startDateTime", "endDateTime", "division", "servicePointId",
                         "cisPremiseId", "cisServicePointId")
 """What a subscription's rows must give alike (the person, account, program and location of one subscription)."""
-ROW = "row"
-TRUE_WORDS, FALSE_WORDS = ("true", "1", "y", "yes"), ("false", "0", "n", "no")
-
-
-# ---- reading and typing --------------------------------------------------------------------------------------------
-
-def file_format(path: Path) -> FileFormat:
-    with open(path, "rb") as file:
-        return "parquet" if file.read(4) == b"PAR1" else "csv"
-
-
-def _raw_chunks(path: Path, fmt: FileFormat) -> Iterator[pl.DataFrame]:
-    """The file's columns we know, raw as written, a chunk at a time (CHUNK_ROWS of Parquet, a block of CSV),
-    each row numbered from 1 (the header not counted)."""
-    present = [column.name for column in COLUMNS if column.name in file_schema(path, fmt)]
-    for chunk in file_chunks(path, fmt, CHUNK_ROWS):
-        yield chunk.select(pl.col(FILE_ROW).alias(ROW), *present)
-
-
-def _text(raw: pl.Expr) -> pl.Expr:
-    text = raw.cast(pl.String).str.strip_chars()
-    return pl.when(text == "").then(None).otherwise(text)
-
-
-def _typed(column: FileColumn, dtype: pl.DataType) -> pl.Expr:
-    """The column's values in their own type; a value that does not read as one becomes null."""
-    raw = pl.col(column.name)
-    if column.kind == "datetime":
-        if isinstance(dtype, pl.Datetime):
-            return (raw.dt.replace_time_zone("UTC") if dtype.time_zone is None
-                    else raw.dt.convert_time_zone("UTC")).dt.cast_time_unit("us")
-        text = _text(raw)
-        return pl.coalesce(text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", strict=False),
-                           text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False).dt.replace_time_zone("UTC"))
-    if column.kind == "boolean":
-        if dtype == pl.Boolean:
-            return raw
-        word = _text(raw).str.to_lowercase()
-        return pl.when(word.is_in(TRUE_WORDS)).then(True).when(word.is_in(FALSE_WORDS)).then(False)
-    if column.kind == "number":
-        return raw.cast(pl.Float64, strict=False)
-    return _text(raw)
-
-
-def _typed_frame(chunk: pl.DataFrame) -> pl.DataFrame:
-    schema = chunk.schema
-    return chunk.select(ROW, *(_typed(column, schema[column.name]).alias(column.name) if column.name in schema
-                               else pl.lit(None, _dtype(column)).alias(column.name) for column in COLUMNS))
-
-
-def _dtype(column: FileColumn) -> pl.DataType:
-    return {"datetime": pl.Datetime("us", "UTC"), "boolean": pl.Boolean(), "number": pl.Float64()}.get(
-        column.kind, pl.String())
-
-
-# ---- checking the whole file ---------------------------------------------------------------------------------------
-
-@dataclass
-class _Problem:
-    field: str
-    type: str
-    message: str
-    count: int = 0
-    rows: list[int] | None = None
-
-    def add(self, rows: pl.Series) -> None:
-        self.count += rows.len()
-        named = self.rows if self.rows is not None else []
-        named.extend(rows.head(ROWS_NAMED - len(named)).to_list())
-        self.rows = named
-
-    def as_error(self) -> dict[str, Any]:
-        rows = ", ".join(str(row) for row in self.rows or [])
-        more = f" and {self.count - len(self.rows or [])} more" if self.count > len(self.rows or []) else ""
-        plural = "row" if self.count == 1 else "rows"
-        return {"field": self.field, "type": self.type, "message": f"{self.message}: {plural} {rows}{more}",
-                "rows": self.rows, "count": self.count}
-
-
-def _value_checks(chunk: pl.DataFrame) -> list[tuple[str, str, str, pl.Expr]]:
-    """(column, type, message, failing-row expression) for every check of one value."""
-    checks = []
-    for column in COLUMNS:
-        if column.name not in chunk.columns:
-            continue
-        raw, typed = pl.col(column.name), _typed(column, chunk.schema[column.name])
-        given = _text(raw).is_not_null() if chunk.schema[column.name] == pl.String else raw.is_not_null()
-        if column.required:
-            checks.append((column.name, "missing", "has no value", ~given))
-        if column.kind in ("datetime", "boolean", "number"):
-            what = {"datetime": "an ISO 8601 date-time", "boolean": "true or false", "number": "a number"}
-            checks.append((column.name, f"not_a_{column.kind}", f"is not {what[column.kind]}",
-                           given & typed.is_null()))
-        if column.kind == "number":
-            checks.append((column.name, "negative", "is below zero", typed < 0))
-        if column.kind == "status":
-            checks.append((column.name, "not_allowed", "is not ACTIVE or INACTIVE",
-                           given & ~typed.is_in(["ACTIVE", "INACTIVE"])))
-        if column.length:
-            checks.append((column.name, "too_long", f"is longer than {column.length} characters",
-                           typed.str.len_chars() > column.length))
-    return checks
+SYNC_FILE = FileSpec("bulk sync", (
+    FileColumn("syncRequestId", max_length=14, required=True),
+    FileColumn("subscriptionId", max_length=14, required=True),
+    FileColumn("cisPersonId", max_length=30),
+    FileColumn("contactId", max_length=30),
+    FileColumn("cisAccountId", max_length=30, required=True),
+    FileColumn("subscriptionType", max_length=30),
+    FileColumn("status", required=True, allowed=("ACTIVE", "INACTIVE")),
+    FileColumn("programId", max_length=12),
+    FileColumn("programCode", max_length=30, required=True),
+    FileColumn("startDateTime", "datetime", required=True),
+    FileColumn("endDateTime", "datetime"),
+    FileColumn("division", max_length=30),
+    FileColumn("servicePointId", max_length=30),
+    FileColumn("cisPremiseId", max_length=30),
+    FileColumn("cisServicePointId", max_length=30),
+    FileColumn("deviceId", max_length=12, required=True),
+    FileColumn("nicId", max_length=100, required=True),
+    FileColumn("headEndSystem", max_length=50, required=True),
+    FileColumn("specification", max_length=60),
+    FileColumn("deviceType", max_length=30),
+    FileColumn("installDateTime", "datetime"),
+    FileColumn("isActive", "boolean", required=True),
+    FileColumn("removalDateTime", "datetime", optional=True),
+    FileColumn("nameplateKw", "number", optional=True, min_value=0),
+    FileColumn("nameplateKwh", "number", optional=True, min_value=0),
+    FileColumn("networkAddress", max_length=100, optional=True),
+), keys=(("headEndSystem", "nicId"), ("deviceId",)),
+    agreements=(Agreement("subscriptionId", SUBSCRIPTION_COLUMNS, "subscription"),))
+"""One row per device with its subscription: a device and a deviceId once, a subscription's rows alike."""
 
 
 def check_file(path: Path, fmt: FileFormat) -> int:
-    """Every problem the file shows on its own; returns its row count, or raises FileRefused naming them."""
-    present = file_schema(path, fmt)
-    missing = [column.name for column in COLUMNS if not column.optional and column.name not in present]
-    if missing:
-        raise FileRefused(422, "Invalid file", f"missing columns: {', '.join(missing)}",
-                          [{"field": name, "type": "missing_column", "message": "the file has no such column"}
-                           for name in missing])
-    problems: dict[tuple[str, str], _Problem] = {}
-    devices_seen: list[pl.DataFrame] = []
-    subscriptions_seen: list[pl.DataFrame] = []
-    rows = 0
-    for chunk in _raw_chunks(path, fmt):
-        rows += chunk.height
-        for name, kind, message, failing in _value_checks(chunk):
-            bad = chunk.filter(failing.fill_null(False))[ROW]
-            if bad.len():
-                problems.setdefault((name, kind), _Problem(name, kind, message)).add(bad)
-        typed = _typed_frame(chunk)
-        devices_seen.append(typed.select(ROW, "headEndSystem", "nicId", "deviceId"))
-        subscriptions_seen.append(typed.select(ROW, "subscriptionId",
-                                               same=pl.struct(SUBSCRIPTION_COLUMNS).hash(7)))
+    """Every problem the file shows on its own (and it has rows); returns its row count, or raises FileRefused
+    naming them."""
+    rows = check.check_file(SYNC_FILE, path, fmt)
     if rows == 0:
         raise FileRefused(422, "Invalid file", "the file has no rows", [{"field": "body", "type": "empty_file",
                                                                      "message": "the file has no rows"}])
-    for problem in _file_wide_problems(pl.concat(devices_seen), pl.concat(subscriptions_seen)):
-        problems[(problem.field, problem.type)] = problem
-    if problems:
-        errors = [problem.as_error() for problem in problems.values()]
-        names = ", ".join(dict.fromkeys(error["field"] for error in errors))
-        raise FileRefused(422, "Invalid file", f"bad columns: {names}", errors)
     return rows
 
 
-def _file_wide_problems(seen_devices: pl.DataFrame, seen_subscriptions: pl.DataFrame) -> list[_Problem]:
-    found = []
-    keyed = seen_devices.filter(pl.col("headEndSystem").is_not_null() & pl.col("nicId").is_not_null())
-    twice = keyed.filter(pl.struct("headEndSystem", "nicId").is_duplicated())[ROW]
-    if twice.len():
-        problem = _Problem("nicId", "duplicate", "gives a device (headEndSystem, nicId) given in another row")
-        problem.add(twice.sort())
-        found.append(problem)
-    ids = seen_devices.filter(pl.col("deviceId").is_not_null())
-    twice = ids.filter(pl.col("deviceId").is_duplicated())[ROW]
-    if twice.len():
-        problem = _Problem("deviceId", "duplicate", "gives a deviceId given in another row")
-        problem.add(twice.sort())
-        found.append(problem)
-    subscriptions = seen_subscriptions.filter(pl.col("subscriptionId").is_not_null())
-    differing = subscriptions.filter(pl.col("same").n_unique().over("subscriptionId") > 1)[ROW]
-    if differing.len():
-        problem = _Problem("subscriptionId", "inconsistent",
-                           f"gives a subscription whose other rows differ in {', '.join(SUBSCRIPTION_COLUMNS)}")
-        problem.add(differing.sort())
-        found.append(problem)
-    return found
+def _typed_chunks(path: Path, fmt: FileFormat) -> Iterator[pl.DataFrame]:
+    """The file's rows, CHUNK_ROWS at a time, each column read as its kind."""
+    schema = file_schema(path, fmt)
+    for chunk in file_chunks(path, fmt, CHUNK_ROWS):
+        yield check.typed_chunk(SYNC_FILE, schema, chunk)
 
 
 # ---- jobs ----------------------------------------------------------------------------------------------------------
@@ -286,7 +136,7 @@ def accept(engine: Engine, files_dir: Path, bulk_sync_id: str, upload: Path, sha
     if existing is not None:
         upload.unlink(missing_ok=True)
         return False, existing
-    fmt = file_format(upload)
+    fmt = sniffed_format(upload)
     rows = check_file(upload, fmt)
     kept = files_dir / "bulk-syncs" / f"{bulk_sync_id}-{upload.stem}.{fmt}"  # two racing uploads never collide
     kept.parent.mkdir(parents=True, exist_ok=True)
@@ -319,10 +169,10 @@ def apply_job(engine: Engine, bulk_sync_id: str) -> None:
     with engine.begin() as connection:
         connection.execute(sa.delete(bulk_sync_rows).where(bulk_sync_rows.c.bulk_sync_id == bulk_sync_id))
     applied = refused = 0
-    for chunk in _raw_chunks(Path(job.file), job.file_format):
+    for chunk in _typed_chunks(Path(job.file), job.file_format):
         now = utcnow()
         with engine.begin() as connection:
-            taken, turned_away = apply_chunk(connection, bulk_sync_id, _typed_frame(chunk), now)
+            taken, turned_away = apply_chunk(connection, bulk_sync_id, chunk, now)
             applied, refused = applied + taken, refused + turned_away
             connection.execute(sa.update(bulk_syncs).where(bulk_syncs.c.bulk_sync_id == bulk_sync_id)
                                .values(rows_applied=applied, rows_refused=refused, updated_at=now))

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.hub.flows.files import FileRelay
-from derbridge.tables.formats import FileColumn
+from derbridge.tables.spec import FileColumn
 
 EXPORT_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
 ID = 30

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.hub.flows.files import FileRelay
-from derbridge.tables.formats import FileColumn
+from derbridge.tables.spec import FileColumn
 
 BULK_SYNC_ID = Field(min_length=1, max_length=14, pattern=r"^[0-9]+$")
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from derbridge.hub import messagelog
 from derbridge.hub.context import current
 from derbridge.hub.flows.relay import Leg
-from derbridge.tables.formats import PARQUET_TYPE, FileColumn, FileFormat
+from derbridge.tables.spec import PARQUET_TYPE, FileColumn, FileFormat, FileSpec
 from derbridge.web.client import Outcome, put_file
 
 FILES_PREFIX = "/hub/files/"
@@ -76,6 +76,10 @@ class FileRelay:
             raise ValueError(f"{self.kind}: no target name for {unmapped}")
 
     @property
+    def file(self) -> FileSpec:
+        return FileSpec(self.kind, self.columns)
+
+    @property
     def inbound_path(self) -> str:
         return f"{FILES_PREFIX}from-{self.source}/{self.name}"
 
@@ -101,9 +105,9 @@ class FileRelay:
 
 def map_file(relay: FileRelay, path: Path, fmt: FileFormat, out: Path) -> int:
     """Check the received file's columns and write the target's file; its row count. Raises FileRefused."""
-    from derbridge.tables.check import copy_columns  # polars loads only when a file arrives
+    from derbridge.tables.load import copy_columns  # polars loads only when a file arrives
 
-    return copy_columns(path, fmt, relay.columns, relay.to_target, out)
+    return copy_columns(relay.file, path, fmt, relay.to_target, out)
 
 
 def send_file(row: Any) -> Outcome:
