@@ -20,10 +20,14 @@ def server_reachable(url: str) -> str:
 
 
 def fresh_postgres_database(server_url: str, prefix: str) -> str:
-    """Create an empty database named `<prefix>_<random>` next to `server_url`'s; returns its URL."""
+    """Create an empty database named `<prefix>_<random>` next to `server_url`'s; returns its URL.
+
+    Copied file by file from the (tiny) template: creating and dropping it then costs about a fifth of what the
+    default WAL-logged copy does (PostgreSQL 15 and later; older servers know only the file copy)."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(_libpq(server_url), autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        file_copy = " STRATEGY FILE_COPY" if connection.info.server_version >= 150000 else ""
+        connection.execute(f'CREATE DATABASE "{name}"{file_copy}')
     base, _, _old = server_url.rpartition("/")
     return f"{base}/{name}"
 
