@@ -8,7 +8,9 @@ REJECTED when the inbound payload was bad (kept raw, never delivered). Resubmit 
 Some messages are made of parts (one F4 request from DERMS → one program-system call per enrollment): the
 parts are messages of their own with `parent_id`; the parent WAITs until every part is settled, then its
 flow composes the parent's own outbound payload (the per-record results) and it is delivered like any
-other. A part not yet sent when its run was stopped is HELD; resubmit sends it again.
+other. A part not yet sent when its run was stopped is HELD; resubmit sends it again. What someone should
+hear of (dead-lettered, refused, declined, a file or batch completed) is noted in the same transaction as the
+change, for notification (hub/notify/capture.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from derbridge.hub.notify import capture, events
 from derbridge.hub.schema import message_keys, messages
 from derbridge.store.db import iso_utc, reading, utcnow
 
@@ -67,6 +70,8 @@ class Outcome:
     status: str
     error: str = ""
     response: Any = None
+    completes: bool = False
+    """Delivered, and that completes a process someone may want to hear of (a file relayed)."""
 
 
 def record(engine: Engine, message: NewMessage) -> Recorded:
@@ -128,7 +133,8 @@ def _existing_ids(connection: Connection, idempotency_keys: list[str]) -> dict[s
 
 def _insert_rows(connection: Connection, batch: list[NewMessage], now: datetime,
                  parent_id: int | None = None) -> list[int]:
-    """Insert messages with one statement, then their keys with another; ids in the batch's order."""
+    """Insert messages with one statement, then their keys with another; ids in the batch's order. Those
+    recorded dead (their mapping failed) or refused are noted for notification."""
     if not batch:
         return []
     rows = [{
@@ -145,6 +151,8 @@ def _insert_rows(connection: Connection, batch: list[NewMessage], now: datetime,
             for message_id, message in zip(ids, batch, strict=True) for name, value in message.keys.items()]
     if keys:
         connection.execute(sa.insert(message_keys), keys)
+    for status, event in ((DEAD, events.MAPPING_FAILURE), (REJECTED, events.INTAKE_REFUSED)):
+        capture.note(connection, event, [i for i, m in zip(ids, batch, strict=True) if m.status == status], now)
     return ids
 
 
@@ -199,6 +207,9 @@ def apply_outcomes(engine: Engine, outcomes: list[Outcome]) -> None:
              "delivered": now if o.status in (DELIVERED, DECLINED) else None} for o in outcomes]
     with engine.begin() as connection:
         connection.execute(statement, rows)
+        capture.note(connection, events.DEAD_LETTER, [o.id for o in outcomes if o.status == DEAD], now)
+        capture.note(connection, events.DECLINED, [o.id for o in outcomes if o.status == DECLINED], now)
+        capture.note(connection, events.COMPLETION, [o.id for o in outcomes if o.completes], now)
 
 
 def set_outbound_payload(engine: Engine, message_id: int, payload: dict[str, Any]) -> None:
@@ -209,8 +220,10 @@ def set_outbound_payload(engine: Engine, message_id: int, payload: dict[str, Any
 
 def dead_letter(engine: Engine, ids: list[int], reason: str) -> None:
     with engine.begin() as connection:
-        connection.execute(sa.update(messages).where(messages.c.id.in_(ids), messages.c.status.in_(UNDELIVERED))
-                           .values(status=DEAD, last_error=reason, updated_at=utcnow()))
+        dead = connection.execute(
+            sa.update(messages).where(messages.c.id.in_(ids), messages.c.status.in_(UNDELIVERED))
+            .values(status=DEAD, last_error=reason, updated_at=utcnow()).returning(messages.c.id)).scalars().all()
+        capture.note_dead(connection, dead, utcnow())
 
 
 def without_payload(engine: Engine, ids: list[int]) -> list[Any]:
@@ -290,16 +303,22 @@ def message_row(engine: Engine, message_id: int) -> Any:
 
 
 def release_parent(engine: Engine, parent_id: int, outbound_payload: dict[str, Any]) -> bool:
-    """A WAITING parent whose parts are all settled gets its payload and becomes deliverable, once."""
+    """A WAITING parent whose parts are all settled gets its payload and becomes deliverable, once; that
+    completes its batch (an event telling how its parts ended)."""
+    now = utcnow()
     with engine.begin() as connection:
-        unsettled = connection.execute(sa.select(sa.func.count()).select_from(messages).where(
-            messages.c.parent_id == parent_id, messages.c.status.not_in(SETTLED))).scalar_one()
-        if unsettled:
+        counts = dict(connection.execute(sa.select(messages.c.status, sa.func.count()).where(
+            messages.c.parent_id == parent_id).group_by(messages.c.status)).tuples().all())
+        if any(status not in SETTLED for status in counts):
             return False
-        return bool(connection.execute(
+        released = bool(connection.execute(
             sa.update(messages).where(messages.c.id == parent_id, messages.c.status == WAITING)
             .values(status=RECEIVED, outbound_payload=json.dumps(outbound_payload), workflow_id=None,
-                    updated_at=utcnow())).rowcount)
+                    updated_at=now)).rowcount)
+        if released:
+            told = ", ".join(f"{count} {status.lower()}" for status, count in sorted(counts.items()))
+            capture.note(connection, events.COMPLETION, [parent_id], now, detail=f"parts: {told}")
+        return released
 
 
 def settled_waiting_parents(engine: Engine) -> list[int]:

@@ -46,6 +46,8 @@ class Leg:
     map_again: Callable[[Any, Lookups], dict[str, Any]] | None = None
     """(message row, lookups) → its outbound payload, from its inbound payload: for a message that could not
     be mapped when it arrived (a lookup lacked a row) and is resubmitted once the lookup is fixed."""
+    completes: bool = False
+    """Delivering one completes a process business recipients may hear of (hub/notify/): a file relayed."""
 
 
 def unmappable(message: messagelog.NewMessage, error: LookupMissing) -> messagelog.NewMessage:
