@@ -24,6 +24,8 @@ from derbridge.hub.flows.registry import FLOWS, INBOUND
 from derbridge.hub.flows.relay import Inbound
 from derbridge.hub.flows.wire import msg_ack
 from derbridge.hub.lookups_api import lookups_router, start_lookups
+from derbridge.hub.notify import service as notify
+from derbridge.hub.notify.api import notifications_router
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
 from derbridge.web.apps import health_and_metrics, new_app
@@ -57,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(file_router(settings, authenticator))
     app.include_router(operator_router(require(authenticator, {"operator"})))
     app.include_router(lookups_router(require(authenticator, {"operator"})))
+    app.include_router(notifications_router(require(authenticator, {"operator"})))
     app.include_router(health_and_metrics(authenticator, "hub", metrics.registry,
                                           lambda: {"messages": messagelog.counts_by_status(current().db)}))
     return app
@@ -65,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
 def start_hub(settings: Settings, dispatcher: delivery.Dispatcher) -> None:
     db = make_engine(settings.database_url("hub"))
     upgrade("hub", db)
+    notify.start(settings, db)  # first: a bad notification setting stops the start before anything runs
     clients = {target: make_client(settings.url(target), outbound_credential(settings, "hub", target),
                                    settings.http_timeout_s) for target in ("dacs", "derms")}
     bind(HubContext(settings, db, clients, dispatcher, start_lookups(db)))
@@ -75,6 +79,7 @@ def start_hub(settings: Settings, dispatcher: delivery.Dispatcher) -> None:
 
 
 def stop_hub(dispatcher: delivery.Dispatcher) -> None:
+    notify.stop()
     dispatcher.stop()
     engine.shutdown()
     context = current()
