@@ -60,11 +60,14 @@ def run_checks(settings: Settings) -> list[Check]:
     peers = {name: probe(settings, name, outbound_credential(settings, "hub", name)) for name in ("dacs", "derms")}
     checks = [*hub.checks, *peers["dacs"].checks, *peers["derms"].checks]
     if hub.system != "hub":
-        checks.append(Check(False, "lookups", "not read: the hub did not answer its operator"))
-    else:
+        return [*checks, Check(False, "lookups", "not read: the hub did not answer its operator"),
+                *notification_checks(settings)]
+    try:
         lookups = read_lookups(settings)
         checks += [routing_check(lookups, settings.derms_instance_id), divisions_check(lookups, settings.divisions)]
         checks += models_checks(settings, lookups)
+    except httpx2.HTTPError as exc:
+        checks.append(Check(False, "lookups", f"{type(exc).__name__}: {exc}"))
     return checks + notification_checks(settings)
 
 
@@ -119,7 +122,7 @@ def vendor_credentials(client: httpx2.Client, name: str, url: str, health_status
                                                f"{status}; is {url} the {name}?")
 
 
-def tls_check(name: str, url: str, now: datetime | None = None) -> Check:
+def tls_check(name: str, url: str) -> Check:
     """The certificate, as the hub's client would judge it (httpx2's trust store), and how long it has left."""
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 443
@@ -132,7 +135,7 @@ def tls_check(name: str, url: str, now: datetime | None = None) -> Check:
     except (OSError, ssl.SSLError) as exc:
         return Check(False, f"{name} TLS", f"no TLS handshake with {host}:{port}: {exc}")
     expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(certificate["notAfter"]), UTC)
-    days = (expires - (now or datetime.now(UTC))).days
+    days = (expires - datetime.now(UTC)).days
     said = f"certificate for {host} valid until {expires:%Y-%m-%d} ({days} days)"
     return Check(days >= MIN_CERTIFICATE_DAYS, f"{name} TLS", said if days >= MIN_CERTIFICATE_DAYS
                  else f"{said}: renew it before go-live")

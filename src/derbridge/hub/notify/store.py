@@ -82,13 +82,17 @@ def gather_group(connection: Connection, config: NotifyConfig, flow: str, event:
 
 
 def claim_due(engine: Engine, now: datetime, lease_s: float, limit: int = 50) -> list[Any]:
-    """The notifications due now, each claimed for `lease_s` (its next attempt moved past the lease)."""
+    """The notifications due now, each claimed for `lease_s` (its next attempt moved past the lease); a read
+    first, so an idle hub takes no write turn."""
     n = table
-    due = sa.select(n.c.id).where(n.c.status == PENDING, n.c.next_attempt_at <= now).order_by(n.c.id).limit(limit)
+    due_now = (n.c.status == PENDING, n.c.next_attempt_at <= now)
+    with reading(engine) as connection:
+        due = list(connection.execute(sa.select(n.c.id).where(*due_now).order_by(n.c.id).limit(limit)).scalars())
+    if not due:
+        return []
     with engine.begin() as connection:
-        return list(connection.execute(
-            sa.update(n).where(n.c.id.in_(due), n.c.status == PENDING, n.c.next_attempt_at <= now)
-            .values(next_attempt_at=now + timedelta(seconds=lease_s)).returning(*n.c)).all())
+        return list(connection.execute(sa.update(n).where(n.c.id.in_(due), *due_now)
+                                       .values(next_attempt_at=now + timedelta(seconds=lease_s)).returning(*n.c)))
 
 
 def record_attempts(engine: Engine, rows: list[Any], outcomes: list[Outcome], retry: RetryPolicy,
