@@ -9,15 +9,19 @@ import hashlib
 import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
 from derbridge.bootstrap import BackgroundSystems, free_port
+from derbridge.cli import app
 from derbridge.config import Settings
 from derbridge.hub.schema import notification_events
 from derbridge.store.db import make_engine
 from derbridge.web.operator import wait_for
+from tests.integration.conftest import cli_config, printed_json
 from tests.integration.test_file_relay import export_csv, send
 from tests.notify_helpers import (
     WAIT_S,
@@ -39,7 +43,8 @@ def running(settings: Settings, *systems: str, **overrides: Any) -> Iterator[Bac
         yield stack
 
 
-def test_a_dead_letter_mails_the_technical_recipients_its_flow_kind_key_and_error(stack_settings: Settings) -> None:
+def test_a_dead_letter_mails_the_technical_recipients_its_flow_kind_key_and_error(stack_settings: Settings,
+                                                                                  tmp_path: Path) -> None:
     with smtp_server() as mailbox, running(stack_settings, notify_technical=OPS, notify_business=PROGRAMS,
                                            notify_smtp_url=mailbox.url, notify_window_s=0.2) as stack:
         dead_letter_acks(stack, "404404404")
@@ -50,6 +55,11 @@ def test_a_dead_letter_mails_the_technical_recipients_its_flow_kind_key_and_erro
         assert "derbridge resubmit" in text
         assert wait_for(lambda: notifications_of(stack, status="SENT"), WAIT_S, "SENT")[0]["recipient"] == OPS
         assert mailbox.to(PROGRAMS) == []
+        config = cli_config(stack.settings, tmp_path)
+        shown = CliRunner().invoke(app, ["notifications", "--json", "--config", str(config)])
+    [listed] = printed_json(shown.output)
+    assert (listed["flow"], listed["event"], listed["recipient"], listed["status"]) == (
+        "F3", "dead-letter", OPS, "SENT")
 
 
 def test_a_file_delivered_mails_the_business_recipients_when_its_flows_completion_flag_is_on(

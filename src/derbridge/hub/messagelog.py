@@ -307,7 +307,7 @@ def release_parent(engine: Engine, parent_id: int, outbound_payload: dict[str, A
     completes its batch (an event telling how its parts ended)."""
     now = utcnow()
     with engine.begin() as connection:
-        counts = dict(connection.execute(sa.select(messages.c.status, sa.func.count()).where(
+        counts: dict[str, int] = dict(connection.execute(sa.select(messages.c.status, sa.func.count()).where(
             messages.c.parent_id == parent_id).group_by(messages.c.status)).tuples().all())
         if any(status not in SETTLED for status in counts):
             return False
