@@ -91,6 +91,27 @@ class Settings:
     # Business time: empty is the machine's clock; a file path is a clock shared by every system pointed at it,
     # the machine's time plus the offset the file holds (clock.py), so scenarios and tests can move time.
     clock_file: str = ""
+    # The program system's divisions: each needs a DERMS connection id in the hub's lookups (`derbridge doctor`).
+    divisions: str = "ELEC-N, ELEC-S"
+    # Notifications (hub/notify/). Recipients are e-mail addresses and http(s) webhook URLs, comma-separated
+    # (a TOML list is fine; in TOML the notify_ settings may also sit in a [notify] table without the prefix).
+    notify_technical: str = ""
+    """Who hears of faults: dead letters, mapping failures, refusals at intake, no file found."""
+    notify_business: str = ""
+    """Who hears of refusals by the target and of completed files and batches."""
+    # Per trigger, the flows that notify: codes F1…F14, comma-separated, or * for every flow.
+    notify_on_error: str = "*"
+    notify_on_completion: str = ""
+    notify_on_no_file: str = "*"
+    # Events of one flow and kind within this many seconds of the first go out as one digest.
+    notify_window_s: float = 60.0
+    notify_digest_keys: int = 20
+    """Business keys a digest lists; the rest are counted."""
+    notify_smtp_url: str = ""
+    """smtp://[user:password@]host[:port] (port 25), smtp+starttls://… (587) or smtps://… (465)."""
+    notify_from: str = "derbridge@localhost"
+    notify_webhook_secret: str = ""
+    """Signs every webhook body: X-Derbridge-Signature: sha256=<HMAC-SHA256 of the body, hex>."""
     log_level: str = "info"
     log_json: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
@@ -122,7 +143,7 @@ REFERENCE_PEERS: dict[str, Any] = {
     "store_and_forward": True, "enroll_concurrently": True}
 """The switches for peers that are derbridge's own reference systems, which support every deviation."""
 
-SECRET_FIELDS = {"hub_auth", "dacs_auth", "derms_auth", "headend_auth"}
+SECRET_FIELDS = {"hub_auth", "dacs_auth", "derms_auth", "headend_auth", "notify_webhook_secret"}
 CALLER_FIELDS = {"hub_callers", "dacs_callers", "derms_callers"}
 
 
@@ -166,11 +187,23 @@ def _read_toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    section = data.get("derbridge", data)
+    section = _flattened(data.get("derbridge", data))
     unknown = set(section) - {f.name for f in fields(Settings)}
     if unknown:
         raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
     return dict(section)
+
+
+def _flattened(section: dict[str, Any]) -> dict[str, Any]:
+    """A table names settings by their prefix: `[notify]` with `technical = …` is `notify_technical`."""
+    tables = {f.name for f in fields(Settings) if str(f.type).startswith("dict")}
+    flat: dict[str, Any] = {}
+    for key, value in section.items():
+        if isinstance(value, dict) and key not in tables:
+            flat.update({f"{key}_{inner}": each for inner, each in value.items()})
+        else:
+            flat[key] = value
+    return flat
 
 
 def _coerce(name: str, annotation: Any, value: Any) -> Any:
@@ -188,6 +221,8 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
             return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
         if kind.startswith("dict"):
             return dict(value)
+        if isinstance(value, list):  # a TOML list for a comma-separated setting
+            return ", ".join(str(each) for each in value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"setting {name}: cannot read {value!r} as {kind}") from exc
     return str(value)
@@ -219,6 +254,7 @@ def effective_config(settings: Settings) -> dict[str, Any]:
         shown[f"{system}_url"] = settings.url(system)
         shown[f"{system}_database_url"] = mask_url(settings.database_url(system))
     shown["engine_database_url"] = mask_url(settings.engine_url())
+    shown["notify_smtp_url"] = mask_url(settings.notify_smtp_url)
     return shown
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from derbridge.hub import messagelog
+from derbridge.hub import messagelog, tracking
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
 
@@ -55,8 +55,8 @@ def test_a_request_and_its_parts_are_recorded_once_and_only_the_parts_are_ready(
     again = messagelog.record(hub_db, request(part(1), part(2)))
     assert first.is_new and not again.is_new and again.id == first.id
     assert sorted(first.to_deliver) == ids_of(hub_db, first.id)
-    assert messagelog.search(hub_db, parent=first.id)[0]["parentId"] == first.id
-    detail: Any = messagelog.get(hub_db, first.id)
+    assert tracking.search(hub_db, parent=first.id)[0]["parentId"] == first.id
+    detail: Any = tracking.get(hub_db, first.id)
     assert detail["status"] == "WAITING" and detail["parts"] == {"RECEIVED": 2}
 
 
@@ -70,7 +70,7 @@ def test_the_parent_is_released_once_and_only_when_every_part_is_settled(hub_db:
     assert messagelog.settled_waiting_parents(hub_db) == [parent]
     assert messagelog.release_parent(hub_db, parent, {"ackType": "ERROR"})
     assert not messagelog.release_parent(hub_db, parent, {"ackType": "ERROR"})
-    released: Any = messagelog.get(hub_db, parent)
+    released: Any = tracking.get(hub_db, parent)
     assert released["status"] == "RECEIVED" and released["outbound_payload"] == {"ackType": "ERROR"}
     assert messagelog.settled_waiting_parents(hub_db) == []
 
@@ -85,7 +85,7 @@ def test_a_stopped_run_holds_what_was_not_sent_and_resubmit_reopens_dead_and_hel
     settle(hub_db, {parent: messagelog.DELIVERED})
     assert sorted(messagelog.reopen(hub_db, [parent])) == [two, three]
     assert statuses(hub_db, parent) == {"M1": "DELIVERED", "M2": "RECEIVED", "M3": "RECEIVED"}
-    reopened: Any = messagelog.get(hub_db, parent)
+    reopened: Any = tracking.get(hub_db, parent)
     assert reopened["status"] == "WAITING"
 
 

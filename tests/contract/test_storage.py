@@ -18,7 +18,7 @@ from derbridge.dacs.aggregators import service_providers as dacs_aggregators
 from derbridge.dacs.schema import sync_requests
 from derbridge.dacs.sync import sync_requests as syncrequests
 from derbridge.derms.aggregators import service_providers as derms_aggregators
-from derbridge.hub import messagelog
+from derbridge.hub import messagelog, tracking
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import current_revision, head_revision, upgrade
 from derbridge.store.outbox import PENDING
@@ -80,7 +80,7 @@ def test_a_message_is_recorded_once_per_idempotency_key(hub_db: Engine) -> None:
     first = messagelog.record(hub_db, new_message())
     again = messagelog.record(hub_db, new_message())
     assert first.is_new and not again.is_new and again.id == first.id
-    [found] = messagelog.search(hub_db, key="SR1")
+    [found] = tracking.search(hub_db, key="SR1")
     assert found["duplicates"] == 1 and found["status"] == messagelog.RECEIVED
 
 
@@ -93,7 +93,7 @@ def test_a_batch_records_its_new_messages_once_each_and_counts_the_rest_as_dupli
     assert [r.is_new for r in recorded] == [True, False, True, False]
     assert recorded[1].id == known.id and recorded[3].id == recorded[0].id
     assert recorded[0].to_deliver == (recorded[0].id,) and recorded[3].to_deliver == ()
-    by_key = {m["businessKey"]: m for m in messagelog.search(hub_db)}
+    by_key = {m["businessKey"]: m for m in tracking.search(hub_db)}
     assert sorted(by_key) == ["SR0", "SR1", "SR2"]
     assert (by_key["SR0"]["duplicates"], by_key["SR1"]["duplicates"], by_key["SR2"]["duplicates"]) == (1, 1, 0)
 
@@ -102,8 +102,8 @@ def test_messages_are_found_by_any_of_their_business_keys(hub_db: Engine) -> Non
     messagelog.record(hub_db, new_message("SR1", aggregatorId="AG9"))
     messagelog.record(hub_db, new_message("SR2", aggregatorId="AG9"))
     messagelog.record(hub_db, new_message("SR3", aggregatorId="AG1"))
-    assert [m["businessKey"] for m in messagelog.search(hub_db, key="AG9")] == ["SR2", "SR1"]
-    assert messagelog.search(hub_db, key="nothing") == []
+    assert [m["businessKey"] for m in tracking.search(hub_db, key="AG9")] == ["SR2", "SR1"]
+    assert tracking.search(hub_db, key="nothing") == []
 
 
 def test_delivery_outcomes_move_only_undelivered_messages(hub_db: Engine) -> None:
@@ -115,7 +115,7 @@ def test_delivery_outcomes_move_only_undelivered_messages(hub_db: Engine) -> Non
     ])
     assert [row.id for row in messagelog.deliverable(hub_db, ids)] == [ids[1]]
     messagelog.apply_outcomes(hub_db, [messagelog.Outcome(ids[0], messagelog.RETRYING, "late")])
-    delivered = messagelog.get(hub_db, ids[0])
+    delivered = tracking.get(hub_db, ids[0])
     assert delivered is not None and delivered["status"] == messagelog.DELIVERED
     assert delivered["response"] == {"ackType": "SUCCESS"} and delivered["attempts"] == 1
     assert messagelog.undelivered(hub_db) == [(ids[1], None)]
@@ -141,7 +141,7 @@ def test_only_dead_messages_reopen_for_resubmit(hub_db: Engine) -> None:
 def test_a_rejected_message_is_kept_raw_with_its_reasons(hub_db: Engine) -> None:
     rejected = messagelog.record_rejected(hub_db, "F3", "aggregator-sync", "dacs", "derms", b'{"name": 1',
                                           [{"field": "body", "message": "invalid JSON"}])
-    kept = messagelog.get(hub_db, rejected)
+    kept = tracking.get(hub_db, rejected)
     assert kept is not None and kept["status"] == messagelog.REJECTED
     assert kept["inbound_payload"] == '{"name": 1' and "invalid JSON" in kept["lastError"]
 
@@ -208,6 +208,6 @@ def test_derms_refuses_an_aggregator_that_ends_before_it_starts_with_its_own_mes
 def test_timestamps_come_back_as_utc(hub_db: Engine) -> None:
     before = utcnow()
     message_id = messagelog.record(hub_db, new_message()).id
-    found = messagelog.get(hub_db, message_id)
+    found = tracking.get(hub_db, message_id)
     assert found is not None and found["receivedAt"].endswith("+00:00")
     assert found["receivedAt"][:16] >= before.isoformat()[:16]

@@ -13,7 +13,7 @@ from derbridge.cli import hub, running
 from derbridge.cli.dacs import aggregators, enrollments, legacy, programs
 from derbridge.cli.dacs.network import where
 from derbridge.cli.derms import availability, headend, network, registry
-from derbridge.cli.hub import lookups
+from derbridge.cli.hub import doctor, lookups, notifications
 from derbridge.cli.tools import bench, cis, dataset, demo
 
 RUN, HUB, DACS, DERMS, TOOLS = "Run the systems", "Hub", "Program system", "DERMS and its head ends", "Tools"
@@ -31,6 +31,8 @@ app.command("credentials", rich_help_panel=RUN)(running.credentials)
 
 app.command("messages", rich_help_panel=HUB)(hub.messages)
 app.command("resubmit", rich_help_panel=HUB)(hub.resubmit)
+app.command("notifications", rich_help_panel=HUB)(notifications.notifications)
+app.command("doctor", rich_help_panel=HUB)(doctor.doctor)
 app.add_typer(lookups.app, name="lookups", rich_help_panel=HUB)
 
 app.add_typer(aggregators.app, name="aggregator", rich_help_panel=DACS)

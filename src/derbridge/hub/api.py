@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from derbridge.clock import clock_for, use_clock
 from derbridge.config import Settings
 from derbridge.errors import NotFound
-from derbridge.hub import delivery, engine, messagelog, metrics
+from derbridge.hub import delivery, engine, messagelog, metrics, tracking
 from derbridge.hub.context import HubContext, bind, current
 from derbridge.hub.files_api import file_router
 from derbridge.hub.flows.files import FILES_PREFIX
@@ -26,6 +26,8 @@ from derbridge.hub.flows.registry import FLOWS, INBOUND
 from derbridge.hub.flows.relay import Inbound
 from derbridge.hub.flows.wire import msg_ack
 from derbridge.hub.lookups_api import lookups_router, start_lookups
+from derbridge.hub.notify import service as notify
+from derbridge.hub.notify.api import notifications_router
 from derbridge.hub.replies import Settlements
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
@@ -60,8 +62,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(file_router(settings, authenticator))
     app.include_router(operator_router(require(authenticator, {"operator"})))
     app.include_router(lookups_router(require(authenticator, {"operator"})))
+    app.include_router(notifications_router(require(authenticator, {"operator"})))
     app.include_router(health_and_metrics(authenticator, "hub", metrics.registry,
-                                          lambda: {"messages": messagelog.counts_by_status(current().db)}))
+                                          lambda: {"messages": tracking.counts_by_status(current().db)}))
     return app
 
 
@@ -69,6 +72,7 @@ def start_hub(settings: Settings, dispatcher: delivery.Dispatcher) -> None:
     use_clock(clock_for(settings.clock_file))
     db = make_engine(settings.database_url("hub"))
     upgrade("hub", db)
+    notify.start(settings, db)  # first: a bad notification setting stops the start before anything runs
     clients = {target: make_client(settings.url(target), outbound_credential(settings, "hub", target),
                                    settings.http_timeout_s) for target in ("dacs", "derms")}
     bind(HubContext(settings, db, clients, dispatcher, start_lookups(db), Settlements()))
@@ -79,6 +83,7 @@ def start_hub(settings: Settings, dispatcher: delivery.Dispatcher) -> None:
 
 
 def stop_hub(dispatcher: delivery.Dispatcher) -> None:
+    notify.stop()
     dispatcher.stop()
     engine.shutdown()
     context = current()
@@ -170,12 +175,12 @@ def operator_router(operator_only: Callable[..., str]) -> APIRouter:
     @router.get("/messages", summary="Messages, newest first, by business key, status or flow")
     def list_messages(key: str | None = None, status: str | None = None, flow: str | None = None,
                       parent: int | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        return messagelog.search(current().db, key=key, status=status, flow=flow, limit=min(limit, 5000),
+        return tracking.search(current().db, key=key, status=status, flow=flow, limit=min(limit, 5000),
                                  parent=parent)
 
     @router.get("/messages/{message_id}", summary="One message with its payloads")
     def one_message(message_id: int) -> dict[str, Any]:
-        found = messagelog.get(current().db, message_id)
+        found = tracking.get(current().db, message_id)
         if found is None:
             raise NotFound("message", str(message_id), "it is not in the log")
         return found

@@ -133,7 +133,7 @@ def _outcome(leg: Leg, row: Any, answer: Outcome) -> messagelog.Outcome:
         log.warning("hub.dead_letter", message_id=row.id, kind=row.kind, error=answer.error)
     body = answer.body if status != messagelog.RETRYING else None
     error = answer.error if status != messagelog.DELIVERED else ""
-    return messagelog.Outcome(row.id, status, error, body)
+    return messagelog.Outcome(row.id, status, error, body, completes=leg.completes and status == messagelog.DELIVERED)
 
 
 def settle_parents(parent_ids: Iterable[int]) -> list[int]:

@@ -10,7 +10,8 @@ parts are messages of their own with `parent_id`; the parent WAITs until every p
 flow composes the parent's own outbound payload (the per-record results) and it is delivered like any
 other — or, when its results are the answer to the sender's request rather than a message of their own (it
 has no outbound path), it is COMPLETE. A part not yet sent when its run was stopped is HELD; resubmit sends
-it again.
+it again. What someone should hear of (dead-lettered, refused, declined, a file or batch completed) is noted
+in the same transaction as the change, for notification (hub/notify/capture.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from derbridge.clock import iso_utc, utcnow
+from derbridge.clock import utcnow
+from derbridge.hub.notify import capture, events
 from derbridge.hub.schema import message_keys, messages
 from derbridge.store.db import reading
 
@@ -70,6 +72,8 @@ class Outcome:
     status: str
     error: str = ""
     response: Any = None
+    completes: bool = False
+    """Delivered, and that completes a process someone may want to hear of (a file relayed)."""
 
 
 def record(engine: Engine, message: NewMessage) -> Recorded:
@@ -131,7 +135,8 @@ def _existing_ids(connection: Connection, idempotency_keys: list[str]) -> dict[s
 
 def _insert_rows(connection: Connection, batch: list[NewMessage], now: datetime,
                  parent_id: int | None = None) -> list[int]:
-    """Insert messages with one statement, then their keys with another; ids in the batch's order."""
+    """Insert messages with one statement, then their keys with another; ids in the batch's order. Those
+    recorded dead (their mapping failed) or refused are noted for notification."""
     if not batch:
         return []
     rows = [{
@@ -148,6 +153,8 @@ def _insert_rows(connection: Connection, batch: list[NewMessage], now: datetime,
             for message_id, message in zip(ids, batch, strict=True) for name, value in message.keys.items()]
     if keys:
         connection.execute(sa.insert(message_keys), keys)
+    for status, event in ((DEAD, events.MAPPING_FAILURE), (REJECTED, events.INTAKE_REFUSED)):
+        capture.note(connection, event, [i for i, m in zip(ids, batch, strict=True) if m.status == status], now)
     return ids
 
 
@@ -202,6 +209,9 @@ def apply_outcomes(engine: Engine, outcomes: list[Outcome]) -> None:
              "delivered": now if o.status in (DELIVERED, DECLINED) else None} for o in outcomes]
     with engine.begin() as connection:
         connection.execute(statement, rows)
+        capture.note(connection, events.DEAD_LETTER, [o.id for o in outcomes if o.status == DEAD], now)
+        capture.note(connection, events.DECLINED, [o.id for o in outcomes if o.status == DECLINED], now)
+        capture.note(connection, events.COMPLETION, [o.id for o in outcomes if o.completes], now)
 
 
 def set_outbound_payload(engine: Engine, message_id: int, payload: dict[str, Any]) -> None:
@@ -213,8 +223,10 @@ def set_outbound_payload(engine: Engine, message_id: int, payload: dict[str, Any
 def dead_letter(engine: Engine, ids: list[int], reason: str, statuses: tuple[str, ...] = UNDELIVERED) -> None:
     """Dead-letter those of `ids` still in one of `statuses` (by default: any not yet delivered)."""
     with engine.begin() as connection:
-        connection.execute(sa.update(messages).where(messages.c.id.in_(ids), messages.c.status.in_(statuses))
-                           .values(status=DEAD, last_error=reason, updated_at=utcnow()))
+        dead = connection.execute(
+            sa.update(messages).where(messages.c.id.in_(ids), messages.c.status.in_(statuses))
+            .values(status=DEAD, last_error=reason, updated_at=utcnow()).returning(messages.c.id)).scalars().all()
+        capture.note_dead(connection, dead, utcnow())
 
 
 def without_payload(engine: Engine, ids: list[int]) -> list[Any]:
@@ -295,17 +307,22 @@ def message_row(engine: Engine, message_id: int) -> Any:
 
 def release_parent(engine: Engine, parent_id: int, outbound_payload: dict[str, Any], deliver: bool = True) -> bool:
     """A WAITING parent whose parts are all settled gets its payload, once, and becomes deliverable — or
-    COMPLETE when it is not to be delivered (its payload answers the sender's request)."""
+    COMPLETE when it is not to be delivered (its payload answers the sender's request); that completes its
+    batch (an event telling how its parts ended)."""
+    now = utcnow()
     with engine.begin() as connection:
-        unsettled = connection.execute(sa.select(sa.func.count()).select_from(messages).where(
-            messages.c.parent_id == parent_id, messages.c.status.not_in(SETTLED))).scalar_one()
-        if unsettled:
+        counts: dict[str, int] = dict(connection.execute(sa.select(messages.c.status, sa.func.count()).where(
+            messages.c.parent_id == parent_id).group_by(messages.c.status)).tuples().all())
+        if any(status not in SETTLED for status in counts):
             return False
-        now = utcnow()
-        return bool(connection.execute(
+        released = bool(connection.execute(
             sa.update(messages).where(messages.c.id == parent_id, messages.c.status == WAITING)
             .values(status=RECEIVED if deliver else COMPLETE, outbound_payload=json.dumps(outbound_payload),
                     workflow_id=None, updated_at=now, delivered_at=None if deliver else now)).rowcount)
+        if released:
+            told = ", ".join(f"{count} {status.lower()}" for status, count in sorted(counts.items()))
+            capture.note(connection, events.COMPLETION, [parent_id], now, detail=f"parts: {told}")
+        return released
 
 
 def settled_waiting_parents(engine: Engine) -> list[int]:
@@ -315,73 +332,3 @@ def settled_waiting_parents(engine: Engine) -> list[int]:
     with reading(engine) as connection:
         return [int(i) for i in connection.execute(
             sa.select(messages.c.id).where(messages.c.status == WAITING, ~sa.exists(unsettled))).scalars()]
-
-
-def part_counts(engine: Engine, parent_id: int) -> dict[str, int]:
-    with reading(engine) as connection:
-        rows = connection.execute(sa.select(messages.c.status, sa.func.count()).where(
-            messages.c.parent_id == parent_id).group_by(messages.c.status)).all()
-    return {str(status): int(count) for status, count in rows}
-
-
-def search(engine: Engine, key: str | None = None, status: str | None = None, flow: str | None = None,
-           limit: int = 200, parent: int | None = None) -> list[dict[str, Any]]:
-    """Messages, newest first, optionally those carrying a business key (any of their keys), status or flow,
-    or the parts of one message."""
-    query = sa.select(messages).order_by(messages.c.id.desc()).limit(limit)
-    if key:
-        query = query.where(sa.or_(
-            messages.c.business_key == key,
-            messages.c.id.in_(sa.select(message_keys.c.message_id).where(message_keys.c.value == key)),
-        ))
-    if status:
-        query = query.where(messages.c.status == status)
-    if flow:
-        query = query.where(messages.c.flow == flow)
-    if parent is not None:
-        query = query.where(messages.c.parent_id == parent)
-    with reading(engine) as connection:
-        rows = connection.execute(query).all()
-        keys = _keys_of(connection, [row.id for row in rows])
-    return [summary(row, keys.get(row.id, {})) for row in rows]
-
-
-def get(engine: Engine, message_id: int) -> dict[str, Any] | None:
-    with reading(engine) as connection:
-        row = connection.execute(sa.select(messages).where(messages.c.id == message_id)).one_or_none()
-        if row is None:
-            return None
-        keys = _keys_of(connection, [message_id])
-    detail = summary(row, keys.get(message_id, {}))
-    detail.update(inbound_payload=row.inbound_payload, outbound_payload=_json(row.outbound_payload),
-                  response=_json(row.response), parts=part_counts(engine, message_id))
-    return detail
-
-
-def counts_by_status(engine: Engine) -> dict[str, int]:
-    with reading(engine) as connection:
-        rows = connection.execute(sa.select(messages.c.status, sa.func.count()).group_by(messages.c.status)).all()
-    return {str(status): int(count) for status, count in rows}
-
-
-def _keys_of(connection: Connection, ids: list[int]) -> dict[int, dict[str, str]]:
-    found: dict[int, dict[str, str]] = {}
-    if not ids:
-        return found
-    for row in connection.execute(sa.select(message_keys).where(message_keys.c.message_id.in_(ids))):
-        found.setdefault(row.message_id, {})[row.name] = row.value
-    return found
-
-
-def summary(row: Any, keys: dict[str, str]) -> dict[str, Any]:
-    return {
-        "id": row.id, "flow": row.flow, "kind": row.kind, "source": row.source, "target": row.target,
-        "businessKey": row.business_key, "keys": keys, "status": row.status, "attempts": row.attempts,
-        "duplicates": row.duplicates, "lastError": row.last_error, "outboundPath": row.outbound_path,
-        "workflowId": row.workflow_id, "parentId": row.parent_id, "receivedAt": iso_utc(row.received_at),
-        "deliveredAt": iso_utc(row.delivered_at), "updatedAt": iso_utc(row.updated_at),
-    }
-
-
-def _json(text: str | None) -> Any:
-    return json.loads(text) if text else None

@@ -14,3 +14,5 @@ correlations = Counter("derbridge_hub_correlations", "Replies paired with their 
 status_check_round_trip = Histogram(
     "derbridge_hub_status_check_round_trip_seconds", "F6: from the status check passing the hub to its result",
     buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300), registry=registry)
+notifications = Counter("derbridge_hub_notifications", "Notification sends by channel and outcome (SENT, RETRY, "
+                        "FAILED)", ["channel", "outcome"], registry=registry)

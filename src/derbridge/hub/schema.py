@@ -1,5 +1,5 @@
-"""The hub's own tables: the message log, the business keys that find its messages, and the request/reply
-pairs it correlates."""
+"""The hub's own tables: the message log, the business keys that find its messages, the request/reply
+pairs it correlates, its lookups, and the notifications of what went wrong or got done."""
 
 from __future__ import annotations
 
@@ -96,4 +96,47 @@ lookup_audit = sa.Table(
     sa.Column("new_value", sa.Text, nullable=True),  # JSON; for a refusal, the request as it came
     sa.Column("version", sa.Integer, nullable=True),  # the lookup's version after the change
     sa.Column("note", sa.Text, nullable=True),  # e.g. "import (merge)", "seed", or a refusal's reasons
+)
+
+
+# --- Notifications (hub/notify/): what happened that someone should hear of, and what was sent to whom -------
+
+notification_events = sa.Table(
+    "notification_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("flow", sa.String(8), nullable=False),
+    # dead-letter, mapping-failure, intake-refused, declined, completion, no-file (hub/notify/events.py)
+    sa.Column("event", sa.String(20), nullable=False),
+    sa.Column("message_id", sa.Integer, nullable=True),
+    sa.Column("message_kind", sa.String(40), nullable=True),
+    sa.Column("business_key", sa.String(200), nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    # Set when the event went into a digest (or nobody was to hear of it); `digest` is the digest's first event.
+    sa.Column("gathered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("digest", sa.Integer, nullable=True),
+    sa.Index("ix_notification_events_waiting", "gathered_at", "flow", "event"),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("digest", sa.Integer, nullable=False, index=True),
+    sa.Column("flow", sa.String(8), nullable=False),
+    sa.Column("event", sa.String(20), nullable=False),
+    sa.Column("audience", sa.String(10), nullable=False),  # technical, business
+    sa.Column("channel", sa.String(10), nullable=False),  # email, webhook
+    sa.Column("recipient", sa.String(500), nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("events", sa.Integer, nullable=False),  # how many events the digest tells of
+    sa.Column("payload", sa.Text, nullable=False),  # JSON: the webhook body; the e-mail is written from it
+    sa.Column("status", sa.String(10), nullable=False),  # PENDING → SENT | FAILED
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_notifications_due", "status", "next_attempt_at"),
 )

@@ -91,6 +91,11 @@ def operator_router(services: DermsServices) -> APIRouter:
         with reading(runtime.db) as connection:
             return registry.registration_counts(connection)
 
+    @router.get("/devices/models", summary="Each specification and device type in the registry, with its devices")
+    def device_models() -> list[dict[str, Any]]:
+        with reading(runtime.db) as connection:
+            return registry.device_models(connection)
+
     @router.get("/devices/{headEndSystem}/{nicId}", summary="One device, with its subscription's device groups")
     def one_device(headEndSystem: str, nicId: str) -> dict[str, Any]:  # noqa: N803
         with reading(runtime.db) as connection:

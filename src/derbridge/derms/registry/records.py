@@ -375,3 +375,12 @@ def registration_counts(connection: Connection) -> list[dict[str, Any]]:
     return [{"headEndSystem": row.head_end_system, "registration": row.registration_status,
              "headEndRegistration": HEAD_END_CODES[row.registration_status], "active": bool(row.active),
              "devices": row.devices, "pending": int(row.pending or 0)} for row in rows]
+
+
+def device_models(connection: Connection) -> list[dict[str, Any]]:
+    """Each specification and device type the registry holds, with how many devices: one GROUP BY, whatever
+    the fleet's size (what `derbridge doctor` checks against the hub's lookups)."""
+    d = devices
+    kinds = (d.c.specification, d.c.device_type)
+    rows = connection.execute(sa.select(*kinds, sa.func.count().label("devices")).group_by(*kinds).order_by(*kinds))
+    return [{"specification": row.specification, "deviceType": row.device_type, "devices": row.devices} for row in rows]

@@ -88,7 +88,7 @@ class FileRelay:
 
     @property
     def leg(self) -> Leg:
-        return Leg(self.kind, batchable=False, send=send_file)
+        return Leg(self.kind, batchable=False, send=send_file, completes=True)
 
     def new_message(self, parameters: BaseModel, sender_key: str, received: StoredFile,
                     mapped: StoredFile) -> messagelog.NewMessage:

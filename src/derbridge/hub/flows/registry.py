@@ -39,7 +39,7 @@ FLOWS = [
     Flow("F11", "Per-device event outcome", "DERMS → program system", "planned"),
     Flow("F12", "Customer event opt-out", "program system → DERMS", "planned"),
     Flow("F13", "Customer unavailability", "program system → DERMS", "planned"),
-    Flow("F14", "Common error handling", "hub", "working: retries, dead letter, resubmit"),
+    Flow("F14", "Common error handling", "hub", "working: retries, dead letter, resubmit, notifications"),
 ]
 
 RELAYS: list[Relay] = [*f2_rules.RELAYS, *f3_aggregator.RELAYS, *f5_enrollment_sync.RELAYS, *f6_status_check.RELAYS]

@@ -55,6 +55,8 @@ class Leg:
     ordered_parts: bool = False
     """Parts of one message go one after another, in their order, a part sent only once the one before it
     is delivered or declined (unless the settings say otherwise: `enroll_concurrently`)."""
+    completes: bool = False
+    """Delivering one completes a process business recipients may hear of (hub/notify/): a file relayed."""
 
 
 def unmappable(message: messagelog.NewMessage, error: LookupMissing) -> messagelog.NewMessage:
