@@ -15,7 +15,7 @@ from derbridge.dacs.schema import (
     enrollments,
     status_checks,
 )
-from derbridge.dacs.status_checks import checks as statuschecks
+from derbridge.dacs.status_checks import checks
 from derbridge.store.db import reading
 
 # ---- reading ----------------------------------------------------------------------------------------------
@@ -30,11 +30,11 @@ def describe(engine: Engine, enrollment_id: str) -> dict[str, Any] | None:
             enrollment_history.c.enrollment_id == enrollment_id).order_by(enrollment_history.c.id)).all()
         devices = connection.execute(sa.select(controllable_devices).where(
             controllable_devices.c.enrollment_id == enrollment_id).order_by(controllable_devices.c.device_id)).all()
-        checks = connection.execute(sa.select(status_checks).where(
+        asked = connection.execute(sa.select(status_checks).where(
             status_checks.c.enrollment_id == enrollment_id).order_by(status_checks.c.requested_at)).all()
     return {**summary(row), "history": [{"status": h.status, "note": h.note, "at": iso_utc(h.at)} for h in history],
             "devices": [device_summary(d) for d in devices],
-            "statusChecks": [statuschecks.describe(c) for c in checks]}
+            "statusChecks": [checks.describe(check) for check in asked]}
 
 
 def summary(row: Any) -> dict[str, Any]:
@@ -76,8 +76,8 @@ def search(engine: Engine, status: str | None = None, cis_account_id: str | None
 
 def status_check(engine: Engine, communication_id: str) -> dict[str, Any] | None:
     with reading(engine) as connection:
-        found = statuschecks.get(connection, communication_id)
-    return statuschecks.describe(found) if found is not None else None
+        found = checks.get(connection, communication_id)
+    return checks.describe(found) if found is not None else None
 
 
 def counts_by_status(engine: Engine) -> dict[str, int]:

@@ -4,7 +4,7 @@ Sync follows the documented trigger: a sync request is written in the same trans
 associated with or disassociated from an ACTIVE program, or when a rule associated with ACTIVE programs is
 changed (one request per such program; a save that changes nothing sends nothing). Programs in any other
 status write none; activating a program sends its whole set (programs.py). Each request carries the
-program's whole rule set with a version (rulesync.py).
+program's whole rule set with a version (rules_sync.py).
 
 A program with several rules is bound by all of them: DERMS combines them into the most restrictive set,
 intersecting their event days and daily windows. A rule that would leave a program no common event day or
