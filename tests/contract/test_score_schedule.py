@@ -72,12 +72,13 @@ def test_a_run_is_refused_while_another_runs_and_an_interrupted_one_is_failed_la
     assert runs.get(dacs_db, started)["status"] == "FAILED" and done["status"] == "DONE"
 
 
-def test_two_runs_in_one_second_would_share_a_file_name_so_the_second_is_refused(
+def test_runs_in_one_second_are_computed_a_second_apart_so_each_file_has_its_own_name(
         dacs_db: Engine, clock: ManualClock, tmp_path: Path) -> None:
-    runs.run_now(dacs_db, runs.Destination(tmp_path), "Pat")
+    first = runs.run_now(dacs_db, runs.Destination(tmp_path), "Pat")
+    second = runs.run_now(dacs_db, runs.Destination(tmp_path), "Pat", clock.now() + timedelta(microseconds=5))
 
-    with pytest.raises(Conflict):
-        runs.run_now(dacs_db, runs.Destination(tmp_path), "Pat", clock.now() + timedelta(microseconds=5))
+    assert (first["computedAt"], second["computedAt"]) == ("2026-11-23T01:59:00.000Z", "2026-11-23T01:59:01.000Z")
+    assert (tmp_path / "scores" / first["fileName"]).exists() and (tmp_path / "scores" / second["fileName"]).exists()
 
 
 def test_a_run_that_fails_is_failed_and_leaves_the_previous_scores(dacs_db: Engine, clock: ManualClock,

@@ -56,25 +56,26 @@ class Destination:
 
 def start(engine: Engine, trigger: str, who: str, now: datetime | None = None,
           scheduled_day: date | None = None) -> str:
-    """Record a new RUNNING run as of `now` (whole seconds); Conflict while another is running or when a run
-    was computed at that second already."""
-    computed_at = (now or utcnow()).replace(microsecond=0)
+    """Record a new RUNNING run as of `now` in whole seconds, or of the second after the latest run's when that
+    is later (each run's file has a name of its own); Conflict while another run is running."""
+    asked_at = (now or utcnow()).replace(microsecond=0)
     run_id = ids.new_id(RUN_ID_DIGITS)
     try:
         with engine.begin() as connection:
             running = connection.execute(sa.select(score_runs.c.run_id, score_runs.c.computed_at).where(
                 score_runs.c.status == RUNNING)).all()
-            if any(computed_at - as_utc(row.computed_at) < STALE for row in running):
+            if any(asked_at - as_utc(row.computed_at) < STALE for row in running):
                 raise Conflict(f"score run {running[0].run_id} is running; wait for it (`derbridge scores runs`)")
             connection.execute(sa.update(score_runs).where(score_runs.c.status == RUNNING).values(
-                status=FAILED, error="interrupted: the program system stopped during the run",
-                finished_at=computed_at))
+                status=FAILED, error="interrupted: the program system stopped during the run", finished_at=asked_at))
+            latest = connection.execute(sa.select(sa.func.max(score_runs.c.computed_at))).scalar_one_or_none()
+            computed_at = asked_at if latest is None else max(asked_at, as_utc(latest) + timedelta(seconds=1))
             connection.execute(sa.insert(score_runs).values(
                 run_id=run_id, trigger=trigger, scheduled_day=scheduled_day, status=RUNNING, requested_by=who,
                 computed_at=computed_at, file_name=score_file.file_name(computed_at)))
-    except IntegrityError as exc:
-        raise Conflict(f"a score run was computed at {iso_z(computed_at)} already, or scheduled for "
-                       f"{scheduled_day} already") from exc
+    except IntegrityError as exc:  # another process started one at the same moment
+        raise Conflict(f"another score run started at {iso_z(asked_at)}"
+                       + (f" or ran for {scheduled_day} already" if scheduled_day else "")) from exc
     return run_id
 
 

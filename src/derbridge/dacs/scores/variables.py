@@ -66,7 +66,7 @@ _CHECKS = {"head_end_system": pl.String, "nic_id": pl.String, "last_failure": _U
 
 def device_variables(connection: Connection, now: datetime, device_id: str | None = None) -> pl.DataFrame:
     """Every scored device (or just `device_id`) with IDENTITY and VARIABLES as columns, as of `now`."""
-    devices = _devices(connection, device_id)
+    devices = read_devices(connection, device_id)
     devices = devices.join(_program_terms(connection), on="program_code", how="left").with_columns(
         pl.col("frequency").fill_null(DEFAULT_FREQUENCY), pl.col("time_zone").fill_null(UTC_ZONE))
     cycles = _cycles(devices, now)
@@ -79,7 +79,8 @@ def device_variables(connection: Connection, now: datetime, device_id: str | Non
     return joined.select(*IDENTITY, *_variables(now, cycles.height)).sort("device_id")
 
 
-def _devices(connection: Connection, device_id: str | None) -> pl.DataFrame:
+def read_devices(connection: Connection, device_id: str | None) -> pl.DataFrame:
+    """The scored devices (or just `device_id`) with their subscription, registration and time zone."""
     d, s, p = controllable_devices, program_subscriptions, programs
     query = (sa.select(d.c.device_id, d.c.nic_id, d.c.head_end_system, s.c.program_code, s.c.subscription_id,
                        d.c.head_end_registration, s.c.start_at, s.c.end_at, premises.c.time_zone)

@@ -1,0 +1,143 @@
+"""score-compute: a score run over N scored devices (default 1,000,000) on the default rule set, in the program
+system's own storage (target: 10 s for a million).
+
+Set-up, not timed: an ACTIVE monthly program capped at 4 events a month, N customers' premises in three time
+zones, N subscriptions with one registered thermostat each, and a season of history written with bulk
+inserts: about four events per device over the last 120 days (most successful, some non-responses, in-flight
+overrides, errors and opt-outs), and a failed status check for one device in fifty. Timed: `runs.run_now`,
+from reading the tables to the file written, the scores stored and the file queued. Baseline, same run and
+database: `select_frame` of the same devices through the same joins, the cost of reaching them at all. Peak
+resident memory is the process's. `database` is a PostgreSQL URL (a fresh database is created and dropped).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy.engine import Engine
+
+from derbridge.dacs import schema
+from derbridge.dacs.scores import runs
+from derbridge.dacs.scores.variables import read_devices
+from derbridge.store.bulk import bulk_insert
+from derbridge.store.db import make_engine, reading
+from derbridge.store.migrations import upgrade
+from derbridge.store.testing import drop_postgres_database, fresh_postgres_database
+
+DEFAULT_SIZE = 1_000_000
+TARGET_S = 10.0
+EVENTS = 16
+"""Events of the season; each calls a quarter of the devices, so about four per device."""
+NOW = datetime(2026, 8, 20, 12, tzinfo=UTC)
+ZONES = ("America/Chicago", "America/New_York", "America/Denver")
+OUTCOMES = ("D1SP",) * 17 + ("D1ND", "D1IO", "D1ER")
+
+
+def run(size: int | None, database: str | None) -> dict[str, Any]:
+    size = size or DEFAULT_SIZE
+    with tempfile.TemporaryDirectory(prefix="derbridge-bench-") as scratch, \
+            dacs_database(database, Path(scratch)) as engine:
+        started = time.perf_counter()
+        participations = load(engine, size)
+        load_s = time.perf_counter() - started
+        baseline = _timed(lambda: _read_devices(engine))
+        started = time.perf_counter()
+        done = runs.run_now(engine, runs.Destination(Path(scratch) / "files"), "benchmark", NOW)
+        value = time.perf_counter() - started
+        file_mb = (Path(scratch) / "files" / "scores" / done["fileName"]).stat().st_size / 1e6
+    return {"name": "score-compute", "value": round(value, 2), "unit": "s", "baseline": round(baseline, 2),
+            "ratio": round(value / baseline, 1), "target": TARGET_S, "met": value <= TARGET_S, "size": size,
+            "details": {"backend": engine.dialect.name, "devices": done["devices"], "eligible": done["eligible"],
+                        "reasons": done["reasons"], "participations": participations, "read_s": done["readS"],
+                        "compute_s": done["computeS"], "write_s": done["writeS"], "file_mb": round(file_mb, 1),
+                        "load_s": round(load_s, 1)}}
+
+
+@contextmanager
+def dacs_database(database: str | None, scratch: Path) -> Iterator[Engine]:
+    url = fresh_postgres_database(database, "derbridge_bench") if database else f"sqlite:///{scratch / 'dacs.sqlite'}"
+    engine = make_engine(url)
+    try:
+        upgrade("dacs", engine)
+        yield engine
+    finally:
+        engine.dispose()
+        if database:
+            drop_postgres_database(url)
+
+
+def load(engine: Engine, size: int) -> int:
+    """The program, its customers' premises, subscriptions, devices, status checks and history; the number of
+    participations written."""
+    n = pl.int_range(size, dtype=pl.Int64, eager=True)
+    sites = pl.select(n=n, id=pl.format("{}", n).str.zfill(9))
+    history = _participations(sites)
+    with engine.begin() as connection:
+        bulk_insert(connection, schema.programs, pl.DataFrame({
+            "program_id": ["1"], "program_code": ["BENCHSTAT"], "name": ["Benchmark"], "program_type_code": ["DR"],
+            "status": ["ACTIVE"], "start_date": [date(2026, 1, 1)], "version": [1], "created_at": [NOW],
+            "updated_at": [NOW]}))
+        bulk_insert(connection, schema.premises, sites.select(
+            cis_premise_id="R" + pl.col("id"), address1=pl.lit("1 Main St"), city=pl.lit("Springfield"),
+            state=pl.lit("IL"), postal=pl.lit("62701"), country=pl.lit("USA"),
+            time_zone=pl.lit(pl.Series(ZONES)).get(pl.col("n") % len(ZONES)), imported_at=pl.lit(NOW)))
+        bulk_insert(connection, schema.service_points, sites.select(
+            cis_service_point_id="S" + pl.col("id"), cis_premise_id="R" + pl.col("id"),
+            cis_account_id="A" + pl.col("id"), location_id=pl.lit("L"), imported_at=pl.lit(NOW)))
+        bulk_insert(connection, schema.program_subscriptions, sites.select(
+            subscription_id="U" + pl.col("id"), enrollment_id="E" + pl.col("id"), program_id=pl.lit("1"),
+            program_code=pl.lit("BENCHSTAT"), subscription_type=pl.lit("DR"), status=pl.lit("ACTIVE"),
+            cis_person_id="P" + pl.col("id"), cis_account_id="A" + pl.col("id"),
+            cis_service_point_id="S" + pl.col("id"), start_at=pl.lit(NOW - timedelta(days=300)),
+            updated_at=pl.lit(NOW)))
+        bulk_insert(connection, schema.controllable_devices, sites.select(
+            device_id="D" + pl.col("id"), enrollment_id="E" + pl.col("id"), subscription_id="U" + pl.col("id"),
+            status=pl.lit("ACTIVE"), head_end_system=pl.lit("ECOCLOUD"), nic_id="NIC" + pl.col("id"),
+            cis_service_point_id="S" + pl.col("id"), installed_at=pl.lit(NOW - timedelta(days=300)),
+            head_end_registration=pl.lit("D1RE"), updated_at=pl.lit(NOW)))
+        bulk_insert(connection, schema.status_checks, sites.filter(pl.col("n") % 50 == 0).select(
+            communication_id="C" + pl.col("id"), purpose=pl.lit("AGENT"), head_end_system=pl.lit("ECOCLOUD"),
+            nic_id="NIC" + pl.col("id"), status=pl.lit("FAILURE"), requested_at=pl.lit(NOW - timedelta(days=2)),
+            deadline=pl.lit(NOW - timedelta(days=2)), answered_at=pl.lit(NOW - timedelta(days=2))))
+        bulk_insert(connection, schema.event_participations, history)
+    return history.height
+
+
+def _participations(sites: pl.DataFrame) -> pl.DataFrame:
+    """Each of EVENTS events, 7.5 days apart over the last 120 days, calls the quarter of the devices whose hash
+    picks it; outcomes and opt-outs are drawn from the hash too."""
+    frames = []
+    for event in range(EVENTS):
+        start = NOW - timedelta(days=120 - event * 7.5, hours=-7)
+        called = sites.filter(pl.col("n").hash(event) % 4 == 0)
+        draw = pl.col("n").hash(event + 100)
+        opted = draw % 40 == 0
+        outcome = pl.lit(pl.Series(OUTCOMES)).get(draw % len(OUTCOMES))
+        frames.append(called.select(
+            event_external_id=pl.lit(f"EV{event:03d}"), head_end_system=pl.lit("ECOCLOUD"),
+            nic_id="NIC" + pl.col("id"), device_id="D" + pl.col("id"), subscription_id="U" + pl.col("id"),
+            program_code=pl.lit("BENCHSTAT"), reserved=pl.lit(True), reservation_start=pl.lit(start),
+            reservation_end=pl.lit(start + timedelta(hours=2)), opted_out=opted,
+            opted_out_at=pl.when(opted).then(pl.lit(start - timedelta(hours=3))),
+            outcome=pl.when(~opted).then(outcome),
+            participation_start=pl.when(~opted).then(pl.lit(start)),
+            participation_end=pl.when(~opted).then(pl.lit(start + timedelta(hours=2))), updated_at=pl.lit(NOW)))
+    return pl.concat(frames)
+
+
+def _read_devices(engine: Engine) -> int:
+    with reading(engine) as connection:
+        return read_devices(connection, None).height
+
+
+def _timed(work: Any) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
