@@ -73,8 +73,7 @@ def seed(connection: Any) -> None:
 
 
 def variables(engine: Engine, device: Device | None = None) -> dict[str, dict[str, Any]]:
-    with reading(engine) as connection:
-        frame = device_variables(connection, NOW, device.device_id if device else None)
+    frame = device_variables(engine, NOW, device.device_id if device else None)
     return {row["device_id"]: row for row in frame.iter_rows(named=True)}
 
 

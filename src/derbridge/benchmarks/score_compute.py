@@ -134,7 +134,7 @@ def _participations(sites: pl.DataFrame) -> pl.DataFrame:
 
 def _read_devices(engine: Engine) -> int:
     with reading(engine) as connection:
-        return read_devices(connection, None).height
+        return read_devices(connection, NOW, None).height
 
 
 def _timed(work: Any) -> float:

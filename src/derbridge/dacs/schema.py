@@ -528,13 +528,12 @@ score_runs = sa.Table(
 )
 
 # Each scored device's score from the latest DONE run (replaced whole by each run, in the transaction that
-# marks it DONE), as its row of the score file says. Stored in key order, without rowid.
+# marks it DONE), as its row of the score file says (a device's subscription and program never change, so they
+# are the device's). Stored in key order, without rowid.
 device_scores = sa.Table(
     "device_scores",
     metadata,
     sa.Column("device_id", sa.String(12), primary_key=True),
-    sa.Column("subscription_id", sa.String(14), nullable=False),
-    sa.Column("program_code", sa.String(30), nullable=False),
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("eligible", sa.Boolean, nullable=False),
     sa.Column("reason", sa.String(30), nullable=True),

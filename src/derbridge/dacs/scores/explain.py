@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from derbridge.clock import iso_z, utcnow
-from derbridge.dacs.schema import device_scores
+from derbridge.dacs.schema import controllable_devices, device_scores, program_subscriptions
 from derbridge.dacs.scores import runs, score_file
 from derbridge.dacs.scores.evaluate import Value, evaluate
 from derbridge.dacs.scores.formula import Kind, RuleSet
 from derbridge.dacs.scores.rule_sets import default_scoring, scoring_by_program, scoring_named
-from derbridge.dacs.scores.variables import VARIABLES, device_variables
+from derbridge.dacs.scores.variables import VARIABLES, WHOLE_NUMBERS, device_variables
 from derbridge.errors import NotFound
 from derbridge.store.db import reading
 
@@ -32,11 +32,11 @@ def trial(engine: Engine, device_id: str, rule_set_name: str | None = None,
     """What the device would score now under `rule_set_name` (default: its program's rule set), and why: every
     variable, every step, the score, eligibility and reason, and the components as the file would write them."""
     now = (now or utcnow()).replace(microsecond=0)
+    found = device_variables(engine, now, device_id)
+    if found.is_empty():
+        raise NotFound("scored device", device_id, NOT_SCORED)
+    device = found.row(0, named=True)
     with reading(engine) as connection:
-        found = device_variables(connection, now, device_id)
-        if found.is_empty():
-            raise NotFound("scored device", device_id, NOT_SCORED)
-        device = found.row(0, named=True)
         scoring = (scoring_named(connection, rule_set_name) if rule_set_name is not None
                    else scoring_by_program(connection).get(device["program_code"]) or default_scoring())
     evaluation = evaluate(scoring.rule_set, {name: device[name] for name in scoring.rule_set.inputs})
@@ -52,7 +52,12 @@ def trial(engine: Engine, device_id: str, rule_set_name: str | None = None,
 def latest(engine: Engine, device_id: str) -> dict[str, Any]:
     """The device's score from the latest run, its components one by one."""
     with reading(engine) as connection:
-        row = connection.execute(sa.select(device_scores).where(device_scores.c.device_id == device_id)).first()
+        row = connection.execute(
+            sa.select(device_scores, controllable_devices.c.subscription_id, program_subscriptions.c.program_code)
+            .join(controllable_devices, controllable_devices.c.device_id == device_scores.c.device_id)
+            .join(program_subscriptions,
+                  program_subscriptions.c.subscription_id == controllable_devices.c.subscription_id)
+            .where(device_scores.c.device_id == device_id)).first()
     run = runs.latest_done(engine)
     if row is None or run is None:
         raise NotFound("device score", device_id, f"no run has scored it: it is {NOT_SCORED}, or no run is done")
@@ -76,4 +81,4 @@ def _components_text(rule_set: RuleSet, values: dict[str, Value]) -> str:
     names = score_file.component_names(rule_set)
     frame = pl.DataFrame({name: [values.get(name)] for name, _ in names},
                          schema={name: pl.Boolean if kind is Kind.CONDITION else pl.Float64 for name, kind in names})
-    return str(frame.select(score_file.components(rule_set)).item())
+    return str(frame.select(score_file.components(rule_set, WHOLE_NUMBERS)).item())

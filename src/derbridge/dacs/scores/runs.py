@@ -31,7 +31,7 @@ from derbridge.dacs.schema import device_scores, outbound_files, score_runs
 from derbridge.dacs.scores import score_file
 from derbridge.dacs.scores.frames import score_frame
 from derbridge.dacs.scores.rule_sets import Scoring, default_scoring, scoring_by_program
-from derbridge.dacs.scores.variables import IDENTITY, device_variables
+from derbridge.dacs.scores.variables import IDENTITY, WHOLE_NUMBERS, device_variables
 from derbridge.errors import Conflict, NotFound
 from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import reading
@@ -122,16 +122,16 @@ def score_devices(variables: pl.DataFrame, by_program: dict[str, Scoring], defau
     parts = [(scoring, pl.col("program_code").is_in(codes)) for scoring, codes in groups.values()]
     parts.append((default, ~pl.col("program_code").is_in(list(by_program))))
     return pl.concat([score_frame(scoring.rule_set, variables.filter(which)).select(
-        *IDENTITY, "score", "eligible", "reason", score_file.components(scoring.rule_set).alias("components"))
-        for scoring, which in parts])
+        *IDENTITY, "score", "eligible", "reason",
+        score_file.components(scoring.rule_set, WHOLE_NUMBERS).alias("components")) for scoring, which in parts])
 
 
 def _execute(engine: Engine, run_id: str, destination: Destination) -> dict[str, Any]:
     started = time.perf_counter()
     run = _run_row(engine, run_id)
     computed_at = as_utc(run.computed_at)
+    variables = device_variables(engine, computed_at)
     with reading(engine) as connection:
-        variables = device_variables(connection, computed_at)
         by_program = scoring_by_program(connection)
     read_s = time.perf_counter() - started
     scored = score_devices(variables, by_program, default_scoring())
@@ -160,9 +160,7 @@ def _execute(engine: Engine, run_id: str, destination: Destination) -> dict[str,
 def _stored(scored: pl.DataFrame) -> pl.DataFrame:
     """The stored scores: the score as the file writes it (rounded to 6 digits, never below 0)."""
     return scored.select(
-        "device_id", "subscription_id", "program_code",
-        (pl.col("score").clip(0.0, score_file.LARGEST) * 1_000_000).round(0).truediv(1_000_000).alias("score"),
-        "eligible", "reason", "components")
+        "device_id", pl.col("score").clip(0.0, score_file.LARGEST).round(6), "eligible", "reason", "components")
 
 
 def _reasons(scored: pl.DataFrame) -> dict[str, int]:

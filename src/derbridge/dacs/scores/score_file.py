@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 
@@ -38,13 +39,21 @@ def sidecar_name(name: str) -> str:
 
 
 def decimal_text(number: pl.Expr) -> pl.Expr:
-    """A number as the file writes it: rounded to 6 fraction digits (halves to even), trailing zeros dropped,
-    no exponent (72.5, 1, 0.333333, -2); null stays null."""
-    micros = (number.clip(-LARGEST, LARGEST) * _MICROS).round(0).cast(pl.Int64)
-    whole = (micros.abs() // _MICROS).cast(pl.String)
-    fraction = (micros.abs() % _MICROS).cast(pl.String).str.zfill(6).str.strip_chars_end("0")
-    sign = pl.when(micros < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    return pl.concat_str([sign, whole, pl.when(fraction != "").then("." + fraction).otherwise(pl.lit(""))])
+    """A number as the file writes it: rounded to 6 fraction digits (halves to even), without trailing zeros
+    or an exponent (72.5, 1, 0.333333, 0.000005, -2); null stays null. Polars writes a rounded number in the
+    fewest digits that read back the same, which are these but for '.0' after whole numbers and an exponent
+    below 0.00001, where the one digit left is written out."""
+    rounded = number.clip(-LARGEST, LARGEST).round(6)
+    text = rounded.cast(pl.String).str.strip_suffix(".0")
+    tiny = pl.concat_str([pl.when(rounded < 0).then(pl.lit("-")).otherwise(pl.lit("")), pl.lit("0.00000"),
+                          (rounded.abs() * _MICROS).round(0).cast(pl.Int64).cast(pl.String)])
+    return (pl.when(text.str.contains("e", literal=True)).then(tiny)
+            .when(text == "-0").then(pl.lit("0")).otherwise(text))
+
+
+def whole_text(number: pl.Expr) -> pl.Expr:
+    """A number known to be whole, written as decimal_text writes it, for less work."""
+    return number.cast(pl.Int64).cast(pl.String)
 
 
 def component_names(rule_set: RuleSet) -> list[tuple[str, Kind]]:
@@ -59,12 +68,17 @@ def component_names(rule_set: RuleSet) -> list[tuple[str, Kind]]:
     return [*((name, Kind.NUMBER) for name in seen), *((step.name, step.kind) for step in rule_set.steps)]
 
 
-def components(rule_set: RuleSet) -> pl.Expr:
+def components(rule_set: RuleSet, whole: Collection[str] = ()) -> pl.Expr:
     """`NAME=value` pairs separated by ';' from a scored frame's columns (score_frame's); an unknown value is
-    written empty, a condition true or false."""
+    written empty, a condition true or false. `whole` names inputs that are always whole numbers."""
     parts: list[pl.Expr] = []
     for index, (name, kind) in enumerate(component_names(rule_set)):
-        value = (pl.col(name).cast(pl.String) if kind is Kind.CONDITION else decimal_text(pl.col(name)))
+        if kind is Kind.CONDITION:
+            value = pl.col(name).cast(pl.String)
+        elif name in whole and name not in {step.name for step in rule_set.steps}:
+            value = whole_text(pl.col(name))
+        else:
+            value = decimal_text(pl.col(name))
         parts += [pl.lit(f"{';' if index else ''}{name}="), value.fill_null("")]
     return pl.concat_str(parts)
 

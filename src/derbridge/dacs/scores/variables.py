@@ -26,12 +26,14 @@ when it was recorded, or the reservation start.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from derbridge.dacs.schema import (
     controllable_devices,
@@ -46,8 +48,11 @@ from derbridge.dacs.schema import (
 )
 from derbridge.dacs.scores.cycles import DEFAULT_FREQUENCY, FREQUENCIES, UTC_ZONE, Frequency, current_cycle
 from derbridge.store.bulk import select_frame
+from derbridge.store.db import reading
 
 VARIABLES = ("AC", "AV", "BR", "CA", "CU", "DE", "DP", "CM", "OO", "IO", "ND")
+WHOLE_NUMBERS = frozenset(VARIABLES) - {"BR"}
+"""The variables that are always whole numbers (for writing them)."""
 EXTRA_INPUTS = ("CM", "OO", "IO", "ND")
 """The variables the program system supplies beyond the vendor's (formula.INPUTS)."""
 IDENTITY = ("device_id", "nic_id", "head_end_system", "program_code", "subscription_id")
@@ -59,31 +64,43 @@ _CAPS = {"WEEKLY": program_rules.c.max_events_per_week, "MONTHLY": program_rules
          "SEASONAL": program_rules.c.max_events_per_season}
 _UTC = pl.Datetime("us", "UTC")
 _DEVICES = {"device_id": pl.String, "nic_id": pl.String, "head_end_system": pl.String, "program_code": pl.String,
-            "subscription_id": pl.String, "registration": pl.String, "start_at": _UTC, "end_at": _UTC,
-            "time_zone": pl.String}
+            "subscription_id": pl.String, "callable": pl.Int64, "time_zone": pl.String}
 _CHECKS = {"head_end_system": pl.String, "nic_id": pl.String, "last_failure": _UTC, "last_success": _UTC}
 
 
-def device_variables(connection: Connection, now: datetime, device_id: str | None = None) -> pl.DataFrame:
-    """Every scored device (or just `device_id`) with IDENTITY and VARIABLES as columns, as of `now`."""
-    devices = read_devices(connection, device_id)
-    devices = devices.join(_program_terms(connection), on="program_code", how="left").with_columns(
-        pl.col("frequency").fill_null(DEFAULT_FREQUENCY), pl.col("time_zone").fill_null(UTC_ZONE))
-    cycles = _cycles(devices, now)
-    device = devices.row(0, named=True) if device_id is not None and devices.height else None
-    history = _history(connection, now, [start for start in cycles["start"]], device)
-    checks = _failed_checks(connection, device)
-    joined = (devices.join(cycles.drop("start"), on=["time_zone", "frequency"], how="left")
-              .join(history, on=["head_end_system", "nic_id"], how="left")
-              .join(checks, on=["head_end_system", "nic_id"], how="left"))
+def device_variables(engine: Engine, now: datetime, device_id: str | None = None) -> pl.DataFrame:
+    """Every scored device (or just `device_id`) with IDENTITY and VARIABLES as columns, as of `now`. The
+    devices and their history are read at the same time on two connections (SQLite and PostgreSQL both work
+    while Python waits), so a fleet's two big reads overlap."""
+    with reading(engine) as connection:
+        terms = _program_terms(connection)
+        cycles = _cycles(_time_zones(connection), [*terms["frequency"].unique(), DEFAULT_FREQUENCY], now)
+    with ThreadPoolExecutor(2, thread_name_prefix="score-read") as pool:
+        devices = pool.submit(_read, engine, read_devices, now, device_id)
+        history = pool.submit(_read, engine, _history, now, list(cycles["start"]), device_id)
+        checks = _read(engine, _failed_checks, device_id)
+        joined = (devices.result().join(terms, on="program_code", how="left")
+                  .with_columns(pl.col("frequency").fill_null(DEFAULT_FREQUENCY),
+                                pl.col("time_zone").fill_null(UTC_ZONE))
+                  .join(cycles.drop("start"), on=["time_zone", "frequency"], how="left")
+                  .join(history.result(), on=["head_end_system", "nic_id"], how="left")
+                  .join(checks, on=["head_end_system", "nic_id"], how="left"))
     return joined.select(*IDENTITY, *_variables(now, cycles.height)).sort("device_id")
 
 
-def read_devices(connection: Connection, device_id: str | None) -> pl.DataFrame:
-    """The scored devices (or just `device_id`) with their subscription, registration and time zone."""
+def _read(engine: Engine, query: Callable[..., pl.DataFrame], *args: Any) -> pl.DataFrame:
+    with reading(engine) as connection:
+        return query(connection, *args)
+
+
+def read_devices(connection: Connection, now: datetime, device_id: str | None) -> pl.DataFrame:
+    """The scored devices (or just `device_id`) with their subscription and time zone; `callable` is 1 when the
+    subscription is in effect at `now` and the device registered with its head end."""
     d, s, p = controllable_devices, program_subscriptions, programs
+    callable_now = sa.case((sa.and_(d.c.head_end_registration == REGISTERED, s.c.start_at <= now,
+                                    sa.or_(s.c.end_at.is_(None), s.c.end_at > now)), 1), else_=0)
     query = (sa.select(d.c.device_id, d.c.nic_id, d.c.head_end_system, s.c.program_code, s.c.subscription_id,
-                       d.c.head_end_registration, s.c.start_at, s.c.end_at, premises.c.time_zone)
+                       callable_now, premises.c.time_zone)
              .select_from(d.join(s, s.c.subscription_id == d.c.subscription_id)
                           .join(p, p.c.program_code == s.c.program_code)
                           .outerjoin(service_points, service_points.c.cis_service_point_id == d.c.cis_service_point_id)
@@ -114,9 +131,15 @@ def _program_terms(connection: Connection) -> pl.DataFrame:
     return pl.DataFrame(terms, schema={"program_code": pl.String, "frequency": pl.String, "cap": pl.Int64})
 
 
-def _cycles(devices: pl.DataFrame, now: datetime) -> pl.DataFrame:
-    """The current cycle of each (time zone, frequency) the devices have: its number, first instant, days."""
-    pairs = devices.select("time_zone", "frequency").unique().sort("time_zone", "frequency").rows()
+def _time_zones(connection: Connection) -> list[str]:
+    """Every premise's time zone, and UTC for devices whose premise is unknown."""
+    found = connection.execute(sa.select(premises.c.time_zone).distinct()).scalars()
+    return sorted({UTC_ZONE, *found})
+
+
+def _cycles(time_zones: list[str], frequencies: list[str], now: datetime) -> pl.DataFrame:
+    """The current cycle of every time zone and frequency: its number, first instant (UTC) and days."""
+    pairs = [(zone, frequency) for zone in time_zones for frequency in FREQUENCIES if frequency in frequencies]
     cycles = [current_cycle(now, zone, frequency) for zone, frequency in pairs]
     return pl.DataFrame({"time_zone": [zone for zone, _ in pairs], "frequency": [f for _, f in pairs],
                          "cycle": list(range(len(pairs))), "start": [cycle.start for cycle in cycles],
@@ -126,7 +149,7 @@ def _cycles(devices: pl.DataFrame, now: datetime) -> pl.DataFrame:
 
 
 def _history(connection: Connection, now: datetime, cycle_starts: list[datetime],
-             device: dict[str, Any] | None) -> pl.DataFrame:
+             device_id: str | None) -> pl.DataFrame:
     """Per device (head end, NIC): successful participations since each cycle start (`cu_<n>`), the end of the
     last one, and the opt-outs, overrides and non-responses of the last 90 days; one GROUP BY."""
     p = event_participations
@@ -147,15 +170,15 @@ def _history(connection: Connection, now: datetime, cycle_starts: list[datetime]
                        count(p.c.outcome == NOT_RESPONDING, began >= recent).label("ND"))
              .where(sa.or_(began >= oldest, opted_at >= recent))
              .group_by(p.c.head_end_system, p.c.nic_id))
-    if device is not None:
-        query = query.where(p.c.head_end_system == device["head_end_system"], p.c.nic_id == device["nic_id"])
+    if device_id is not None:
+        query = query.where(_of_device(p, device_id))
     schema = {"head_end_system": pl.String, "nic_id": pl.String,
               **{f"cu_{n}": pl.Int64 for n in range(len(cycle_starts))}, "last_success_end": _UTC,
               "OO": pl.Int64, "IO": pl.Int64, "ND": pl.Int64}
     return select_frame(connection, query, schema)
 
 
-def _failed_checks(connection: Connection, device: dict[str, Any] | None) -> pl.DataFrame:
+def _failed_checks(connection: Connection, device_id: str | None) -> pl.DataFrame:
     """Devices (head end, NIC) with a failed status check: when their last failure and last success were
     answered."""
     c = status_checks
@@ -164,15 +187,21 @@ def _failed_checks(connection: Connection, device: dict[str, Any] | None) -> pl.
                        sa.func.max(sa.case((c.c.status == SUCCESS, c.c.answered_at))).label("last_success"))
              .where(c.c.status.in_([SUCCESS, FAILURE]), c.c.answered_at.is_not(None))
              .group_by(c.c.head_end_system, c.c.nic_id).having(sa.func.max(failure).is_not(None)))
-    if device is not None:
-        query = query.where(c.c.head_end_system == device["head_end_system"], c.c.nic_id == device["nic_id"])
+    if device_id is not None:
+        query = query.where(_of_device(c, device_id))
     return select_frame(connection, query, _CHECKS)
+
+
+def _of_device(table: sa.Table, device_id: str) -> sa.ColumnElement[bool]:
+    """Rows of `table` about the physical device (head end, NIC) that `device_id` is."""
+    d = controllable_devices
+    return sa.tuple_(table.c.head_end_system, table.c.nic_id).in_(
+        sa.select(d.c.head_end_system, d.c.nic_id).where(d.c.device_id == device_id))
 
 
 def _variables(now: datetime, cycles: int) -> list[pl.Expr]:
     """The variables from the joined columns, in VARIABLES order."""
     moment = pl.lit(now, dtype=_UTC)
-    in_effect = (pl.col("start_at") <= moment) & (pl.col("end_at").is_null() | (pl.col("end_at") > moment))
     communicating = pl.col("last_failure").is_null() | (pl.col("last_failure") <= pl.col("last_success")).fill_null(
         False)
     in_cycle: list[pl.Expr] = [pl.when(pl.col("cycle") == n).then(pl.col(f"cu_{n}")) for n in range(cycles)]
@@ -180,7 +209,7 @@ def _variables(now: datetime, cycles: int) -> list[pl.Expr]:
     cap = pl.col("cap").cast(pl.Float64).fill_null(pl.col("DP"))
     rested = ((moment - pl.col("last_success_end")).dt.total_days().clip(0, NEVER_DAYS)
               .fill_null(NEVER_DAYS).cast(pl.Float64))
-    available = in_effect & (pl.col("registration") == REGISTERED) & communicating
+    available = (pl.col("callable") == 1) & communicating
     return [pl.lit(1.0).alias("AC"), available.fill_null(False).cast(pl.Float64).alias("AV"),
             pl.when(cap > 0).then(used / cap).alias("BR"), cap.alias("CA"), used.alias("CU"),
             rested.alias("DE"), pl.col("DP"), communicating.cast(pl.Float64).alias("CM"),

@@ -61,8 +61,6 @@ def upgrade() -> None:
     op.create_table(
         "device_scores",
         sa.Column("device_id", sa.String(12), primary_key=True),
-        sa.Column("subscription_id", sa.String(14), nullable=False),
-        sa.Column("program_code", sa.String(30), nullable=False),
         sa.Column("score", sa.Float, nullable=False),
         sa.Column("eligible", sa.Boolean, nullable=False),
         sa.Column("reason", sa.String(30), nullable=True),
