@@ -64,7 +64,7 @@ _CAPS = {"WEEKLY": program_rules.c.max_events_per_week, "MONTHLY": program_rules
          "SEASONAL": program_rules.c.max_events_per_season}
 _UTC = pl.Datetime("us", "UTC")
 _DEVICES = {"device_id": pl.String, "nic_id": pl.String, "head_end_system": pl.String, "program_code": pl.String,
-            "subscription_id": pl.String, "callable": pl.Int64, "time_zone": pl.String}
+            "subscription_id": pl.String, "in_service": pl.Int64, "time_zone": pl.String}
 _CHECKS = {"head_end_system": pl.String, "nic_id": pl.String, "last_failure": _UTC, "last_success": _UTC}
 
 
@@ -94,13 +94,13 @@ def _read(engine: Engine, query: Callable[..., pl.DataFrame], *args: Any) -> pl.
 
 
 def read_devices(connection: Connection, now: datetime, device_id: str | None) -> pl.DataFrame:
-    """The scored devices (or just `device_id`) with their subscription and time zone; `callable` is 1 when the
+    """The scored devices (or just `device_id`) with their subscription and time zone; `in_service` is 1 when the
     subscription is in effect at `now` and the device registered with its head end."""
     d, s, p = controllable_devices, program_subscriptions, programs
-    callable_now = sa.case((sa.and_(d.c.head_end_registration == REGISTERED, s.c.start_at <= now,
-                                    sa.or_(s.c.end_at.is_(None), s.c.end_at > now)), 1), else_=0)
+    in_service = sa.case((sa.and_(d.c.head_end_registration == REGISTERED, s.c.start_at <= now,
+                                  sa.or_(s.c.end_at.is_(None), s.c.end_at > now)), 1), else_=0).label("in_service")
     query = (sa.select(d.c.device_id, d.c.nic_id, d.c.head_end_system, s.c.program_code, s.c.subscription_id,
-                       callable_now, premises.c.time_zone)
+                       in_service, premises.c.time_zone)
              .select_from(d.join(s, s.c.subscription_id == d.c.subscription_id)
                           .join(p, p.c.program_code == s.c.program_code)
                           .outerjoin(service_points, service_points.c.cis_service_point_id == d.c.cis_service_point_id)
@@ -202,14 +202,14 @@ def _of_device(table: sa.Table, device_id: str) -> sa.ColumnElement[bool]:
 def _variables(now: datetime, cycles: int) -> list[pl.Expr]:
     """The variables from the joined columns, in VARIABLES order."""
     moment = pl.lit(now, dtype=_UTC)
-    communicating = pl.col("last_failure").is_null() | (pl.col("last_failure") <= pl.col("last_success")).fill_null(
-        False)
-    in_cycle: list[pl.Expr] = [pl.when(pl.col("cycle") == n).then(pl.col(f"cu_{n}")) for n in range(cycles)]
-    used = pl.coalesce(in_cycle or [pl.lit(None, pl.Int64)]).fill_null(0).cast(pl.Float64)
+    answered_since = (pl.col("last_failure") <= pl.col("last_success")).fill_null(False)
+    communicating = pl.col("last_failure").is_null() | answered_since
+    in_cycle = [pl.when(pl.col("cycle") == n).then(pl.col(f"cu_{n}")) for n in range(cycles)]  # at least UTC's
+    used = pl.coalesce(in_cycle).fill_null(0).cast(pl.Float64)
     cap = pl.col("cap").cast(pl.Float64).fill_null(pl.col("DP"))
     rested = ((moment - pl.col("last_success_end")).dt.total_days().clip(0, NEVER_DAYS)
               .fill_null(NEVER_DAYS).cast(pl.Float64))
-    available = (pl.col("callable") == 1) & communicating
+    available = (pl.col("in_service") == 1) & communicating
     return [pl.lit(1.0).alias("AC"), available.fill_null(False).cast(pl.Float64).alias("AV"),
             pl.when(cap > 0).then(used / cap).alias("BR"), cap.alias("CA"), used.alias("CU"),
             rested.alias("DE"), pl.col("DP"), communicating.cast(pl.Float64).alias("CM"),
