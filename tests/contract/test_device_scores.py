@@ -16,7 +16,9 @@ from sqlalchemy.engine import Engine
 
 from derbridge.dacs.schema import outbound_files
 from derbridge.dacs.scores import explain, rule_sets, runs, score_file
-from derbridge.dacs.scores.variables import VARIABLES, device_variables
+from derbridge.dacs.scores.inputs import VARIABLES
+from derbridge.dacs.scores.schedule import Destination
+from derbridge.dacs.scores.variables import device_variables
 from derbridge.store.db import make_engine, reading
 from derbridge.store.migrations import upgrade
 from tests.score_seed import Device, add_device, add_participation, add_programs, add_status_check, utc
@@ -123,7 +125,7 @@ DEFAULT_EXPECTED = {
 
 
 def run(engine: Engine, tmp_path: Path, pickup: bool = False) -> dict[str, Any]:
-    destination = runs.Destination(tmp_path / "files", tmp_path / "pickup" if pickup else None)
+    destination = Destination(tmp_path / "files", tmp_path / "pickup" if pickup else None)
     return runs.run_now(engine, destination, "Pat Manager", NOW)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from derbridge.clock import ManualClock, use_clock
 from derbridge.dacs.schema import device_scores
 from derbridge.dacs.scores import runs
+from derbridge.dacs.scores.schedule import Destination
 from derbridge.errors import Conflict
 from derbridge.store.db import make_engine, reading
 from derbridge.store.migrations import upgrade
@@ -43,7 +44,7 @@ def clock() -> Iterator[ManualClock]:
 
 
 def test_the_schedule_runs_once_a_day_after_the_hour(dacs_db: Engine, clock: ManualClock, tmp_path: Path) -> None:
-    destination = runs.Destination(tmp_path)
+    destination = Destination(tmp_path)
 
     before = runs.run_if_due(dacs_db, destination, HOUR)
     clock.advance(timedelta(minutes=1))
@@ -67,15 +68,15 @@ def test_a_run_is_refused_while_another_runs_and_an_interrupted_one_is_failed_la
     with pytest.raises(Conflict):
         runs.start(dacs_db, runs.DEMAND, "Lee", clock.advance(timedelta(seconds=5)))
     clock.advance(runs.STALE)
-    done = runs.run_now(dacs_db, runs.Destination(tmp_path), "Lee")
+    done = runs.run_now(dacs_db, Destination(tmp_path), "Lee")
 
     assert runs.get(dacs_db, started)["status"] == "FAILED" and done["status"] == "DONE"
 
 
 def test_runs_in_one_second_are_computed_a_second_apart_so_each_file_has_its_own_name(
         dacs_db: Engine, clock: ManualClock, tmp_path: Path) -> None:
-    first = runs.run_now(dacs_db, runs.Destination(tmp_path), "Pat")
-    second = runs.run_now(dacs_db, runs.Destination(tmp_path), "Pat", clock.now() + timedelta(microseconds=5))
+    first = runs.run_now(dacs_db, Destination(tmp_path), "Pat")
+    second = runs.run_now(dacs_db, Destination(tmp_path), "Pat", clock.now() + timedelta(microseconds=5))
 
     assert (first["computedAt"], second["computedAt"]) == ("2026-11-23T01:59:00.000Z", "2026-11-23T01:59:01.000Z")
     assert (tmp_path / "scores" / first["fileName"]).exists() and (tmp_path / "scores" / second["fileName"]).exists()
@@ -83,13 +84,13 @@ def test_runs_in_one_second_are_computed_a_second_apart_so_each_file_has_its_own
 
 def test_a_run_that_fails_is_failed_and_leaves_the_previous_scores(dacs_db: Engine, clock: ManualClock,
                                                                    tmp_path: Path) -> None:
-    runs.run_now(dacs_db, runs.Destination(tmp_path), "Pat")
+    runs.run_now(dacs_db, Destination(tmp_path), "Pat")
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the pickup directory should be")
     clock.advance(timedelta(seconds=1))
 
     with pytest.raises(OSError):
-        runs.run_now(dacs_db, runs.Destination(tmp_path, pickup_dir=blocked), "Pat")
+        runs.run_now(dacs_db, Destination(tmp_path, pickup_dir=blocked), "Pat")
 
     latest = runs.runs(dacs_db)[0]
     assert latest["status"] == "FAILED" and "FileExistsError" in latest["error"]

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 
 from derbridge.dacs import schema
 from derbridge.dacs.scores import runs
+from derbridge.dacs.scores.schedule import Destination
 from derbridge.dacs.scores.variables import read_devices
 from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import make_engine, reading
@@ -53,7 +54,7 @@ def run(size: int | None, database: str | None) -> dict[str, Any]:
         load_s = time.perf_counter() - started
         baseline = _timed(lambda: _read_devices(engine))
         started = time.perf_counter()
-        done = runs.run_now(engine, runs.Destination(Path(scratch) / "files"), "benchmark", NOW)
+        done = runs.run_now(engine, Destination(Path(scratch) / "files"), "benchmark", NOW)
         value = time.perf_counter() - started
         file_mb = (Path(scratch) / "files" / "scores" / done["fileName"]).stat().st_size / 1e6
         with reading(engine) as connection:

@@ -1,5 +1,6 @@
 """The operator's API for device scores (F7), under /api: score rule sets and the programs they score, a rule
-set tried on one device, score runs on demand and the runs so far, and a device's latest score."""
+set tried on one device, score runs on demand and the runs so far, and a device's latest score. Trials and runs
+load polars, so their modules are imported when first asked for (the program system starts without it)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.dacs.programs.programs import CODE
-from derbridge.dacs.scores import explain, rule_sets, runs
+from derbridge.dacs.scores import rule_sets
+from derbridge.dacs.scores.schedule import Destination
 from derbridge.runtime.system import Runtime
 
 ACTOR_HEADER = "X-Derbridge-Actor"
@@ -26,7 +28,7 @@ class Trial(BaseModel):
     deviceId: str = Field(min_length=1, max_length=12)
 
 
-def scores_router(runtime: Runtime, destination: runs.Destination) -> APIRouter:
+def scores_router(runtime: Runtime, destination: Destination) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["device scores"])
 
     @router.post("/score-rule-sets", status_code=201, summary="Save a score rule set (checked: 422 names each "
@@ -63,11 +65,15 @@ def scores_router(runtime: Runtime, destination: runs.Destination) -> APIRouter:
     @router.post("/score-rule-sets/{name}/test", summary="What one device would score now by this rule set, and "
                  "why: every variable, every step, the score, eligibility and reason")
     def test(name: str, body: Trial) -> dict[str, Any]:
+        from derbridge.dacs.scores import explain
+
         return explain.trial(runtime.db, body.deviceId, name)
 
     @router.post("/score-runs", status_code=202, summary="Score every device now: the run goes on in the "
                  "background (409 while another runs)")
     def run_now(request: Request) -> dict[str, Any]:
+        from derbridge.dacs.scores import runs
+
         run_id = runs.start(runtime.db, runs.DEMAND, who(request))
         threading.Thread(target=_execute, args=(runtime, run_id, destination), name=f"score-run-{run_id}",
                          daemon=True).start()
@@ -75,14 +81,20 @@ def scores_router(runtime: Runtime, destination: runs.Destination) -> APIRouter:
 
     @router.get("/score-runs", summary="Score runs, newest first")
     def list_runs(limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:
+        from derbridge.dacs.scores import runs
+
         return runs.runs(runtime.db, limit)
 
     @router.get("/score-runs/{run_id}", summary="One score run: status, counts by reason, timings, file")
     def get_run(run_id: str) -> dict[str, Any]:
+        from derbridge.dacs.scores import runs
+
         return runs.get(runtime.db, run_id)
 
     @router.get("/devices/{device_id}/score", summary="A device's score from the latest run, with its components")
     def device_score(device_id: str) -> dict[str, Any]:
+        from derbridge.dacs.scores import explain
+
         return explain.latest(runtime.db, device_id)
 
     return router
@@ -95,8 +107,10 @@ def who(request: Request) -> str:
     return f"{principal} ({actor.strip()[:100]})" if actor and actor.strip() else principal
 
 
-def _execute(runtime: Runtime, run_id: str, destination: runs.Destination) -> None:
+def _execute(runtime: Runtime, run_id: str, destination: Destination) -> None:
     """A run in the background: its fault is recorded on the run (FAILED) and logged, never raised here."""
+    from derbridge.dacs.scores import runs
+
     try:
         runs.execute(runtime.db, run_id, destination)
     except Exception:  # noqa: BLE001 - recorded on the run by runs.execute

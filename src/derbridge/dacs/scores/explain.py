@@ -19,8 +19,9 @@ from derbridge.dacs.schema import controllable_devices, device_scores, program_s
 from derbridge.dacs.scores import runs, score_file
 from derbridge.dacs.scores.evaluate import Value, evaluate
 from derbridge.dacs.scores.formula import Kind, RuleSet
+from derbridge.dacs.scores.inputs import VARIABLES, WHOLE_NUMBERS
 from derbridge.dacs.scores.rule_sets import default_scoring, scoring_by_program, scoring_named
-from derbridge.dacs.scores.variables import VARIABLES, WHOLE_NUMBERS, device_variables
+from derbridge.dacs.scores.variables import device_variables
 from derbridge.errors import NotFound
 from derbridge.store.db import reading
 

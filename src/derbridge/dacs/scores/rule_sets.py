@@ -22,7 +22,7 @@ from derbridge.dacs import ids
 from derbridge.dacs.schema import program_score_rule_sets, programs, score_rule_sets
 from derbridge.dacs.scores import default_rules
 from derbridge.dacs.scores.formula import Condition, Rule, RuleSet, compile_rules
-from derbridge.dacs.scores.variables import EXTRA_INPUTS
+from derbridge.dacs.scores.inputs import EXTRA_INPUTS
 from derbridge.errors import Conflict, InvalidInput, NotFound
 from derbridge.store.db import reading
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,8 +28,10 @@ from derbridge.dacs import ids
 from derbridge.dacs.schema import device_scores, outbound_files, score_runs
 from derbridge.dacs.scores import score_file
 from derbridge.dacs.scores.frames import score_frame
+from derbridge.dacs.scores.inputs import WHOLE_NUMBERS
 from derbridge.dacs.scores.rule_sets import Scoring, default_scoring, scoring_by_program
-from derbridge.dacs.scores.variables import IDENTITY, WHOLE_NUMBERS, device_variables
+from derbridge.dacs.scores.schedule import Destination
+from derbridge.dacs.scores.variables import IDENTITY, device_variables
 from derbridge.errors import Conflict, NotFound
 from derbridge.store.bulk import bulk_insert
 from derbridge.store.db import reading
@@ -44,14 +44,6 @@ HUB_PATH = "/hub/files/from-dacs/deviceScores"
 STALE = timedelta(minutes=30)
 """A run RUNNING longer than this was cut short (the process stopped): the next run marks it FAILED."""
 RUN_ID_DIGITS = 14
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where a run's files go: the program system's own copies (the outbox's), and the pickup directory."""
-
-    files_dir: Path
-    pickup_dir: Path | None = None
 
 
 def start(engine: Engine, trigger: str, who: str, now: datetime | None = None,

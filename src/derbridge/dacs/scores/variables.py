@@ -50,11 +50,6 @@ from derbridge.dacs.scores.cycles import DEFAULT_FREQUENCY, FREQUENCIES, UTC_ZON
 from derbridge.store.bulk import select_frame
 from derbridge.store.db import reading
 
-VARIABLES = ("AC", "AV", "BR", "CA", "CU", "DE", "DP", "CM", "OO", "IO", "ND")
-WHOLE_NUMBERS = frozenset(VARIABLES) - {"BR"}
-"""The variables that are always whole numbers (for writing them)."""
-EXTRA_INPUTS = ("CM", "OO", "IO", "ND")
-"""The variables the program system supplies beyond the vendor's (formula.INPUTS)."""
 IDENTITY = ("device_id", "nic_id", "head_end_system", "program_code", "subscription_id")
 RECENT_DAYS = 90
 NEVER_DAYS = 365
