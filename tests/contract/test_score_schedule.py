@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from derbridge.clock import ManualClock, use_clock
+from derbridge.config import ConfigError, Settings
 from derbridge.dacs.schema import device_scores
 from derbridge.dacs.scores import runs
-from derbridge.dacs.scores.schedule import Destination
+from derbridge.dacs.scores.schedule import Destination, score_tasks
 from derbridge.errors import Conflict
 from derbridge.store.db import make_engine, reading
 from derbridge.store.migrations import upgrade
@@ -96,3 +97,22 @@ def test_a_run_that_fails_is_failed_and_leaves_the_previous_scores(dacs_db: Engi
     assert latest["status"] == "FAILED" and "FileExistsError" in latest["error"]
     with reading(dacs_db) as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(device_scores)).scalar_one() == 1
+
+
+def test_the_program_system_runs_the_schedule_as_a_task_unless_it_is_off(tmp_path: Path) -> None:
+    [task] = score_tasks(Settings(data_dir=tmp_path))
+
+    assert (task.name, task.every_s) == ("daily-score-run", 10.0)
+    assert score_tasks(Settings(data_dir=tmp_path, score_run_hour=-1)) == []
+    with pytest.raises(ConfigError):
+        score_tasks(Settings(data_dir=tmp_path, score_run_hour=24))
+
+
+def test_the_task_runs_todays_run_once_the_shared_clock_passes_the_hour(
+        dacs_db: Engine, clock: ManualClock, tmp_path: Path) -> None:
+    [task] = score_tasks(Settings(data_dir=tmp_path, score_run_hour=HOUR))
+
+    before = task.run(dacs_db)
+    clock.advance(timedelta(minutes=1))
+
+    assert before is None and task.run(dacs_db) is not None and task.run(dacs_db) is None

@@ -26,7 +26,7 @@ RULE_SET = {"rules": [{"name": "SC", "formula": "10 * AV + CU"}],
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundSystems]:
     """The program system alone (SQLite: storage is specified on both back ends in tests/contract), with two
-    scored devices and a pickup directory for score files. Its daily run may fire at start (past 02:00 UTC)."""
+    scored devices and a pickup directory for score files (test stacks have no daily run)."""
     pickup = tmp_path_factory.mktemp("pickup")
     for running in stack_on("sqlite", tmp_path_factory, ("dacs",), score_file_dir=str(pickup)):
         engine = make_engine(running.settings.database_url("dacs"))

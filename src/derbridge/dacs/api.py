@@ -19,7 +19,7 @@ from derbridge.dacs.network.api import FILES_PREFIX, network_file_router, networ
 from derbridge.dacs.programs.api import programs_router
 from derbridge.dacs.schema import outbound_files, outbound_messages, rejected_requests, sync_requests
 from derbridge.dacs.scores.api import scores_router
-from derbridge.dacs.scores.schedule import daily_score_run, score_destination
+from derbridge.dacs.scores.schedule import score_destination, score_tasks
 from derbridge.dacs.sync import sync_requests as sync
 from derbridge.dacs.sync.api import acknowledgement_router, sync_request_router
 from derbridge.runtime.system import Outbox, Runtime, Task
@@ -35,7 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
         [Outbox(sync_requests, lambda row: row.sync_request_id),
          Outbox(outbound_messages, lambda row: row.message_key)],
         files=outbound_files,
-        tasks=[Task("expire-status-checks", 1.0, expire_status_checks), daily_score_run(settings)])
+        tasks=[Task("expire-status-checks", 1.0, expire_status_checks), *score_tasks(settings)])
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
     app, authenticator = new_app("dacs", settings, runtime.lifespan(settings), keep_rejected,
                                  "Reference program system (DACS/CPMCS role).",

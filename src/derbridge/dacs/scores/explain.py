@@ -31,7 +31,7 @@ NOT_SCORED = "not an ACTIVE device of an ACTIVE subscription of an ACTIVE progra
 def trial(engine: Engine, device_id: str, rule_set_name: str | None = None,
           now: datetime | None = None) -> dict[str, Any]:
     """What the device would score now under `rule_set_name` (default: its program's rule set), and why: every
-    variable, every step, the score, eligibility and reason, and the components as the file would write them."""
+    variable, every step, the score as the file would give it, eligibility and reason, and the components."""
     now = (now or utcnow()).replace(microsecond=0)
     found = device_variables(engine, now, device_id)
     if found.is_empty():
@@ -46,7 +46,8 @@ def trial(engine: Engine, device_id: str, rule_set_name: str | None = None,
             "programCode": device["program_code"], "subscriptionId": device["subscription_id"],
             "ruleSet": scoring.name, "ruleSetVersion": scoring.version, "asOf": iso_z(now),
             "variables": {name: device[name] for name in VARIABLES}, "inputs": evaluation.inputs,
-            "steps": evaluation.steps, "score": evaluation.score, "eligible": evaluation.eligible,
+            "steps": evaluation.steps, "score": pl.select(score_file.file_score(pl.lit(evaluation.score))).item(),
+            "eligible": evaluation.eligible,
             "reason": evaluation.reason, "components": _components_text(scoring.rule_set, values)}
 
 

@@ -2,18 +2,20 @@
 hub (F7); daily at a configured UTC hour, and on demand.
 
 A run computes as of one instant, `computed_at` (whole seconds: the file's name and every row say it). It reads
-the variables (variables.py), scores each program's devices by its rule set or the default, writes the file
-(score_file.py), drops a copy with its checksum sidecar into the pickup directory when one is configured, and
-then, in one transaction, replaces the stored scores, queues the file in `outbound_files` (PUT to the hub with
-`Idempotency-Key: device-scores:<runId>`) and marks the run DONE with its counts and timings. A fault marks it
-FAILED with the error and leaves the previous scores and files as they were.
+the variables (variables.py) and scores each program's devices by its rule set or the default. Then, in one
+transaction, it replaces the stored scores while the file is written (score_file.py) and a copy with its
+checksum sidecar dropped into the pickup directory when one is configured, queues the file in `outbound_files`
+(PUT to the hub with `Idempotency-Key: device-scores:<runId>`) and marks the run DONE with its counts and
+timings. A fault marks it FAILED with the error and leaves the previous scores as they were.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -119,40 +121,55 @@ def score_devices(variables: pl.DataFrame, by_program: dict[str, Scoring], defau
 
 
 def _execute(engine: Engine, run_id: str, destination: Destination) -> dict[str, Any]:
+    """Score, then write the file (in a thread: polars and hashing leave Python free) while the scores are
+    stored, and queue the file in the same transaction."""
     started = time.perf_counter()
     run = _run_row(engine, run_id)
     computed_at = as_utc(run.computed_at)
-    variables = device_variables(engine, computed_at)
-    with reading(engine) as connection:
-        by_program = scoring_by_program(connection)
-    read_s = time.perf_counter() - started
-    scored = score_devices(variables, by_program, default_scoring())
+    scored, read_s = _scored(engine, computed_at)
     compute_s = time.perf_counter() - started - read_s
     path = destination.files_dir / "scores" / run.file_name
-    rows = score_file.file_rows(scored, computed_at)
-    sha256 = score_file.write(rows, path)
-    if destination.pickup_dir is not None:
-        score_file.drop(path, sha256, destination.pickup_dir)
-    with engine.begin() as connection:
+    with ThreadPoolExecutor(1, thread_name_prefix="score-file") as pool, engine.begin() as connection:
+        written = pool.submit(_write_file, scored, computed_at, path, destination.pickup_dir)
         connection.execute(sa.delete(device_scores))
         bulk_insert(connection, device_scores, _stored(scored))
-        query = urlencode({"runId": run_id, "computedAt": iso_z(computed_at), "rows": rows.height})
+        rows, sha256 = written.result()
+        query = urlencode({"runId": run_id, "computedAt": iso_z(computed_at), "rows": rows})
         connection.execute(sa.insert(outbound_files).values(
             message_key=f"device-scores:{run_id}", kind="device-scores",
             **new_file_values(f"{HUB_PATH}?{query}", path, sha256, score_file.CONTENT_TYPE)))
         seconds = time.perf_counter() - started
         connection.execute(sa.update(score_runs).where(score_runs.c.run_id == run_id).values(
-            status=DONE, sha256=sha256, devices=rows.height, eligible=int(scored["eligible"].sum()),
+            status=DONE, sha256=sha256, devices=rows, eligible=int(scored["eligible"].sum()),
             programs=scored["program_code"].n_unique(), reasons=json.dumps(_reasons(scored)),
             read_s=round(read_s, 3), compute_s=round(compute_s, 3), write_s=round(seconds - read_s - compute_s, 3),
             seconds=round(seconds, 3), finished_at=utcnow()))
     return get(engine, run_id)
 
 
+def _scored(engine: Engine, computed_at: datetime) -> tuple[pl.DataFrame, float]:
+    """Every device scored as of `computed_at`, and the seconds reading took."""
+    started = time.perf_counter()
+    variables = device_variables(engine, computed_at)
+    with reading(engine) as connection:
+        by_program = scoring_by_program(connection)
+    read_s = time.perf_counter() - started
+    return score_devices(variables, by_program, default_scoring()), read_s
+
+
+def _write_file(scored: pl.DataFrame, computed_at: datetime, path: Path, pickup_dir: Path | None) -> tuple[int, str]:
+    """The score file written, and dropped for pickup when configured: its rows and SHA-256."""
+    rows = score_file.file_rows(scored, computed_at)
+    sha256 = score_file.write(rows, path)
+    if pickup_dir is not None:
+        score_file.drop(path, sha256, pickup_dir)
+    return rows.height, sha256
+
+
 def _stored(scored: pl.DataFrame) -> pl.DataFrame:
     """The stored scores: the score as the file writes it (rounded to 6 digits, never below 0)."""
     return scored.select(
-        "device_id", pl.col("score").clip(0.0, score_file.LARGEST).round(6), "eligible", "reason", "components")
+        "device_id", score_file.file_score(pl.col("score")), "eligible", "reason", "components")
 
 
 def _reasons(scored: pl.DataFrame) -> dict[str, int]:

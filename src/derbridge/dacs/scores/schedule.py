@@ -30,9 +30,13 @@ def score_destination(settings: Settings) -> Destination:
                        Path(settings.score_file_dir) if settings.score_file_dir else None)
 
 
-def daily_score_run(settings: Settings) -> Task:
-    if not 0 <= settings.score_run_hour <= 23:
-        raise ConfigError(f"setting score_run_hour: {settings.score_run_hour} is not an hour of the day (0-23)")
+def score_tasks(settings: Settings) -> list[Task]:
+    """The daily run after `score_run_hour` (UTC), or nothing when it is -1 (runs on demand only)."""
+    if not -1 <= settings.score_run_hour <= 23:
+        raise ConfigError(f"setting score_run_hour: {settings.score_run_hour} is not an hour of the day (0-23), "
+                          "nor -1 (no daily run)")
+    if settings.score_run_hour == -1:
+        return []
     destination, hour = score_destination(settings), settings.score_run_hour
 
     def run_if_due(engine: Engine) -> str | None:
@@ -40,4 +44,4 @@ def daily_score_run(settings: Settings) -> Task:
 
         return runs.run_if_due(engine, destination, hour)
 
-    return Task("daily-score-run", CHECK_EVERY_S, run_if_due)
+    return [Task("daily-score-run", CHECK_EVERY_S, run_if_due)]

@@ -51,6 +51,11 @@ def decimal_text(number: pl.Expr) -> pl.Expr:
             .when(text == "-0").then(pl.lit("0")).otherwise(text))
 
 
+def file_score(score: pl.Expr) -> pl.Expr:
+    """A score as the file gives it: never below 0, rounded to 6 fraction digits."""
+    return score.clip(0.0, LARGEST).round(6)
+
+
 def whole_text(number: pl.Expr) -> pl.Expr:
     """A number known to be whole, written as decimal_text writes it, for less work."""
     return number.cast(pl.Int64).cast(pl.String)
@@ -88,7 +93,7 @@ def file_rows(scored: pl.DataFrame, computed_at: datetime) -> pl.DataFrame:
     return scored.select(
         pl.col("device_id").alias("deviceId"), pl.col("nic_id").alias("nicId"),
         pl.col("head_end_system").alias("headEndSystem"), pl.col("program_code").alias("programCode"),
-        pl.col("subscription_id").alias("subscriptionId"), decimal_text(pl.col("score").clip(0.0)).alias("score"),
+        pl.col("subscription_id").alias("subscriptionId"), decimal_text(file_score(pl.col("score"))).alias("score"),
         pl.col("eligible"), pl.col("reason"), pl.lit(iso_z(computed_at)).alias("computedAt"),
         pl.col("components")).sort("deviceId")
 
