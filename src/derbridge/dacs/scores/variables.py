@@ -65,24 +65,20 @@ _CHECKS = {"head_end_system": pl.String, "nic_id": pl.String, "last_failure": _U
 
 def device_variables(engine: Engine, now: datetime, device_id: str | None = None) -> pl.DataFrame:
     """Every scored device (or just `device_id`) with IDENTITY and VARIABLES as columns, as of `now`. The
-    devices and their history are read at the same time on several connections (SQLite and PostgreSQL both
-    work while Python waits), so a fleet's big reads overlap; on SQLite, which sums a GROUP BY on one core, the
-    history is read in two halves (PostgreSQL shares an aggregate between its workers itself)."""
+    devices and their history are read at the same time on two connections (SQLite and PostgreSQL both work
+    while Python waits), so a fleet's two big reads overlap."""
     with reading(engine) as connection:
         terms = _program_terms(connection)
         cycles = _cycles(_time_zones(connection), [*terms["frequency"].unique(), DEFAULT_FREQUENCY], now)
-    halves = [0, 1] if engine.dialect.name == "sqlite" and device_id is None else [None]
-    with ThreadPoolExecutor(3, thread_name_prefix="score-read") as pool:
+    with ThreadPoolExecutor(2, thread_name_prefix="score-read") as pool:
         devices = pool.submit(_read, engine, read_devices, now, device_id)
-        history = [pool.submit(_read, engine, _history, now, list(cycles["start"]), device_id, half)
-                   for half in halves]
+        history = pool.submit(_read, engine, _history, now, list(cycles["start"]), device_id)
         checks = _read(engine, _failed_checks, device_id)
         joined = (devices.result().join(terms, on="program_code", how="left")
                   .with_columns(pl.col("frequency").fill_null(DEFAULT_FREQUENCY),
                                 pl.col("time_zone").fill_null(UTC_ZONE))
                   .join(cycles.drop("start"), on=["time_zone", "frequency"], how="left")
-                  .join(pl.concat([part.result() for part in history]), on=["head_end_system", "nic_id"],
-                        how="left")
+                  .join(history.result(), on=["head_end_system", "nic_id"], how="left")
                   .join(checks, on=["head_end_system", "nic_id"], how="left"))
     return joined.select(*IDENTITY, *_variables(now, cycles.height)).sort("device_id")
 
@@ -147,11 +143,10 @@ def _cycles(time_zones: list[str], frequencies: list[str], now: datetime) -> pl.
                                 "DP": pl.Float64})
 
 
-def _history(connection: Connection, now: datetime, cycle_starts: list[datetime], device_id: str | None,
-             half: int | None = None) -> pl.DataFrame:
+def _history(connection: Connection, now: datetime, cycle_starts: list[datetime],
+             device_id: str | None) -> pl.DataFrame:
     """Per device (head end, NIC): successful participations since each cycle start (`cu_<n>`), the end of the
-    last one, and the opt-outs, overrides and non-responses of the last 90 days; one GROUP BY. `half` (0 or 1)
-    takes only the NIC ids whose last character's code is even or odd: two halves read at once."""
+    last one, and the opt-outs, overrides and non-responses of the last 90 days; one GROUP BY."""
     p = event_participations
     began = sa.func.coalesce(p.c.participation_start, p.c.reservation_start)
     ended = sa.func.coalesce(p.c.participation_end, p.c.participation_start, p.c.reservation_end)
@@ -172,8 +167,6 @@ def _history(connection: Connection, now: datetime, cycle_starts: list[datetime]
              .group_by(p.c.head_end_system, p.c.nic_id))
     if device_id is not None:
         query = query.where(_of_device(p, device_id))
-    if half is not None:
-        query = query.where(sa.func.unicode(sa.func.substr(p.c.nic_id, -1)) % 2 == half)
     schema = {"head_end_system": pl.String, "nic_id": pl.String,
               **{f"cu_{n}": pl.Int64 for n in range(len(cycle_starts))}, "last_success_end": _UTC,
               "OO": pl.Int64, "IO": pl.Int64, "ND": pl.Int64}
