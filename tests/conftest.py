@@ -15,7 +15,9 @@ from derbridge.store.testing import drop_postgres_database, fresh_postgres_datab
 # The machine's PostgreSQL by default; DERBRIDGE_TEST_POSTGRES_URL names another, or "" to skip those tests.
 POSTGRES_URL = os.environ.get("DERBRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgresql"]
-FAST_RETRIES = {"retry_initial_s": 0.2, "retry_max_interval_s": 1.0, "sender_poll_s": 0.1, "log_level": "warning"}
+# Test stacks: fast retries, and no daily score run (whether it fires would depend on the hour the tests run).
+FAST_RETRIES = {"retry_initial_s": 0.2, "retry_max_interval_s": 1.0, "sender_poll_s": 0.1, "log_level": "warning",
+                "score_run_hour": -1}
 
 
 def postgres_or_skip() -> str:

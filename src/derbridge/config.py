@@ -88,6 +88,11 @@ class Settings:
     headend_auth: str = ""
     # Which DERMS sends F4 enrollment requests: their `drmsInstanceId` (at most 30 characters).
     derms_instance_id: str = "DERMS-1"
+    # Device scores (F7): the program system scores every device once a day after this hour (UTC, 0-23; -1: no
+    # daily run, on demand only), and drops each score file, with its .sha256 sidecar, into score_file_dir when
+    # it is set (for a pickup).
+    score_run_hour: int = 2
+    score_file_dir: str = ""
     # Business time: empty is the machine's clock; a file path is a clock shared by every system pointed at it,
     # the machine's time plus the offset the file holds (clock.py), so scenarios and tests can move time.
     clock_file: str = ""

@@ -34,6 +34,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
                     "Migrate N enrolled devices: legacy import, initial sync file to DERMS, ack file back (s)"),
     "cis-import": ("derbridge.benchmarks.cis_import",
                    "Load an N-customer CIS extract into each system over HTTP (s) vs a plain bulk insert of persons"),
+    "score-compute": ("derbridge.benchmarks.score_compute",
+                      "A score run over N devices on the default rule set: read, score, file, store (s) vs "
+                      "reading the same devices"),
     "network-export": ("derbridge.benchmarks.network_export",
                        "F1 full export of N service points from DERMS into the program system (s) vs a raw "
                        "SQLite bulk insert of the same rows"),

@@ -18,6 +18,8 @@ from derbridge.dacs.legacy.api import LEGACY_PREFIX, ack_file_router, legacy_rou
 from derbridge.dacs.network.api import FILES_PREFIX, network_file_router, network_location_router
 from derbridge.dacs.programs.api import programs_router
 from derbridge.dacs.schema import outbound_files, outbound_messages, rejected_requests, sync_requests
+from derbridge.dacs.scores.api import scores_router
+from derbridge.dacs.scores.schedule import score_destination, score_tasks
 from derbridge.dacs.sync import sync_requests as sync
 from derbridge.dacs.sync.api import acknowledgement_router, sync_request_router
 from derbridge.runtime.system import Outbox, Runtime, Task
@@ -33,7 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
         [Outbox(sync_requests, lambda row: row.sync_request_id),
          Outbox(outbound_messages, lambda row: row.message_key)],
         files=outbound_files,
-        tasks=[Task("expire-status-checks", 1.0, expire_status_checks)])
+        tasks=[Task("expire-status-checks", 1.0, expire_status_checks), *score_tasks(settings)])
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
     app, authenticator = new_app("dacs", settings, runtime.lifespan(settings), keep_rejected,
                                  "Reference program system (DACS/CPMCS role).",
@@ -47,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(enrollment.agent_router(runtime, settings), dependencies=operator)
     app.include_router(network_location_router(runtime), dependencies=operator)
     app.include_router(legacy_router(runtime, settings, keep_rejected), dependencies=operator)
+    app.include_router(scores_router(runtime, score_destination(settings)), dependencies=operator)
     app.include_router(table_upload_router(cis_uploads(runtime, settings), CIS_PREFIX), dependencies=operator)
 
     app.include_router(acknowledgement_router(runtime, keep_rejected), dependencies=hub)

@@ -472,3 +472,71 @@ event_participations = sa.Table(
     sa.UniqueConstraint("event_external_id", "head_end_system", "nic_id", name="uq_event_participations_device"),
     sa.Index("ix_event_participations_device", "head_end_system", "nic_id"),
 )
+
+# ---- device scores (F7): rule sets, the program each serves, the daily runs and every device's latest score ----
+
+# A named score rule set as written (dacs/scores/formula.py checks it on every save); version +1 per change.
+score_rule_sets = sa.Table(
+    "score_rule_sets",
+    metadata,
+    sa.Column("rule_set_id", sa.String(12), primary_key=True),
+    sa.Column("name", sa.String(60), nullable=False, unique=True),
+    sa.Column("description", sa.String(254), nullable=True),
+    sa.Column("rules", sa.Text, nullable=False),  # JSON [{name, formula}], in order
+    sa.Column("eligibility", sa.Text, nullable=False),  # JSON [{formula, reason}], in order
+    sa.Column("factors", sa.Text, nullable=False),  # JSON {name: [numbers]}
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# At most one score rule set per program; a program without one is scored by the default rule set.
+program_score_rule_sets = sa.Table(
+    "program_score_rule_sets",
+    metadata,
+    sa.Column("program_id", sa.String(12), primary_key=True),
+    sa.Column("rule_set_id", sa.String(12), nullable=False, index=True),
+    sa.Column("attached_by", sa.String(200), nullable=False),
+    sa.Column("attached_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# One score run: RUNNING → DONE (its file written and queued to the hub) or FAILED. A scheduled run names its
+# UTC day, unique, so the schedule runs once a day however many processes watch the clock.
+score_runs = sa.Table(
+    "score_runs",
+    metadata,
+    sa.Column("run_id", sa.String(14), primary_key=True),
+    sa.Column("trigger", sa.String(10), nullable=False),  # SCHEDULE, DEMAND
+    sa.Column("scheduled_day", sa.Date, nullable=True, unique=True),
+    sa.Column("status", sa.String(10), nullable=False, index=True),
+    sa.Column("requested_by", sa.String(200), nullable=False),
+    sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),  # the time the scores are as of
+    sa.Column("file_name", sa.String(60), nullable=False, unique=True),
+    sa.Column("sha256", sa.String(64), nullable=True),
+    sa.Column("devices", sa.Integer, nullable=True),
+    sa.Column("eligible", sa.Integer, nullable=True),
+    sa.Column("programs", sa.Integer, nullable=True),
+    sa.Column("reasons", sa.Text, nullable=True),  # JSON {reason code: devices}
+    sa.Column("read_s", sa.Float, nullable=True),
+    sa.Column("compute_s", sa.Float, nullable=True),
+    sa.Column("write_s", sa.Float, nullable=True),
+    sa.Column("seconds", sa.Float, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# Each scored device's score from the latest DONE run (replaced whole by each run, in the transaction that
+# marks it DONE), as its row of the score file says (a device's subscription and program never change, so they
+# are the device's). Stored in key order, without rowid.
+device_scores = sa.Table(
+    "device_scores",
+    metadata,
+    sa.Column("device_id", sa.String(12), primary_key=True),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("eligible", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.String(30), nullable=True),
+    sa.Column("components", sa.Text, nullable=False),
+    sqlite_with_rowid=False,
+)

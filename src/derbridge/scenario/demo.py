@@ -1,11 +1,12 @@
 """`derbridge demo`: the whole system on a fresh data directory, a scripted scenario, the message trails.
 
-Two acts. An aggregator's details created, updated and deleted in the program system (F3). Then a small
+Three acts. An aggregator's details created, updated and deleted in the program system (F3). Then a small
 utility: its CIS extract loaded into both systems, a thermostat program approved, an aggregator enrolling its
 customers' thermostats through DERMS (F4) — one record refused for an unknown program — each device's status
 checked (F6), the enrollments ACTIVE and synced to DERMS, which registers the devices with their head end
-(F5); then one customer opts out and another's thermostat is replaced. Each step is checked against what the
-systems report; the demo exits 0 only if every step succeeded.
+(F5); then one customer opts out and another's thermostat is replaced. Last, the program system scores the
+enrolled thermostats and explains one score (F7). Each step is checked against what the systems report; the
+demo exits 0 only if every step succeeded.
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def run_scenario(settings: Settings, console: Console, dataset: Path) -> Scenari
         console.rule("F3 — an aggregator's details")
         aggregator_act(scenario, dacs, derms, hub)
         console.rule("F4, F6, F5 — enrollment")
-        enrollment_act(scenario, dacs, derms, hub, dataset)
+        if enrollment_act(scenario, dacs, derms, hub, dataset):
+            console.rule("F7 — device scores")
+            scores_act(scenario, dacs)
     finally:
         for client in (dacs, derms, hub):
             client.close()
@@ -142,7 +145,7 @@ def aggregator_act(scenario: Scenario, dacs: Any, derms: Any, hub: Any) -> None:
     scenario.step("Hub message trail is complete", trail)
 
 
-def enrollment_act(scenario: Scenario, dacs: Any, derms: Any, hub: Any, dataset: Path) -> None:
+def enrollment_act(scenario: Scenario, dacs: Any, derms: Any, hub: Any, dataset: Path) -> bool:
     """A small utility's customers enroll their thermostats through an aggregator; one opts out, one
     thermostat is replaced."""
     from derbridge.scenario.aggregator import candidates, enroll, enrollment_records  # polars: here only
@@ -245,9 +248,33 @@ def enrollment_act(scenario: Scenario, dacs: Any, derms: Any, hub: Any, dataset:
         ("An agent checks a device's status", agent_check),
         ("Hub message trail of the replaced thermostat is complete", device_trail),
     ]
-    for title, action in steps:
-        if not scenario.step(title, action):
-            break  # each step builds on the one before
+    return all(scenario.step(title, action) for title, action in steps)  # each step builds on the one before
+
+
+def scores_act(scenario: Scenario, dacs: Any) -> None:
+    """The program system scores every enrolled thermostat and says why one of them scored what it did."""
+    facts = scenario.facts
+
+    def run() -> str:
+        started = checked(dacs.post("/api/score-runs"))
+        path = f"/api/score-runs/{started['runId']}"
+        done = wait_for(lambda: (found := checked(dacs.get(path)))["status"] != "RUNNING" and found,
+                        SYNC_TIMEOUT_S, f"score run {started['runId']}")
+        if done["status"] != "DONE" or done["devices"] != ENROLLING - 1:  # one opted out
+            raise RuntimeError(f"score run {done}")
+        devices = [d["deviceId"] for d in checked(dacs.get("/api/devices", params={"status": "ACTIVE"}))]
+        facts["scores"] = [checked(dacs.get(f"/api/devices/{device}/score")) for device in devices]
+        return f"{done['devices']} thermostats scored, {done['eligible']} eligible; file {done['fileName']}"
+
+    def explain() -> str:
+        device = facts["scores"][0]["deviceId"]
+        facts["trial"] = tried = checked(dacs.post("/api/score-rule-sets/DEFAULT/test", json={"deviceId": device}))
+        if tried["components"] != facts["scores"][0]["components"]:
+            raise RuntimeError(f"the trial gives {tried['components']}, the run {facts['scores'][0]['components']}")
+        return f"{device}: score {tried['score']:g} by {tried['ruleSet']}, the same components as the run"
+
+    if scenario.step(f"The program system scores the {ENROLLING - 1} enrolled thermostats", run):
+        scenario.step("Why one thermostat scored what it did", explain)
 
 
 def _nic(record: dict[str, Any]) -> str:
@@ -283,6 +310,25 @@ def trail_table(messages: list[dict[str, Any]], title: str = "Message trail (hub
     return table
 
 
+def scores_table(scores: list[dict[str, Any]]) -> Table:
+    table = Table(title="Device scores (program system, latest run)")
+    for column in ("device", "program", "score", "eligible", "components"):
+        table.add_column(column, overflow="fold")
+    for score in scores:
+        table.add_row(score["deviceId"], score["programCode"], f"{score['score']:g}",
+                      "yes" if score["eligible"] else f"no: {score['reason']}", score["components"])
+    return table
+
+
+def explanation_table(trial: dict[str, Any]) -> Table:
+    table = Table(title=f"Why {trial['deviceId']} scores {trial['score']:g} ({trial['ruleSet']} rule set)")
+    table.add_column("name")
+    table.add_column("value", justify="right")
+    for name, value in {**trial["variables"], **trial["steps"]}.items():
+        table.add_row(name, "unknown" if value is None else f"{value:g}")
+    return table
+
+
 def main(console: Console, keep: bool = False) -> int:
     started = time.perf_counter()
     data_dir = Path(tempfile.mkdtemp(prefix="derbridge-demo-"))
@@ -303,6 +349,9 @@ def main(console: Console, keep: bool = False) -> int:
         console.print(trail_table(scenario.facts["trail"], "Message trail of the aggregator (hub)"))
     if scenario.facts.get("deviceTrail"):
         console.print(trail_table(scenario.facts["deviceTrail"], "Message trail of the replaced thermostat (hub)"))
+    if scenario.facts.get("trial"):
+        console.print(scores_table(scenario.facts["scores"]))
+        console.print(explanation_table(scenario.facts["trial"]))
     ok = all(result[1] for result in scenario.results)
     elapsed = time.perf_counter() - started
     verdict = "[green]every step succeeded[/]" if ok else "[red]some steps failed[/]"
