@@ -98,8 +98,9 @@ def _raw_update(engine: Engine, size: int) -> None:
     """The same rows, another outcome each, in one executemany through the driver."""
     now = datetime.now(UTC)
     end = START + timedelta(hours=2)
-    rows = [(OUTCOMES[(n + 1) % len(OUTCOMES)], None, START, end, now, now, EVENT, HEAD_END, f"NIC-{n:09d}")
-            for n in range(size)]
+    rows: list[tuple[Any, ...]] = [
+        (OUTCOMES[(n + 1) % len(OUTCOMES)], None, START, end, now, now, EVENT, HEAD_END, f"NIC-{n:09d}")
+        for n in range(size)]
     mark = "%s" if engine.dialect.name == "postgresql" else "?"
     if engine.dialect.name == "sqlite":
         rows = [(*row[:2], *(value.isoformat(" ") for value in row[2:6]), *row[6:]) for row in rows]

@@ -16,7 +16,7 @@ from derbridge.dacs.enrollment.queries import counts_by_status
 from derbridge.dacs.enrollment.setup import expire_status_checks
 from derbridge.dacs.legacy.api import LEGACY_PREFIX, ack_file_router, legacy_router
 from derbridge.dacs.network.api import FILES_PREFIX, network_file_router, network_location_router
-from derbridge.dacs.outcomes.api import outcome_router
+from derbridge.dacs.outcomes.api import outcome_file_router, outcome_router
 from derbridge.dacs.programs.api import programs_router
 from derbridge.dacs.schema import outbound_files, outbound_messages, rejected_requests, sync_requests
 from derbridge.dacs.sync import sync_requests as sync
@@ -55,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(network_file_router(runtime, settings, keep_rejected), dependencies=hub)
     app.include_router(ack_file_router(runtime, settings, keep_rejected), dependencies=hub)
     app.include_router(outcome_router(runtime, keep_rejected), dependencies=hub)
+    app.include_router(outcome_file_router(runtime, settings, keep_rejected), dependencies=hub)
     app.include_router(health_and_metrics(authenticator, "dacs", None, lambda: {
         "syncRequests": sync.counts_by_status(runtime.db),
         "enrollments": counts_by_status(runtime.db)}))

@@ -79,37 +79,40 @@ staged_outcomes = sa.Table(
 def apply_outcomes(engine: Engine, outcomes: list[Outcome], now: datetime) -> Applied:
     """Apply one message's outcomes in one transaction."""
     with engine.begin() as connection:
-        return apply_in(connection, outcomes, now)
+        return apply_frame(connection, outcome_frame(outcomes), now)
 
 
-def apply_in(connection: Connection, outcomes: list[Outcome], now: datetime) -> Applied:
-    """Apply outcomes inside the caller's transaction (a file applies its chunks in one)."""
-    last = {(o.event_external_id, o.head_end_system, o.nic_id): o for o in outcomes}  # the last of a device wins
-    if not last:
+def apply_frame(connection: Connection, outcomes: pl.DataFrame, now: datetime) -> Applied:
+    """Apply outcomes (STAGED_SCHEMA's columns) inside the caller's transaction (a file's chunks share one)."""
+    last = outcomes.unique(subset=list(KEY), keep="last", maintain_order=True)  # the last of a device wins
+    if last.is_empty():
         return Applied(0, 0, 0, 0)
     one_writer_at_a_time(connection, LOCK)
     connection.execute(sa.text(f'DROP TABLE IF EXISTS "{staged_outcomes.name}"'))
     staged_outcomes.create(connection)
     try:
-        bulk_insert(connection, staged_outcomes, _staged(list(last.values())))
+        bulk_insert(connection, staged_outcomes, last.select(list(STAGED_SCHEMA)))
         created = _missing(connection)
         changed = _upsert(connection, now)
     finally:
         staged_outcomes.drop(connection)
-    return Applied(len(outcomes), created, changed - created, len(outcomes) - changed)
+    return Applied(outcomes.height, created, changed - created, outcomes.height - changed)
 
 
-def _staged(outcomes: list[Outcome]) -> pl.DataFrame:
+MOMENT = pl.Datetime("us", "UTC")
+STAGED_SCHEMA = {**dict.fromkeys((*KEY, "outcome", "outcome_message"), pl.String),
+                 "participation_start": MOMENT, "participation_end": MOMENT}
+
+
+def outcome_frame(outcomes: list[Outcome]) -> pl.DataFrame:
     """The outcomes as the staging table's rows, for one bulk insert (COPY on PostgreSQL)."""
-    moment = pl.Datetime("us", "UTC")
     return pl.DataFrame({
         "event_external_id": [o.event_external_id for o in outcomes],
         "head_end_system": [o.head_end_system for o in outcomes], "nic_id": [o.nic_id for o in outcomes],
         "outcome": [o.outcome for o in outcomes], "outcome_message": [o.message for o in outcomes],
         "participation_start": [o.participation_start for o in outcomes],
         "participation_end": [o.participation_end for o in outcomes],
-    }, schema={**dict.fromkeys(("event_external_id", "head_end_system", "nic_id", "outcome", "outcome_message"),
-                               pl.String), "participation_start": moment, "participation_end": moment})
+    }, schema=STAGED_SCHEMA)
 
 
 def _missing(connection: Connection) -> int:
