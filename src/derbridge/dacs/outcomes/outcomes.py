@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -100,7 +101,7 @@ def apply_frame(connection: Connection, outcomes: pl.DataFrame, now: datetime) -
 
 
 MOMENT = pl.Datetime("us", "UTC")
-STAGED_SCHEMA = {**dict.fromkeys((*KEY, "outcome", "outcome_message"), pl.String),
+STAGED_SCHEMA: dict[str, Any] = {**dict.fromkeys((*KEY, "outcome", "outcome_message"), pl.String),
                  "participation_start": MOMENT, "participation_end": MOMENT}
 
 
