@@ -33,7 +33,8 @@ def apply_file(engine: Engine, path: Path, fmt: FileFormat, now: datetime) -> Ap
     outcomes applied in order, all or nothing."""
     checked = read_checked(OUTCOME_FILE, path, fmt)
     frame = checked.select(pl.col(name).alias(AS_STAGED[name]) if name in checked.columns
-                           else pl.lit(None).alias(AS_STAGED[name]) for name in AS_STAGED).cast(pl.Schema(STAGED_SCHEMA))
+                           else pl.lit(None).alias(AS_STAGED[name]) for name in AS_STAGED)
+    frame = frame.cast(pl.Schema(STAGED_SCHEMA))
     totals = Applied(0, 0, 0, 0)
     with engine.begin() as connection:
         for chunk in frame.iter_slices(CHUNK_ROWS):
