@@ -73,7 +73,8 @@ def list_windows(device: Annotated[str | None, typer.Option(help="Only this devi
     """Unavailability windows, by start."""
     params = {key: value for key, value in (("deviceId", device), ("status", status)) if value}
     rows = call(config, "dacs", "GET", "/api/unavailability", params=params)
-    _show("Unavailability", rows, as_json, ("unavailabilityId", "version", "status", "deviceId", "start", "end", "reason"))
+    _show("Unavailability", rows, as_json,
+          ("unavailabilityId", "version", "status", "deviceId", "start", "end", "reason"))
 
 
 def _aware(moment: datetime) -> str:
