@@ -26,8 +26,12 @@ RULES_ACK = "/rest/apis/cross/digitalAssets/programRules/postAcknowledgement"
 AGGREGATOR_ACK = "/rest/apis/cross/digitalAssets/energyAggregators/postAcknowledgement"
 STATUS_RESPONSE = "/rest/apis/cross/digitalAssets/controllableDeviceStatus/response"
 NETWORK_FILE = "/rest/files/networkLocations"
-PROGRAM_SYSTEM_PATHS = (ENROLL, ENROLLMENT_ACK, RULES_ACK, AGGREGATOR_ACK, STATUS_RESPONSE, NETWORK_FILE)
+EVENT_OUTCOME = "/rest/apis/cross/service/programEventParticipation/postEventOutcome"
+PROGRAM_SYSTEM_PATHS = (ENROLL, ENROLLMENT_ACK, RULES_ACK, AGGREGATOR_ACK, STATUS_RESPONSE, NETWORK_FILE,
+                        EVENT_OUTCOME)
 DERMS_PATHS = ("/enroll", "/status_check", "/aggregator", "/program")
+OPT_OUT, UNAVAILABILITY = "/eventOptOut", "/unavailability"
+"""DERMS's opt-out and unavailability resources are not published: these are derbridge's names (docs/wire.md)."""
 
 
 @dataclass
@@ -187,6 +191,7 @@ def program_system(expected_authorization: str) -> StandIn:
         ENROLL: enroll, ENROLLMENT_ACK: acknowledged, RULES_ACK: acknowledged, AGGREGATOR_ACK: acknowledged,
         STATUS_RESPONSE: lambda _r: (200, {"boStatus": "SUCCESS"}),
         NETWORK_FILE: lambda r: (200, {"exportId": r.query.get("exportId"), "result": "applied"}),
+        EVENT_OUTCOME: lambda _r: (200, {}),
     })
 
 
@@ -195,7 +200,10 @@ def derms(expected_authorization: str) -> StandIn:
     def ack(received: Received) -> tuple[int, Any]:
         return 200, msg_ack(received.json["dacsMessageId"])
 
-    return StandIn("DERMS", expected_authorization, {path: ack for path in DERMS_PATHS})
+    return StandIn("DERMS", expected_authorization, {
+        **{path: ack for path in DERMS_PATHS},
+        OPT_OUT: lambda r: (200, msg_ack(r.json["eventId"])),
+        UNAVAILABILITY: lambda r: (200, msg_ack(r.json["unavailabilityId"]))})
 
 
 def basic(user: str, password: str) -> str:

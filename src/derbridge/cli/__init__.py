@@ -11,6 +11,7 @@ import typer
 
 from derbridge.cli import hub, running
 from derbridge.cli.dacs import aggregators, enrollments, legacy, programs, scores
+from derbridge.cli.dacs.customer_choices import optouts_app, unavailability_app
 from derbridge.cli.dacs.network import where
 from derbridge.cli.derms import availability, headend, network, registry
 from derbridge.cli.hub import doctor, lookups, notifications
@@ -42,6 +43,8 @@ app.add_typer(enrollments.enrollments_app, name="enrollments", rich_help_panel=D
 app.add_typer(enrollments.devices_app, name="devices", rich_help_panel=DACS)
 app.add_typer(legacy.app, name="legacy", rich_help_panel=DACS)
 app.add_typer(scores.app, name="scores", rich_help_panel=DACS)
+app.add_typer(optouts_app, name="optouts", rich_help_panel=DACS)
+app.add_typer(unavailability_app, name="unavailability", rich_help_panel=DACS)
 
 network.app.command("where")(where)
 app.add_typer(network.app, name="network", rich_help_panel=DERMS)

@@ -16,12 +16,15 @@ from derbridge.dacs.enrollment.queries import counts_by_status
 from derbridge.dacs.enrollment.setup import expire_status_checks
 from derbridge.dacs.legacy.api import LEGACY_PREFIX, ack_file_router, legacy_router
 from derbridge.dacs.network.api import FILES_PREFIX, network_file_router, network_location_router
+from derbridge.dacs.optouts.api import optout_router
+from derbridge.dacs.outcomes.api import outcome_file_router, outcome_router
 from derbridge.dacs.programs.api import programs_router
 from derbridge.dacs.schema import outbound_files, outbound_messages, rejected_requests, sync_requests
 from derbridge.dacs.scores.api import scores_router
 from derbridge.dacs.scores.schedule import score_destination, score_tasks
 from derbridge.dacs.sync import sync_requests as sync
 from derbridge.dacs.sync.api import acknowledgement_router, sync_request_router
+from derbridge.dacs.unavailability.api import unavailability_router
 from derbridge.runtime.system import Outbox, Runtime, Task
 from derbridge.tables.uploads import table_upload_router
 from derbridge.web.apps import health_and_metrics, new_app
@@ -50,12 +53,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(network_location_router(runtime), dependencies=operator)
     app.include_router(legacy_router(runtime, settings, keep_rejected), dependencies=operator)
     app.include_router(scores_router(runtime, score_destination(settings)), dependencies=operator)
+    app.include_router(optout_router(runtime), dependencies=operator)
+    app.include_router(unavailability_router(runtime), dependencies=operator)
     app.include_router(table_upload_router(cis_uploads(runtime, settings), CIS_PREFIX), dependencies=operator)
 
     app.include_router(acknowledgement_router(runtime, keep_rejected), dependencies=hub)
     app.include_router(enrollment.cross_router(runtime, settings, keep_rejected), dependencies=hub)
     app.include_router(network_file_router(runtime, settings, keep_rejected), dependencies=hub)
     app.include_router(ack_file_router(runtime, settings, keep_rejected), dependencies=hub)
+    app.include_router(outcome_router(runtime, keep_rejected), dependencies=hub)
+    app.include_router(outcome_file_router(runtime, settings, keep_rejected), dependencies=hub)
     app.include_router(health_and_metrics(authenticator, "dacs", None, lambda: {
         "syncRequests": sync.counts_by_status(runtime.db),
         "enrollments": counts_by_status(runtime.db)}))

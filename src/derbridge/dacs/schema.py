@@ -540,3 +540,22 @@ device_scores = sa.Table(
     sa.Column("components", sa.Text, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# A customer's declared unavailability window for a device (F13): ACTIVE or CANCELLED. `version` is raised by
+# every change (an edit, a cancel) and each version is sent to DERMS, which keeps the highest it has seen.
+unavailability_windows = sa.Table(
+    "unavailability_windows",
+    metadata,
+    sa.Column("unavailability_id", sa.String(14), primary_key=True),
+    sa.Column("device_id", sa.String(12), nullable=False, index=True),
+    sa.Column("head_end_system", sa.String(50), nullable=False),
+    sa.Column("nic_id", sa.String(100), nullable=False),
+    sa.Column("program_code", sa.String(30), nullable=False),
+    sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reason", sa.String(254), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -20,11 +20,13 @@ from derbridge.derms.customers.api import CIS_PREFIX, cis_uploads
 from derbridge.derms.enrollment import api as enrollment
 from derbridge.derms.headend import api as headend
 from derbridge.derms.network.api import IMPORT_PREFIX, network_router
+from derbridge.derms.optouts import api as optouts
 from derbridge.derms.programs import api as programs
 from derbridge.derms.registry import api as registry
 from derbridge.derms.schema import outbound_files, outbound_messages, rejected_requests
 from derbridge.derms.services import DermsServices
 from derbridge.derms.status_checks import api as status_checks
+from derbridge.derms.unavailability import api as unavailability
 from derbridge.runtime.system import Outbox, Runtime
 from derbridge.tables.uploads import table_upload_router
 from derbridge.web.apps import health_and_metrics, new_app
@@ -61,12 +63,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(registry.integration_router(services, settings, keep_rejected), dependencies=hub)
     app.include_router(status_checks.integration_router(services, keep_rejected), dependencies=hub)
     app.include_router(enrollment.integration_router(services, keep_rejected), dependencies=hub)
+    app.include_router(optouts.optout_integration_router(runtime, keep_rejected), dependencies=hub)
+    app.include_router(unavailability.unavailability_integration_router(runtime, keep_rejected), dependencies=hub)
 
     app.include_router(enrollment.aggregator_router(services, settings, keep_rejected), dependencies=aggregator)
 
     app.include_router(aggregators.operator_router(runtime), dependencies=operator)
     app.include_router(programs.program_operator_router(runtime), dependencies=operator)
     app.include_router(availability.operator_router(runtime), dependencies=operator)
+    app.include_router(optouts.optout_operator_router(runtime), dependencies=operator)
+    app.include_router(unavailability.unavailability_operator_router(runtime), dependencies=operator)
     app.include_router(registry.operator_router(services), dependencies=operator)
     app.include_router(status_checks.operator_router(services), dependencies=operator)
     app.include_router(headend.operator_router(services), dependencies=operator)

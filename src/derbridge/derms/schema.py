@@ -453,3 +453,46 @@ network_exports = sa.Table(
     sa.Column("message_key", sa.String(120), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# ---- customers' opt-outs (F12) and declared unavailability (F13), from the program system -------------------
+
+# A device a customer took out of an event (recorded once per event and device).
+event_opt_outs = sa.Table(
+    "event_opt_outs",
+    metadata,
+    sa.Column("event_id", sa.String(60), primary_key=True),
+    sa.Column("head_end_system", sa.String(50), primary_key=True),
+    sa.Column("nic_id", sa.String(100), primary_key=True),
+    sa.Column("opted_out_at", sa.DateTime(timezone=True), nullable=True),  # when the agent recorded it
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Each declared window as the highest version received: an older version never overwrites a newer one.
+declared_unavailability = sa.Table(
+    "declared_unavailability",
+    metadata,
+    sa.Column("unavailability_id", sa.String(14), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # ACTIVE, CANCELLED
+    sa.Column("head_end_system", sa.String(50), nullable=False),
+    sa.Column("nic_id", sa.String(100), nullable=False),
+    sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reason", sa.String(254), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_declared_unavailability_device", "head_end_system", "nic_id"),
+)
+
+# Devices to drop from an event's reservation (an opt-out, or a declared window over a reserved device), for the
+# reservation engine to drop and backfill; done_at once it has (derms/optouts/drops.py).
+reservation_drops = sa.Table(
+    "reservation_drops",
+    metadata,
+    sa.Column("event_id", sa.String(60), primary_key=True),
+    sa.Column("head_end_system", sa.String(50), primary_key=True),
+    sa.Column("nic_id", sa.String(100), primary_key=True),
+    sa.Column("cause", sa.String(30), nullable=False),  # OPTED_OUT, UNAVAILABLE_DECLARED
+    sa.Column("source_id", sa.String(60), nullable=False),  # the opt-out's event, or the window's id:version
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("done_at", sa.DateTime(timezone=True), nullable=True, index=True),
+)

@@ -4,7 +4,7 @@ The devices are one or more named devices, or every active device of a program. 
 from the registry (devices.subscription_id → subscriptions.program_code; active devices of active
 subscriptions only), the program's rules from F2 (program_rules.py), its time zone from its service location
 (the request's default time zone when it has none), its history from its participation (participation.py).
-Declared unavailability (F13) does not exist yet: its frame is empty.
+Declared unavailability (F13): the customers' windows DERMS holds (unavailability/windows.py).
 
 The fleet is split by program and time zone, because each has its own rules and calendar (usually one or
 two groups); each group is one SQL summary of its history and one `fleet_availability` call over all its
@@ -28,6 +28,7 @@ from derbridge.derms.availability.participation import HISTORY_COLUMNS, history_
 from derbridge.derms.availability.rule_set import ProgramRules
 from derbridge.derms.programs import rules as program_rules
 from derbridge.derms.schema import devices, sensitive_premises, service_locations, subscriptions
+from derbridge.derms.unavailability.windows import overlapping
 from derbridge.errors import Conflict, InvalidInput
 from derbridge.store.db import reading
 
@@ -190,7 +191,7 @@ def _judge_group(connection: Connection, request: AvailabilityRequest, group: pl
         device_id=pl.int_range(pl.len()).cast(pl.String),
         recent_event_days=_days_or_empty(fleet),
     )
-    judged = fleet_availability(fleet, declared_unavailability(), rules, window)
+    judged = fleet_availability(fleet, declared_unavailability(connection, fleet, window), rules, window)
     return fleet.select(*KEYS, "program_code", "time_zone").with_columns(
         available=judged["available"], reasons=judged["reasons"])
 
@@ -212,10 +213,12 @@ def fleet_members(request: AvailabilityRequest, program_code: str, timezone: str
     return query
 
 
-def declared_unavailability() -> pl.DataFrame:
-    """Customers' declared unavailability windows (F13, not built yet): none."""
+def declared_unavailability(connection: Connection, fleet: pl.DataFrame, window: EventWindow) -> pl.DataFrame:
+    """Customers' declared windows (F13) over the event, for the fleet's devices (their `device_id` in the fleet):
+    device_id, start, end. Only windows overlapping the event are read, whatever the fleet's size."""
     device_id, start, end = UNAVAILABILITY_COLUMNS
-    return pl.DataFrame(schema={device_id: pl.String, start: pl.Datetime("us", "UTC"), end: pl.Datetime("us", "UTC")})
+    declared = overlapping(connection, window.start, window.end)
+    return fleet.select(*KEYS, device_id).join(declared, on=list(KEYS)).select(device_id, start, end)
 
 
 def _empty_result() -> pl.DataFrame:
