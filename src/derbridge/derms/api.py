@@ -2,7 +2,7 @@
 
 The documented paths the hub calls (/aggregator, /program, /enroll, /status_check, /enroll-to-dacs/results)
 and the files it PUTs (/files/…) take the hub's credential; aggregators enroll devices under /api/aggregator;
-operators have the rest under /api.
+operators have the rest under /api. A scheduler moves events on the shared clock.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 
+from derbridge.clock import utcnow
 from derbridge.config import Settings
 from derbridge.derms.aggregators import api as aggregators
 from derbridge.derms.availability import api as availability
 from derbridge.derms.customers.api import CIS_PREFIX, cis_uploads
 from derbridge.derms.enrollment import api as enrollment
+from derbridge.derms.events import api as events
+from derbridge.derms.events.events import advance
 from derbridge.derms.headend import api as headend
 from derbridge.derms.network.api import IMPORT_PREFIX, network_router
 from derbridge.derms.programs import api as programs
@@ -25,7 +28,7 @@ from derbridge.derms.registry import api as registry
 from derbridge.derms.schema import outbound_files, outbound_messages, rejected_requests
 from derbridge.derms.services import DermsServices
 from derbridge.derms.status_checks import api as status_checks
-from derbridge.runtime.system import Outbox, Runtime
+from derbridge.runtime.system import Outbox, Runtime, Task
 from derbridge.tables.uploads import table_upload_router
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
@@ -35,7 +38,9 @@ FILE_PATHS = (registry.FILES_PREFIX, f"{CIS_PREFIX}/", IMPORT_PREFIX)
 
 
 def create_app(settings: Settings) -> FastAPI:
-    runtime = Runtime("derms", [Outbox(outbound_messages, lambda row: row.message_key)], files=outbound_files)
+    instance = settings.derms_instance_id
+    runtime = Runtime("derms", [Outbox(outbound_messages, lambda row: row.message_key)], files=outbound_files,
+                      tasks=[Task("advance-events", 1.0, lambda db: advance(db, utcnow(), instance))])
     services = DermsServices(runtime)
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
 
@@ -67,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(aggregators.operator_router(runtime), dependencies=operator)
     app.include_router(programs.program_operator_router(runtime), dependencies=operator)
     app.include_router(availability.operator_router(runtime), dependencies=operator)
+    app.include_router(events.operator_router(runtime, settings, None), dependencies=operator)
     app.include_router(registry.operator_router(services), dependencies=operator)
     app.include_router(status_checks.operator_router(services), dependencies=operator)
     app.include_router(headend.operator_router(services), dependencies=operator)

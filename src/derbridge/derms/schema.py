@@ -157,7 +157,7 @@ outbound_files = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("message_key", sa.String(120), nullable=False, unique=True),
     sa.Column("kind", sa.String(40), nullable=False),
-    *outbox_columns(),
+    *outbox_columns(path_length=400),  # a reservation device list carries the event's header as its query
 )
 
 # ---- programs and their rules, from the program system (F2) ------------------------------------------------
@@ -453,3 +453,7 @@ network_exports = sa.Table(
     sa.Column("message_key", sa.String(120), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# ---- capabilities that declare their tables in their own package, on this metadata ---------------------------
+# Imported last, so that migrations and the schema check see every table of DERMS.
+from derbridge.derms.events import schema as _events_schema  # noqa: E402,F401
