@@ -88,6 +88,9 @@ class Settings:
     headend_auth: str = ""
     # Which DERMS sends F4 enrollment requests: their `drmsInstanceId` (at most 30 characters).
     derms_instance_id: str = "DERMS-1"
+    # DERMS's reservation engine: a TOML file with its expected-kW and network-load models
+    # (derms/reservations/models.py); empty: the reference figures.
+    reservation_models: str = ""
     # Business time: empty is the machine's clock; a file path is a clock shared by every system pointed at it,
     # the machine's time plus the offset the file holds (clock.py), so scenarios and tests can move time.
     clock_file: str = ""

@@ -77,17 +77,19 @@ class AvailabilityRequest(BaseModel):
         return self
 
 
-def evaluate(engine: Engine, request: AvailabilityRequest, now: datetime) -> pl.DataFrame:
+def evaluate(engine: Engine, request: AvailabilityRequest, now: datetime,
+             excluding_event: str | None = None) -> pl.DataFrame:
     """One row per device: head_end_system, nic_id, program_code, time_zone, available, reasons (every
     violated rule), overridable (those of them the operator lets planners override). `now` is when the event
-    is being planned (for the notice rule)."""
+    is being planned (for the notice rule); the participation of `excluding_event` (the event being planned
+    again) does not count."""
     with reading(engine) as connection:
         fleet = _fleet(connection, request)
         results = []
         for (program_code, timezone), group in fleet.group_by("program_code", "time_zone", maintain_order=True):
             rules = _rules(connection, str(program_code))
             window = _window(request, now, str(timezone), group.height)
-            judged = _judge_group(connection, request, group, rules, window)
+            judged = _judge_group(connection, request, group, rules, window, excluding_event)
             overridable = sorted(program_rules.overridable_of(connection, str(program_code)))
             results.append(judged.with_columns(overridable=pl.lit(overridable, dtype=pl.List(pl.String))))
     if not results:
@@ -176,15 +178,15 @@ def _window(request: AvailabilityRequest, now: datetime, timezone: str, devices_
 
 
 def _judge_group(connection: Connection, request: AvailabilityRequest, group: pl.DataFrame, rules: ProgramRules,
-                 window: EventWindow) -> pl.DataFrame:
+                 window: EventWindow, excluding_event: str | None) -> pl.DataFrame:
     """One program and time zone: summarise the group's history in bulk, then one engine call."""
     members = fleet_members(request, str(group["program_code"][0]), window.timezone)
     periods = periods_of(window.start, window.timezone)
-    history = history_frame(connection, members, periods, rules.cycle_frequency)
+    history = history_frame(connection, members, periods, rules.cycle_frequency, excluding_event)
     fleet = group.join(history, on=list(KEYS), how="left").with_columns(pl.col(HISTORY_COLUMNS).fill_null(0))
     if rules.max_consecutive_days is not None:
         recent = recent_days_frame(connection, members, window.local_dates(), rules.max_consecutive_days,
-                                   window.timezone)
+                                   window.timezone, excluding_event)
         fleet = fleet.join(recent, on=list(KEYS), how="left")
     fleet = fleet.with_columns(
         device_id=pl.int_range(pl.len()).cast(pl.String),

@@ -1,10 +1,11 @@
 """Each device's part in events so far, summarised for a candidate event in bulk; and the premises whose
 life-support or sensitive-load equipment keeps them out of events.
 
-The event flows (F9, F11) will fill `event_participations`; until they exist an operator records an event's
-participants. For availability, the history of a whole fleet is summarised in one SQL GROUP BY per program
-and time zone: events in the candidate event's local week, month, season (meteorological: Dec–Feb, Mar–May,
-Jun–Aug, Sep–Nov), event hours in its calendar year, and customer overrides in the rules' override cycle.
+DERMS records a device's participation when it reserves the device for an event (derms/reservations/), and
+forgets it when the event is cancelled. For availability, the history of a whole fleet is summarised in one SQL
+GROUP BY per program and time zone: events in the candidate event's local week, month, season (meteorological:
+Dec–Feb, Mar–May, Jun–Aug, Sep–Nov), event hours in its calendar year, and customer overrides in the rules'
+override cycle.
 A participation counts in the period its start falls in.
 """
 
@@ -18,12 +19,11 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Connection, Engine
 
 from derbridge.clock import as_utc, utcnow
 from derbridge.derms.schema import event_participations, sensitive_premises
-from derbridge.store.bulk import bulk_insert
 
 Bounds = tuple[datetime, datetime]  # UTC, end exclusive
 HISTORY_COLUMNS = ("events_this_week", "events_this_month", "events_this_season", "event_hours_this_year",
@@ -89,7 +89,7 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
 # ---- the summary, for a fleet given as a select of (head_end_system, nic_id) ------------------------------
 
 def history_frame(connection: Connection, fleet: sa.Select[Any], periods: Periods,
-                  cycle: Literal["WEEK", "MONTH", "SEASON"]) -> pl.DataFrame:
+                  cycle: Literal["WEEK", "MONTH", "SEASON"], excluding_event: str | None = None) -> pl.DataFrame:
     """One row per device of `fleet` that took part in an event within the periods (others have none):
     head_end_system, nic_id and HISTORY_COLUMNS. One GROUP BY, whatever the fleet's size."""
     p = event_participations
@@ -114,7 +114,7 @@ def history_frame(connection: Connection, fleet: sa.Select[Any], periods: Period
             .label("overrides_this_cycle"),
         )
         .join(keys, sa.and_(keys.c.head_end_system == p.c.head_end_system, keys.c.nic_id == p.c.nic_id))
-        .where(p.c.start_at >= earliest, p.c.start_at < latest)
+        .where(p.c.start_at >= earliest, p.c.start_at < latest, *_other_than(excluding_event))
         .group_by(p.c.head_end_system, p.c.nic_id)
     )
     rows = connection.execute(query).all()
@@ -123,6 +123,10 @@ def history_frame(connection: Connection, fleet: sa.Select[Any], periods: Period
         schema={"head_end_system": pl.String, "nic_id": pl.String, "events_this_week": pl.Int64,
                 "events_this_month": pl.Int64, "events_this_season": pl.Int64,
                 "event_hours_this_year": pl.Float64, "overrides_this_cycle": pl.Int64})
+
+
+def _other_than(event_id: str | None) -> tuple[sa.ColumnElement[bool], ...]:
+    return () if event_id is None else (event_participations.c.event_id != event_id,)
 
 
 def _hours(connection: Connection, p: sa.Table) -> sa.ColumnElement[Any]:
@@ -135,7 +139,7 @@ def _hours(connection: Connection, p: sa.Table) -> sa.ColumnElement[Any]:
 
 
 def recent_days_frame(connection: Connection, fleet: sa.Select[Any], event_days: list[date], reach: int,
-                      timezone: str) -> pl.DataFrame:
+                      timezone: str, excluding_event: str | None = None) -> pl.DataFrame:
     """Per device of `fleet`, the local days within `reach` days of the event on which it took part in an
     event: head_end_system, nic_id, recent_event_days (list of dates)."""
     zone = ZoneInfo(timezone)
@@ -146,7 +150,7 @@ def recent_days_frame(connection: Connection, fleet: sa.Select[Any], event_days:
     rows = connection.execute(
         sa.select(p.c.head_end_system, p.c.nic_id, p.c.start_at, p.c.end_at)
         .join(keys, sa.and_(keys.c.head_end_system == p.c.head_end_system, keys.c.nic_id == p.c.nic_id))
-        .where(p.c.start_at < until, p.c.end_at > since)).all()
+        .where(p.c.start_at < until, p.c.end_at > since, *_other_than(excluding_event))).all()
     spans = pl.DataFrame([(row.head_end_system, row.nic_id, as_utc(row.start_at), as_utc(row.end_at))
                           for row in rows], orient="row",
                          schema={"head_end_system": pl.String, "nic_id": pl.String,
@@ -162,61 +166,7 @@ def recent_days_frame(connection: Connection, fleet: sa.Select[Any], event_days:
     )
 
 
-# ---- recording participation (an operator, until the event flows exist) ----------------------------------
-
-class ParticipationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    headEndSystem: str = Field(min_length=1, max_length=50)
-    nicId: str = Field(min_length=1, max_length=100)
-    start: AwareDatetime
-    end: AwareDatetime
-    customerOverride: bool = False
-
-    @field_validator("end")
-    @classmethod
-    def after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
-        start = info.data.get("start")
-        if start is not None and value <= start:
-            raise ValueError(f"end {value.isoformat()} must be after start {start.isoformat()}")
-        return value
-
-
-class EventParticipations(BaseModel):
-    """Every device that took part in one event; recording them again replaces the event's records."""
-
-    model_config = ConfigDict(extra="forbid")
-    participations: list[ParticipationIn] = Field(max_length=100_000)
-
-    @field_validator("participations")
-    @classmethod
-    def each_device_once(cls, items: list[ParticipationIn]) -> list[ParticipationIn]:
-        seen: set[tuple[str, str]] = set()
-        for index, item in enumerate(items):
-            key = (item.headEndSystem, item.nicId)
-            if key in seen:
-                raise ValueError(f"entry {index}: device {item.headEndSystem}/{item.nicId} is listed twice")
-            seen.add(key)
-        return items
-
-
-def record_event(engine: Engine, event_id: str, event: EventParticipations) -> int:
-    """Replace the event's participation records, in one transaction and one bulk insert."""
-    items = event.participations
-    frame = pl.DataFrame({
-        "event_id": [event_id] * len(items),
-        "head_end_system": [item.headEndSystem for item in items],
-        "nic_id": [item.nicId for item in items],
-        "start_at": [item.start.astimezone(UTC) for item in items],
-        "end_at": [item.end.astimezone(UTC) for item in items],
-        "customer_override": [item.customerOverride for item in items],
-        "recorded_at": [utcnow()] * len(items),
-    }, schema={"event_id": pl.String, "head_end_system": pl.String, "nic_id": pl.String,
-               "start_at": pl.Datetime("us", "UTC"), "end_at": pl.Datetime("us", "UTC"),
-               "customer_override": pl.Boolean, "recorded_at": pl.Datetime("us", "UTC")})
-    with engine.begin() as connection:
-        connection.execute(sa.delete(event_participations).where(event_participations.c.event_id == event_id))
-        return bulk_insert(connection, event_participations, frame)
-
+# ---- premises kept out of events -----------------------------------------------------------------------
 
 class SensitivePremise(BaseModel):
     model_config = ConfigDict(extra="forbid")
