@@ -324,6 +324,17 @@ def part_counts(engine: Engine, parent_id: int) -> dict[str, int]:
     return {str(status): int(count) for status, count in rows}
 
 
+def statuses_by_key(engine: Engine, flow: str, kind: str, name: str, value: str) -> dict[str, str]:
+    """Business key → status of the messages of a flow and kind that carry the key `name` = `value`."""
+    with reading(engine) as connection:
+        rows = connection.execute(
+            sa.select(messages.c.business_key, messages.c.status)
+            .join(message_keys, message_keys.c.message_id == messages.c.id)
+            .where(messages.c.flow == flow, messages.c.kind == kind, message_keys.c.name == name,
+                   message_keys.c.value == value)).all()
+    return {row.business_key: row.status for row in rows}
+
+
 def search(engine: Engine, key: str | None = None, status: str | None = None, flow: str | None = None,
            limit: int = 200, parent: int | None = None) -> list[dict[str, Any]]:
     """Messages, newest first, optionally those carrying a business key (any of their keys), status or flow,

@@ -12,6 +12,9 @@ from derbridge.hub.flows import (
     f5_bulk_sync,
     f5_enrollment_sync,
     f6_status_check,
+    f8_events,
+    f9_reservations,
+    f10_cancellation,
 )
 from derbridge.hub.flows.files import FileRelay
 from derbridge.hub.flows.relay import Inbound, Leg, Relay
@@ -33,18 +36,19 @@ FLOWS = [
     Flow("F5", "Enrollment sync (+ ack)", "program system → DERMS", "working"),
     Flow("F6", "Device status check (async result)", "both", "working"),
     Flow("F7", "Device score and eligibility file", "program system → DERMS", "planned"),
-    Flow("F8", "Event, stages and status", "DERMS → program system", "planned"),
-    Flow("F9", "Device reservation", "DERMS → program system", "planned"),
-    Flow("F10", "Pre-event cancellation", "DERMS → program system", "planned"),
+    Flow("F8", "Event, stages and status", "DERMS → program system", "working: stages, then status changes"),
+    Flow("F9", "Device reservation", "DERMS → program system", "working: a CSV device list, sent in chunks"),
+    Flow("F10", "Pre-event cancellation", "DERMS → program system", "working: beside lifecycle F1CN"),
     Flow("F11", "Per-device event outcome", "DERMS → program system", "planned"),
     Flow("F12", "Customer event opt-out", "program system → DERMS", "planned"),
     Flow("F13", "Customer unavailability", "program system → DERMS", "planned"),
     Flow("F14", "Common error handling", "hub", "working: retries, dead letter, resubmit"),
 ]
 
-RELAYS: list[Relay] = [*f2_rules.RELAYS, *f3_aggregator.RELAYS, *f5_enrollment_sync.RELAYS, *f6_status_check.RELAYS]
+RELAYS: list[Relay] = [*f2_rules.RELAYS, *f3_aggregator.RELAYS, *f5_enrollment_sync.RELAYS, *f6_status_check.RELAYS,
+                       *f8_events.RELAYS, *f10_cancellation.RELAYS]
 INBOUND: list[Inbound] = [*RELAYS, f4_enrollment_request.INTAKE]
 LEGS: dict[str, Leg] = {leg.kind: leg for leg in [*(relay.leg for relay in RELAYS), *f4_enrollment_request.LEGS]}
 
-FILE_RELAYS: list[FileRelay] = [*f1_network.FILE_RELAYS, *f5_bulk_sync.FILE_RELAYS]
-LEGS.update({relay.kind: relay.leg for relay in FILE_RELAYS})
+FILE_RELAYS: list[FileRelay] = [*f1_network.FILE_RELAYS, *f5_bulk_sync.FILE_RELAYS, *f9_reservations.FILE_RELAYS]
+LEGS.update({leg.kind: leg for relay in FILE_RELAYS for leg in relay.legs})
