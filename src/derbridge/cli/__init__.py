@@ -10,9 +10,9 @@ from __future__ import annotations
 import typer
 
 from derbridge.cli import hub, running
-from derbridge.cli.dacs import aggregators, enrollments, legacy, programs
+from derbridge.cli.dacs import aggregators, enrollments, legacy, program_events, programs
 from derbridge.cli.dacs.network import where
-from derbridge.cli.derms import availability, headend, network, registry
+from derbridge.cli.derms import availability, events, headend, network, registry
 from derbridge.cli.hub import lookups
 from derbridge.cli.tools import bench, cis, dataset, demo
 
@@ -39,11 +39,13 @@ app.add_typer(programs.rules_app, name="rules", rich_help_panel=DACS)
 app.add_typer(enrollments.enrollments_app, name="enrollments", rich_help_panel=DACS)
 app.add_typer(enrollments.devices_app, name="devices", rich_help_panel=DACS)
 app.add_typer(legacy.app, name="legacy", rich_help_panel=DACS)
+app.add_typer(program_events.app, name="program-events", rich_help_panel=DACS)
 
 network.app.command("where")(where)
 app.add_typer(network.app, name="network", rich_help_panel=DERMS)
 app.add_typer(registry.app, name="registry", rich_help_panel=DERMS)
 app.add_typer(availability.app, name="availability", rich_help_panel=DERMS)
+app.add_typer(events.app, name="events", rich_help_panel=DERMS)
 app.add_typer(headend.app, name="headend", rich_help_panel=DERMS)
 
 app.add_typer(dataset.app, name="dataset", rich_help_panel=TOOLS)
