@@ -21,6 +21,7 @@ from derbridge.derms.availability.participation import SensitivePremise, mark_se
 from derbridge.derms.events import events
 from derbridge.derms.events.wire import EventIn
 from derbridge.derms.reservations import candidates, reserve
+from derbridge.derms.reservations.api import seed_of
 from derbridge.derms.reservations.models import DEFAULT_KW, Models
 from derbridge.derms.reservations.schema import reservation_devices
 from derbridge.derms.schema import event_participations, outbound_files, status_checks
@@ -189,7 +190,7 @@ def participants(engine: Engine, event_id: str) -> list[str]:
 def test_a_reservation_records_its_devices_and_participation_and_queues_one_device_list(
         derms_db: Engine, tmp_path: Path) -> None:
     event_id = new_event(derms_db)
-    reserved = reserve.reserve(derms_db, event_id, NOW, Models(), SEED, tmp_path, INSTANCE)
+    reserved = reserve.reserve(derms_db, event_id, NOW, Models(), seed_of(event_id), tmp_path, INSTANCE)
     assert (reserved["changed"], reserved["messageId"], reserved["devices"]) == (True, f"{event_id}-R1",
                                                                                 {"RESERVED": 4})
     assert participants(derms_db, event_id) == ["A1", "A2", "A3", "C1"]
@@ -200,7 +201,7 @@ def test_a_reservation_records_its_devices_and_participation_and_queues_one_devi
     assert listed.columns == ["recordId", "nicId", "headEndSystemId", "reservationStartDateTime",
                               "reservationEndDateTime"]
     assert sorted(listed["nicId"]) == ["A1", "A2", "A3", "C1"] and listed["recordId"].to_list() == [1, 2, 3, 4]
-    again = reserve.reserve(derms_db, event_id, NOW, Models(), SEED, tmp_path, INSTANCE)
+    again = reserve.reserve(derms_db, event_id, NOW, Models(), seed_of(event_id), tmp_path, INSTANCE)
     assert again["changed"] is False and len(again["deviceLists"]) == 1, "nothing changed: no second list"
 
 

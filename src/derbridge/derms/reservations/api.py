@@ -24,6 +24,7 @@ from derbridge.web.problems import RejectionKeeper
 
 EventId = Annotated[str, PathParameter(min_length=1, max_length=40)]
 ACK_PATH = "/reserveDeviceAck"
+MAX_SEED = 2**31 - 1
 
 
 def load_models(settings: Settings) -> reservation_models.Models:
@@ -40,14 +41,15 @@ def load_models(settings: Settings) -> reservation_models.Models:
 
 
 def seed_of(event_id: str) -> int:
-    """The seed an event's reservation breaks ties with unless one is given: the same for the same event."""
-    return zlib.crc32(event_id.encode())
+    """The seed an event's reservation breaks ties with unless one is given: the same for the same event (a
+    positive 32-bit integer, as every database stores one)."""
+    return zlib.crc32(event_id.encode()) & MAX_SEED
 
 
 class ReservationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dryRun: bool = False
-    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     limit: int = Field(default=100, ge=0, le=100_000)
     """Devices listed in a what-if answer."""
 
