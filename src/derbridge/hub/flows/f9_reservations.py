@@ -216,12 +216,17 @@ def chunk_body(claim: dict[str, Any]) -> dict[str, Any]:
 
 
 def send_chunk(row: Any) -> Outcome:
-    """One chunk, once the program system's health check answers."""
+    """One chunk, once the program system's health check answers; a technical fault makes the next chunk check
+    its health again."""
     client = current().clients[row.target]
     unhealthy = health_of(client)
     if unhealthy:
         return Outcome("transient", None, None, unhealthy)
-    return post_json(client, row.outbound_path, chunk_body(json.loads(row.outbound_payload)), row.business_key)
+    outcome = post_json(client, row.outbound_path, chunk_body(json.loads(row.outbound_payload)), row.business_key)
+    if outcome.verdict == "transient":
+        with _health_lock:
+            _healthy_until.pop(str(client.base_url), None)
+    return outcome
 
 
 _healthy_until: dict[str, float] = {}
