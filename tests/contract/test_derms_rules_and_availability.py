@@ -115,15 +115,15 @@ def test_history_is_summarised_per_device_for_the_events_local_periods(derms_db:
     record(derms_db, "E2", ("N1", "2026-06-02T19:00:00Z", "2026-06-02T20:30:00Z", True),   # this season, last month
            ("N2", "2026-02-10T19:00:00Z", "2026-02-10T20:00:00Z", False))                 # this year only
     record(derms_db, "E3", ("N1", "2025-12-30T19:00:00Z", "2025-12-30T20:00:00Z", False))  # last year
-    members = device_availability.fleet_members(
-        device_availability.AvailabilityRequest.model_validate({**EVENT, "programCode": "SMARTSTAT"}),
-        "SMARTSTAT", "America/Chicago")
+    periods = participation.periods_of(datetime(2026, 7, 15, 19, tzinfo=UTC), "America/Chicago")
+    named = device_availability.fleet_members(device_availability.AvailabilityRequest.model_validate(
+        {**EVENT, "devices": [{"headEndSystem": "ECOCLOUD", "nicId": "N1"}]}))
     with derms_db.connect() as connection:
-        summary = participation.history_frame(
-            connection, members, participation.periods_of(datetime(2026, 7, 15, 19, tzinfo=UTC), "America/Chicago"),
-            "MONTH")
+        summary = participation.history_frame(connection, None, periods, "MONTH")
+        only_n1 = participation.history_frame(connection, named, periods, "MONTH")
     rows = {row["nic_id"]: row for row in summary.iter_rows(named=True)}
     assert set(rows) == {"N1", "N2"}, "a device without participation has no row"
+    assert only_n1.rows() == summary.filter(summary["nic_id"] == "N1").rows(), "named devices: those only"
     assert {k: rows["N1"][k] for k in participation.HISTORY_COLUMNS} == {
         "events_this_week": 1, "events_this_month": 1, "events_this_season": 2, "event_hours_this_year": 3.5,
         "overrides_this_cycle": 1}

@@ -34,6 +34,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
                     "Migrate N enrolled devices: legacy import, initial sync file to DERMS, ack file back (s)"),
     "cis-import": ("derbridge.benchmarks.cis_import",
                    "Load an N-customer CIS extract into each system over HTTP (s) vs a plain bulk insert of persons"),
+    "reservation-select": ("derbridge.benchmarks.reservation_select",
+                           "Choose a tenth of N enrolled devices for one event through DERMS's storage (s), and the "
+                           "engine alone in memory"),
     "network-export": ("derbridge.benchmarks.network_export",
                        "F1 full export of N service points from DERMS into the program system (s) vs a raw "
                        "SQLite bulk insert of the same rows"),

@@ -48,30 +48,30 @@ def candidates_of(engine: Engine, event: Any, now: datetime, models: Models) -> 
     start, end = as_utc(event.start_at), as_utc(event.end_at)
     request = device_availability.AvailabilityRequest(programCode=event.program_code, eventStart=start,
                                                       eventEnd=end, now=now, limit=0)
-    judged = device_availability.evaluate(engine, request, now, excluding_event=event.event_id)
     day = start.astimezone(ZoneInfo(models.network_load.time_zone)).date()
     with reading(engine) as connection:
-        facts = _device_facts(connection, event.program_code, day)
+        fleet = _fleet(connection, request, day)
+        judged = device_availability.judge(connection, fleet, request, now, excluding_event=event.event_id)
         last_called = _last_called(connection, event.event_id, start)
         elsewhere = _reserved_elsewhere(connection, event.event_id, start, end)
         opted_out = _opted_out(connection, event.event_id)
         scores = device_scores(connection)
         headroom = _headroom(connection, models, start, end)
-    frame = (judged.join(facts, on=KEYS, how="left").join(scores, on=KEYS, how="left")
-             .join(last_called, on=KEYS, how="left")
+    frame = (judged.join(scores, on=KEYS, how="left").join(last_called, on=KEYS, how="left")
              .pipe(_flagged, elsewhere, "reserved_elsewhere").pipe(_flagged, opted_out, "opted_out")
              .with_columns(
                  reasons=pl.col("reasons").list.set_difference("overridable"),
                  score=pl.col("score").fill_null(DEFAULT_SCORE),
                  not_eligible=~pl.col("eligible").fill_null(DEFAULT_ELIGIBLE),
-                 not_communicating=~pl.col("communicating").fill_null(False),
+                 not_communicating=~pl.col("communicating"),
                  no_location=pl.col("transformer_id").is_null(),
                  outside_zone=_outside_zone(event)))
     return _with_expected_kw(frame, models, start, end), headroom
 
 
-def _device_facts(connection: Connection, program_code: str, day: Any) -> pl.DataFrame:
-    """Per active device of the program: its type, whether it communicates, and its network location that day."""
+def _fleet(connection: Connection, request: device_availability.AvailabilityRequest, day: Any) -> pl.DataFrame:
+    """The program's active devices as availability reads them, with their type, whether they communicate, and
+    their network location that day (the substation from its feeder): one query over the fleet."""
     latest = (sa.select(status_checks.c.head_end_system, status_checks.c.nic_id,
                         sa.func.max(status_checks.c.answered_at).label("answered_at"))
               .where(status_checks.c.answered_at.is_not(None))
@@ -81,24 +81,22 @@ def _device_facts(connection: Connection, program_code: str, day: Any) -> pl.Dat
                               latest.c.nic_id == status_checks.c.nic_id,
                               latest.c.answered_at == status_checks.c.answered_at)).subquery()
     spc = service_point_connections
-    joined = (devices.join(subscriptions, subscriptions.c.subscription_id == devices.c.subscription_id)
-              .outerjoin(spc, sa.and_(spc.c.cis_service_point_id == subscriptions.c.cis_service_point_id,
-                                      spc.c.effective_start <= day,
-                                      sa.or_(spc.c.effective_end.is_(None), spc.c.effective_end > day)))
-              .outerjoin(last_check, sa.and_(last_check.c.head_end_system == devices.c.head_end_system,
-                                             last_check.c.nic_id == devices.c.nic_id)))
     communicating = sa.and_(devices.c.registration_status == "REGISTERED",
                             sa.func.coalesce(last_check.c.response_code, "SUCCESS") != "FAILURE")
-    query = (sa.select(devices.c.head_end_system, devices.c.nic_id, devices.c.device_type,
-                       sa.case((communicating, 1), else_=0).label("communicating"),
-                       spc.c.transformer_id, spc.c.feeder_id, spc.c.substation_id)
-             .select_from(joined)
-             .where(subscriptions.c.program_code == program_code, devices.c.active.is_(True),
-                    subscriptions.c.status == "ACTIVE"))
-    found = select_frame(connection, query, {
-        "head_end_system": pl.String, "nic_id": pl.String, "device_type": pl.String, "communicating": pl.Int8,
-        "transformer_id": pl.String, "feeder_id": pl.String, "substation_id": pl.String})
-    return found.with_columns(pl.col("communicating").cast(pl.Boolean))
+    query = (device_availability.fleet_query(request)
+             .add_columns(devices.c.device_type, sa.case((communicating, 1), else_=0).label("communicating"),
+                          spc.c.transformer_id, spc.c.feeder_id)
+             .outerjoin(spc, sa.and_(spc.c.cis_service_point_id == subscriptions.c.cis_service_point_id,
+                                     spc.c.effective_start <= day,
+                                     sa.or_(spc.c.effective_end.is_(None), spc.c.effective_end > day)))
+             .outerjoin(last_check, sa.and_(last_check.c.head_end_system == devices.c.head_end_system,
+                                            last_check.c.nic_id == devices.c.nic_id)))
+    found = device_availability.read_fleet(connection, request, query, {
+        "device_type": pl.String, "communicating": pl.Int8, "transformer_id": pl.String, "feeder_id": pl.String})
+    substation_of = select_frame(connection, sa.select(feeders.c.feeder_id, feeders.c.substation_id),
+                                 {"feeder_id": pl.String, "substation_id": pl.String})
+    return (found.join(substation_of, on="feeder_id", how="left")
+            .with_columns(pl.col("communicating").cast(pl.Boolean)))
 
 
 def _last_called(connection: Connection, event_id: str, start: datetime) -> pl.DataFrame:

@@ -91,25 +91,35 @@ class Selection:
         return float(self.reserved["expected_kw"].sum())
 
 
-def with_blocking(candidates: pl.DataFrame) -> pl.DataFrame:
-    """Each candidate's `blocked_by`: the availability reasons that block it (`reasons`), then every flag it
-    carries, then NO_EXPECTED_KW; empty for a device nothing rules out."""
+def check_candidates(candidates: pl.DataFrame) -> None:
     require_columns(candidates, CANDIDATE_COLUMNS, "candidates")
     missing = [column for column in NULLABLE_COLUMNS if column not in candidates.columns]
     if missing:
         raise ValueError(f"candidates frame lacks columns {missing}")
-    flags = [pl.when(pl.col(column)).then(pl.lit(code)) for column, code in FLAGS.items()]
-    flags.append(pl.when(pl.col("expected_kw") <= 0).then(pl.lit(NO_EXPECTED_KW)))
-    return candidates.with_columns(
-        blocked_by=pl.concat_list(pl.col("reasons"), *flags).list.drop_nulls())
+
+
+def ruled_out() -> pl.Expr:
+    """Whether a candidate breaks any constraint: an availability reason that blocks it, a flag, or no kW."""
+    return pl.any_horizontal(pl.col("reasons").list.len() > 0, *(pl.col(flag) for flag in FLAGS),
+                             pl.col("expected_kw") <= 0)
+
+
+def exclusion_counts(candidates: pl.DataFrame) -> dict[str, int]:
+    """Per constraint, how many candidates break it (the availability reasons, then the flags, then no kW)."""
+    reasons = candidates.filter(pl.col("reasons").list.len() > 0)["reasons"].explode().value_counts()
+    counted = {str(code): int(count) for code, count in reasons.iter_rows()}
+    flags = candidates.select(*(pl.col(flag).sum().alias(code) for flag, code in FLAGS.items()),
+                              (pl.col("expected_kw") <= 0).sum().alias(NO_EXPECTED_KW)).row(0, named=True)
+    counted.update({code: int(count) for code, count in flags.items() if count})
+    return counted
 
 
 def select(candidates: pl.DataFrame, headroom: Headroom, target_kw: float, seed: int,
            standby_share: float) -> Selection:
     """Rank what no constraint rules out, fit it within the network's headroom, and reserve up to the target."""
-    blocked = with_blocking(candidates)
-    excluded = _counts(blocked["blocked_by"])
-    ranked = _ranked(blocked.filter(pl.col("blocked_by").list.len() == 0), seed)
+    check_candidates(candidates)
+    excluded = exclusion_counts(candidates)
+    ranked = _ranked(candidates.filter(~ruled_out()), seed)
     fitting, left_out = _within_headroom(ranked, headroom)
     excluded.update({code: count for code, count in left_out.items() if count})
     reserve = (pl.col("expected_kw").cum_sum() - pl.col("expected_kw")) < target_kw
@@ -123,11 +133,6 @@ def select(candidates: pl.DataFrame, headroom: Headroom, target_kw: float, seed:
                        expected_kw="expected_kw", transformer_id="transformer_id", feeder_id="feeder_id",
                        substation_id="substation_id"))
     return Selection(devices, excluded, candidates.height, ranked.height, target_kw)
-
-
-def _counts(blocked_by: pl.Series) -> dict[str, int]:
-    counted = blocked_by.explode().drop_nulls().value_counts()
-    return {str(code): int(count) for code, count in counted.iter_rows()}
 
 
 def _ranked(eligible: pl.DataFrame, seed: int) -> pl.DataFrame:
