@@ -116,7 +116,7 @@ def test_a_reservation_makes_one_participation_per_device_however_often_it_arriv
     assert (again["reserved"], again["alreadyReserved"]) == (2, 3)
     participations.reserve(dacs_db, reservation(*DEVICES), NOW)
     assert participation_rows(dacs_db) == [(nic, True) for _head_end, nic in DEVICES]
-    [one] = [p for p in participations.participations_of(dacs_db, EVENT, 10, 0) if p["nicId"] == "ECO-1"]
+    [one] = [p for p in program_events.participations_of(dacs_db, EVENT, 10, 0) if p["nicId"] == "ECO-1"]
     assert (one["deviceId"], one["programCode"], one["reservationStart"]) == (
         "TD0000000001", "SMARTSTAT", START.isoformat())
 

@@ -181,3 +181,15 @@ def _participation_counts(connection: Connection, event_ids: list[str]) -> dict[
 
 def _no_participation() -> dict[str, int]:
     return {"participations": 0, "reserved": 0, "optedOut": 0}
+
+
+def participations_of(engine: Engine, event_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+    p = event_participations
+    with reading(engine) as connection:
+        rows = connection.execute(sa.select(p).where(p.c.event_external_id == event_id)
+                                  .order_by(p.c.head_end_system, p.c.nic_id).limit(limit).offset(offset)).all()
+    return [{"headEndSystem": row.head_end_system, "nicId": row.nic_id, "deviceId": row.device_id,
+             "programCode": row.program_code, "reserved": row.reserved,
+             "reservationStart": iso_utc(row.reservation_start),
+             "reservationEnd": iso_utc(row.reservation_end), "optedOut": row.opted_out,
+             "outcome": row.outcome} for row in rows]

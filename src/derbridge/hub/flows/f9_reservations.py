@@ -26,10 +26,9 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
-import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from derbridge.clock import iso_z
@@ -44,6 +43,9 @@ from derbridge.hub.lookups import LookupMissing, Lookups
 from derbridge.tables.formats import FileColumn
 from derbridge.web.client import Outcome, post_json
 from derbridge.web.wire import UtcDateTime
+
+if TYPE_CHECKING:
+    import polars as pl
 
 FLOW = "F9"
 LIST_KIND, CHUNK_KIND = "reservation", "reservation-chunk"
@@ -92,6 +94,8 @@ TIMES = ("reservationStartDateTime", "reservationEndDateTime")
 def prepare(mapped: Path, rows: int) -> None:
     """Refuse an empty list, a device without its ids, an unreadable date-time or status; rewrite the file with
     times as `…000Z` and the reserved devices before the released ones."""
+    import polars as pl  # loaded when the first device list arrives, as by every file relay
+
     if rows == 0:
         raise FileRefused(422, "Empty device list", "the device list holds no devices",
                           [{"field": "body", "type": "empty", "message": "a reservation lists at least one device"}])
@@ -118,6 +122,8 @@ def prepare(mapped: Path, rows: int) -> None:
 
 def read_time(text: pl.Expr) -> pl.Expr:
     """ISO 8601 date-times with seconds, `Z`, an offset or none (UTC, the one rule); anything else is null."""
+    import polars as pl
+
     utc = "UTC"
     return pl.coalesce(
         text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", strict=False).dt.replace_time_zone(utc),
@@ -160,6 +166,8 @@ class ReservationRelay(FileRelay):
     def new_message(self, parameters: BaseModel, sender_key: str, received: StoredFile,
                     mapped: StoredFile) -> messagelog.NewMessage:
         """The list, WAITING for its chunks; each chunk a claim check on the mapped file: offset and length."""
+        import polars as pl
+
         assert isinstance(parameters, ReservationHeader)
         context = current()
         counted = pl.scan_parquet(mapped.path).group_by("reservationStatus").len().collect()
@@ -204,6 +212,8 @@ def map_again(row: Any, lookups: Lookups, _settings: Any) -> dict[str, Any]:
 
 def chunk_body(claim: dict[str, Any]) -> dict[str, Any]:
     """The reserve device call for one chunk, read from the file: the event's fields and its devices."""
+    import polars as pl
+
     rows = pl.scan_parquet(claim["file"]).slice(claim["offset"], claim["length"]).collect()
     body: dict[str, Any] = {**claim["header"], "deviceList": [
         {key: value for key, value in device.items() if value is not None}
