@@ -5,10 +5,14 @@ each device list."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 
+from derbridge.clock import advance_shared_clock
 from derbridge.config import Settings
-from derbridge.web.operator import operator_client
+from derbridge.web.operator import checked, operator_client
 from tests.e2e.conftest import Systems
 from tests.events_stack import (
     cancel,
@@ -66,3 +70,24 @@ def test_an_event_is_announced_reserved_and_cancelled_across_the_three_systems(s
 def reservation_absent(settings: Settings, event_id: str) -> bool:
     with operator_client(settings, "derms") as derms:
         return derms.get(f"/api/events/{event_id}/reservation").status_code == 404
+
+
+def test_moving_the_shared_clock_moves_an_event_through_its_states_in_both_systems(
+        stack_settings: Settings, tmp_path: Path) -> None:
+    settings = stack_settings.with_overrides(clock_file=str(tmp_path / "clock"))
+    seed_fleet(settings)
+    systems = Systems(settings)
+    try:
+        systems.start("derms", "dacs", "hub")
+        event_id = create_event(settings, hours_ahead=1.0)["eventId"]
+        wait_program_event(settings, event_id, "SCHEDULED")
+        advance_shared_clock(Path(settings.clock_file), timedelta(hours=1, minutes=1))
+        wait_program_event(settings, event_id, "IN_PROGRESS")
+        advance_shared_clock(Path(settings.clock_file), timedelta(hours=2))
+        wait_program_event(settings, event_id, "COMPLETED")
+        with operator_client(settings, "derms") as derms:
+            history = checked(derms.get(f"/api/events/{event_id}"))["history"]
+        assert [(h["status"], h["actor"]) for h in history][-2:] == [("IN_PROGRESS", "scheduler"),
+                                                                   ("COMPLETED", "scheduler")]
+    finally:
+        systems.stop_all()
