@@ -216,6 +216,9 @@ def test_an_update_sends_the_devices_added_and_released_only(derms_db: Engine, t
     assert sorted(zip(listed["nicId"], listed["reservationStatus"], strict=True)) == [
         ("A2", "RELEASED"), ("B1", "RESERVED")]
     assert participants(derms_db, event_id) == ["A1", "A3", "B1", "C1"]
+    sent_in = {d["nicId"]: d["messageId"] for d in reserve.reservation_of(derms_db, event_id, 10)["listed"]}
+    assert sent_in == {"A1": f"{event_id}-R1", "A3": f"{event_id}-R1", "C1": f"{event_id}-R1",
+                       "B1": f"{event_id}-R2"}, "each device names the list that last sent it"
 
 
 def test_cancelling_the_event_releases_every_device_and_its_participation(derms_db: Engine, tmp_path: Path) -> None:

@@ -78,38 +78,43 @@ def reserve(engine: Engine, event_id: str, now: datetime, models: Models, seed: 
         held = connection.execute(sa.select(reservations).where(reservations.c.event_id == event_id)
                                   .with_for_update()).first()
         version = (held.version if held is not None else 0) + 1
-        before = _reserved_now(connection, event_id) if held is not None else pl.DataFrame(
-            schema={"head_end_system": pl.String, "nic_id": pl.String})
+        before = _reserved_now(connection, event_id) if held is not None else pl.DataFrame(schema=SENT_SCHEMA)
         changes = _changes(before, selection.reserved)
         if held is not None and changes.is_empty():
             return {**reservation_of(engine, event_id, 0), "changed": False}
         message_id = f"{event_id}-R{version}"
-        _write(connection, event, selection, changes, message_id, version, seed, now, held is None)
+        _write(connection, event, selection, before, changes, message_id, version, seed, now)
         _queue_device_list(connection, event, changes, message_id, version, files, instance, now)
     return {**reservation_of(engine, event_id, 0), "changed": True, "messageId": message_id,
             "byFeeder": by_feeder(selection, headroom)}
 
 
 def _reserved_now(connection: Connection, event_id: str) -> pl.DataFrame:
+    """The devices the event has reserved now, and the device list that last sent each."""
     r = reservation_devices
-    rows = connection.execute(sa.select(r.c.head_end_system, r.c.nic_id)
+    rows = connection.execute(sa.select(r.c.head_end_system, r.c.nic_id, r.c.message_id)
                               .where(r.c.event_id == event_id, r.c.status == RESERVED)).all()
-    return pl.DataFrame([tuple(row) for row in rows], schema={"head_end_system": pl.String, "nic_id": pl.String},
-                        orient="row")
+    return pl.DataFrame([tuple(row) for row in rows], schema=SENT_SCHEMA, orient="row")
+
+
+SENT_SCHEMA = {"head_end_system": pl.String, "nic_id": pl.String, "message_id": pl.String}
 
 
 def _changes(before: pl.DataFrame, reserved: pl.DataFrame) -> pl.DataFrame:
     """The devices to tell the program system of: added (RESERVED) and dropped (RELEASED)."""
     keys = ["head_end_system", "nic_id"]
     added = reserved.select(keys).join(before, on=keys, how="anti").with_columns(status=pl.lit(RESERVED))
-    dropped = before.join(reserved.select(keys), on=keys, how="anti").with_columns(status=pl.lit(RELEASED))
+    dropped = before.select(keys).join(reserved.select(keys), on=keys, how="anti").with_columns(
+        status=pl.lit(RELEASED))
     return pl.concat([added, dropped])
 
 
-def _write(connection: Connection, event: Any, selection: Selection, changes: pl.DataFrame, message_id: str,
-           version: int, seed: int, now: datetime, first: bool) -> None:
-    """The reservation, its devices (reserved, standby, and those just released) and DERMS's participation."""
+def _write(connection: Connection, event: Any, selection: Selection, before: pl.DataFrame, changes: pl.DataFrame,
+           message_id: str, version: int, seed: int, now: datetime) -> None:
+    """The reservation, its devices (reserved, standby, and those just released, each with the device list that
+    last sent it) and DERMS's participation."""
     event_id = event.event_id
+    first = version == 1
     values = {"status": RESERVED, "version": version, "seed": seed, "target_kw": event.target_kw,
               "expected_kw": selection.expected_kw, "devices": selection.reserved.height,
               "standby": selection.standby.height, "excluded": json.dumps(selection.excluded), "updated_at": now}
@@ -125,12 +130,14 @@ def _write(connection: Connection, event: Any, selection: Selection, changes: pl
                 .join(chosen, on=["head_end_system", "nic_id"], how="anti")  # dropped to standby: kept as such
                 .select("head_end_system", "nic_id", "status", rank=pl.lit(0), expected_kw=pl.lit(0.0)))
     changed = changes.select("head_end_system", "nic_id", changed=pl.lit(True))
-    rows = pl.concat([chosen, released], how="diagonal_relaxed").join(
-        changed, on=["head_end_system", "nic_id"], how="left")
+    rows = (pl.concat([chosen, released], how="diagonal_relaxed")
+            .join(changed, on=["head_end_system", "nic_id"], how="left")
+            .join(before.rename({"message_id": "sent_in"}), on=["head_end_system", "nic_id"], how="left"))
     bulk_insert(connection, r, rows.select(
         "head_end_system", "nic_id", "status", "rank", "expected_kw", "transformer_id", "feeder_id",
         event_id=pl.lit(event_id), updated_at=pl.lit(now),
-        message_id=pl.when(pl.col("changed")).then(pl.lit(message_id))))
+        message_id=pl.when(pl.col("changed")).then(pl.lit(message_id))
+        .when(pl.col("status") == RESERVED).then(pl.col("sent_in"))))
     p = event_participations
     connection.execute(sa.delete(p).where(p.c.event_id == event_id))
     bulk_insert(connection, p, selection.reserved.select(
