@@ -39,7 +39,7 @@ from derbridge.derms.reservations.selection import (
 )
 from derbridge.derms.schema import event_participations, outbound_files
 from derbridge.errors import Conflict, NotFound
-from derbridge.store.bulk import bulk_insert
+from derbridge.store.bulk import bulk_insert, select_frame
 from derbridge.store.db import reading
 from derbridge.store.outbox import new_file_values
 from derbridge.tables.formats import sha256_of
@@ -92,9 +92,8 @@ def reserve(engine: Engine, event_id: str, now: datetime, models: Models, seed: 
 def _reserved_now(connection: Connection, event_id: str) -> pl.DataFrame:
     """The devices the event has reserved now, and the device list that last sent each."""
     r = reservation_devices
-    rows = connection.execute(sa.select(r.c.head_end_system, r.c.nic_id, r.c.message_id)
-                              .where(r.c.event_id == event_id, r.c.status == RESERVED)).all()
-    return pl.DataFrame([tuple(row) for row in rows], schema=SENT_SCHEMA, orient="row")
+    return select_frame(connection, sa.select(r.c.head_end_system, r.c.nic_id, r.c.message_id)
+                        .where(r.c.event_id == event_id, r.c.status == RESERVED), SENT_SCHEMA)
 
 
 SENT_SCHEMA = {"head_end_system": pl.String, "nic_id": pl.String, "message_id": pl.String}
