@@ -3,13 +3,14 @@ production), and a reference rule in DERMS's wire form."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from derbridge.clock import utcnow
-from derbridge.derms.schema import devices, service_locations, subscriptions
+from derbridge.derms.schema import devices, event_participations, service_locations, subscriptions
 
 WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
 DERMS_RULE: dict[str, Any] = {
@@ -50,3 +51,12 @@ def enroll(engine: Engine, program_code: str, subscription_id: str, nic_ids: lis
              "subscription_id": subscription_id, "active": active, "registration_status": "REGISTERED",
              "last_message_id": "seed", "updated_at": now}
             for nic_id in nic_ids])
+
+
+def participate(engine: Engine, event_id: str, nic_id: str, start: str, end: str, overridden: bool = False,
+                head_end_system: str = "ECOCLOUD") -> None:
+    """A device's part in a past event, as DERMS records it from a reservation."""
+    with engine.begin() as connection:
+        connection.execute(sa.insert(event_participations).values(
+            event_id=event_id, head_end_system=head_end_system, nic_id=nic_id, start_at=datetime.fromisoformat(start),
+            end_at=datetime.fromisoformat(end), customer_override=overridden, recorded_at=utcnow()))

@@ -125,3 +125,21 @@ def add_derms_customers(connection: Connection, *customers: Customer) -> None:
             cis_service_point_id=c.service_point, cis_premise_id=c.premise, cis_account_id=c.account,
             location_id=f"LOC{c.number:09d}", address1="1 Oak St", city="Ashgrove", state="NE", postal="68101",
             country="USA", time_zone="America/Chicago", imported_at=NOW))
+
+
+def add_enrolled_devices(connection: Connection, program: str, devices: list[tuple[str, str]],
+                         prefix: str = "T") -> None:
+    """Active devices of `program` in the program system, each on a subscription of its own (as enrollment
+    activation leaves them), known by (head end, NIC id)."""
+    for number, (head_end, nic) in enumerate(devices, start=1):
+        device_id, subscription_id = f"{prefix}D{number:010d}", f"{prefix}S{number:012d}"
+        connection.execute(sa.insert(dacs.program_subscriptions).values(
+            subscription_id=subscription_id, enrollment_id=f"{prefix}E{number:010d}", program_code=program,
+            subscription_type="DR", status="ACTIVE", cis_person_id="P1", cis_account_id="A1",
+            cis_service_point_id=f"SP-{nic}", start_at=NOW, updated_at=NOW))
+        connection.execute(sa.insert(dacs.controllable_devices).values(
+            device_id=device_id, enrollment_id=f"{prefix}E{number:010d}", subscription_id=subscription_id,
+            status="ACTIVE", head_end_system=head_end, nic_id=nic, cis_service_point_id=f"SP-{nic}",
+            installed_at=NOW, updated_at=NOW))
+        connection.execute(sa.insert(dacs.active_device_keys).values(head_end_system=head_end, nic_id=nic,
+                                                                     device_id=device_id))

@@ -65,6 +65,7 @@ class Settings:
     dacs_status_detail: bool = False  # the program system takes an F6 result's `message` and `lastSeenDateTime`
     store_and_forward: bool = False  # F6 legs answered RECEIVED once recorded (off: with the far side's result)
     enroll_concurrently: bool = False  # an F4 request's records sent several at once (off: one by one, in order)
+    dacs_device_release: bool = False  # the program system takes F9's `releasedDeviceList` (devices DERMS dropped)
     # The longest the hub waits for the far side before answering with what it knows (F4, F6 when not stored and
     # forwarded); the delivery goes on after it.
     reply_wait_s: float = 120.0
@@ -93,6 +94,9 @@ class Settings:
     # it is set (for a pickup).
     score_run_hour: int = 2
     score_file_dir: str = ""
+    # DERMS's reservation engine: a TOML file with its expected-kW and network-load models
+    # (derms/reservations/models.py); empty: the reference figures.
+    reservation_models: str = ""
     # Business time: empty is the machine's clock; a file path is a clock shared by every system pointed at it,
     # the machine's time plus the offset the file holds (clock.py), so scenarios and tests can move time.
     clock_file: str = ""
@@ -145,7 +149,7 @@ class Settings:
 
 REFERENCE_PEERS: dict[str, Any] = {
     "dacs_batch": True, "derms_batch": True, "derms_enroll_callback": True, "dacs_status_detail": True,
-    "store_and_forward": True, "enroll_concurrently": True}
+    "store_and_forward": True, "enroll_concurrently": True, "dacs_device_release": True}
 """The switches for peers that are derbridge's own reference systems, which support every deviation."""
 
 SECRET_FIELDS = {"hub_auth", "dacs_auth", "derms_auth", "headend_auth", "notify_webhook_secret"}

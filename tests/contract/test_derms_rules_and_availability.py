@@ -19,7 +19,7 @@ from derbridge.derms.schema import outbound_messages
 from derbridge.errors import Conflict, InvalidInput, NotFound
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
-from tests.registry import DERMS_RULE, enroll, program_message
+from tests.registry import DERMS_RULE, enroll, participate, program_message
 
 EVENT = {"eventStart": "2026-07-15T19:00:00Z", "eventEnd": "2026-07-15T21:00:00Z"}  # Wed 14:00–16:00 Chicago
 NOW = datetime(2026, 7, 15, 13, tzinfo=UTC)
@@ -45,9 +45,8 @@ def acks(engine: Engine) -> list[dict[str, Any]]:
 
 
 def record(engine: Engine, event_id: str, *entries: tuple[str, str, str, bool]) -> None:
-    participation.record_event(engine, event_id, participation.EventParticipations.model_validate({
-        "participations": [{"headEndSystem": "ECOCLOUD", "nicId": nic, "start": start, "end": end,
-                            "customerOverride": override} for nic, start, end, override in entries]}))
+    for nic, start, end, override in entries:
+        participate(engine, event_id, nic, start, end, override)
 
 
 def judge(engine: Engine, **request: Any) -> dict[tuple[str, str], dict[str, Any]]:
@@ -116,30 +115,21 @@ def test_history_is_summarised_per_device_for_the_events_local_periods(derms_db:
     record(derms_db, "E2", ("N1", "2026-06-02T19:00:00Z", "2026-06-02T20:30:00Z", True),   # this season, last month
            ("N2", "2026-02-10T19:00:00Z", "2026-02-10T20:00:00Z", False))                 # this year only
     record(derms_db, "E3", ("N1", "2025-12-30T19:00:00Z", "2025-12-30T20:00:00Z", False))  # last year
-    members = device_availability.fleet_members(
-        device_availability.AvailabilityRequest.model_validate({**EVENT, "programCode": "SMARTSTAT"}),
-        "SMARTSTAT", "America/Chicago")
+    periods = participation.periods_of(datetime(2026, 7, 15, 19, tzinfo=UTC), "America/Chicago")
+    named = device_availability.fleet_members(device_availability.AvailabilityRequest.model_validate(
+        {**EVENT, "devices": [{"headEndSystem": "ECOCLOUD", "nicId": "N1"}]}))
     with derms_db.connect() as connection:
-        summary = participation.history_frame(
-            connection, members, participation.periods_of(datetime(2026, 7, 15, 19, tzinfo=UTC), "America/Chicago"),
-            "MONTH")
+        summary = participation.history_frame(connection, None, periods, "MONTH")
+        only_n1 = participation.history_frame(connection, named, periods, "MONTH")
     rows = {row["nic_id"]: row for row in summary.iter_rows(named=True)}
     assert set(rows) == {"N1", "N2"}, "a device without participation has no row"
+    assert only_n1.rows() == summary.filter(summary["nic_id"] == "N1").rows(), "named devices: those only"
     assert {k: rows["N1"][k] for k in participation.HISTORY_COLUMNS} == {
         "events_this_week": 1, "events_this_month": 1, "events_this_season": 2, "event_hours_this_year": 3.5,
         "overrides_this_cycle": 1}
     assert {k: rows["N2"][k] for k in participation.HISTORY_COLUMNS} == {
         "events_this_week": 0, "events_this_month": 1, "events_this_season": 1, "event_hours_this_year": 4.0,
         "overrides_this_cycle": 0}
-
-
-def test_recording_an_event_again_replaces_its_participants(derms_db: Engine) -> None:
-    record(derms_db, "E1", ("N1", "2026-07-13T19:00:00Z", "2026-07-13T21:00:00Z", False),
-           ("N2", "2026-07-13T19:00:00Z", "2026-07-13T21:00:00Z", False))
-    record(derms_db, "E1", ("N2", "2026-07-13T19:00:00Z", "2026-07-13T20:00:00Z", False))
-    with derms_db.connect() as connection:
-        rows = connection.execute(sa.text("SELECT nic_id FROM event_participations")).scalars().all()
-    assert rows == ["N2"]
 
 
 def test_a_programs_fleet_is_judged_with_the_history_of_each_device(derms_db: Engine) -> None:

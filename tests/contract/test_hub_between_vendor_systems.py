@@ -111,7 +111,8 @@ def stand_ins(installation: Installation) -> Iterator[Installation]:
         received = stand_in.requests()
         assert not [r.path for r in received if r.path.endswith("/batch")], "a vendor system has no /batch"
         assert {r.authorization for r in received} <= {credential}, f"{stand_in.name} got other credentials"
-        assert all(r.headers.get("idempotency-key") for r in received), "every call carries its Idempotency-Key"
+        assert all(r.headers.get("idempotency-key") for r in received if r.method != "GET"), \
+            "every call carries its Idempotency-Key (a health check is no message)"
 
 
 def vendor_times(*values: Any) -> bool:

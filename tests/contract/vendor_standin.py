@@ -26,10 +26,16 @@ RULES_ACK = "/rest/apis/cross/digitalAssets/programRules/postAcknowledgement"
 AGGREGATOR_ACK = "/rest/apis/cross/digitalAssets/energyAggregators/postAcknowledgement"
 STATUS_RESPONSE = "/rest/apis/cross/digitalAssets/controllableDeviceStatus/response"
 NETWORK_FILE = "/rest/files/networkLocations"
+PROGRAM_EVENT = "/rest/apis/cross/service/programEvent/"
+LIFECYCLE = "/rest/apis/cross/service/programEvent/lifecycle"
+RESERVE_DEVICE = "/rest/apis/cross/service/programEventParticipation/reserveDevice"
+PRE_EVENT_CANCELLATION = "/rest/apis/cross/service/programEventParticipation/preEventCancellation"
 EVENT_OUTCOME = "/rest/apis/cross/service/programEventParticipation/postEventOutcome"
 PROGRAM_SYSTEM_PATHS = (ENROLL, ENROLLMENT_ACK, RULES_ACK, AGGREGATOR_ACK, STATUS_RESPONSE, NETWORK_FILE,
-                        EVENT_OUTCOME)
+                        PROGRAM_EVENT, LIFECYCLE, RESERVE_DEVICE, PRE_EVENT_CANCELLATION, EVENT_OUTCOME)
 DERMS_PATHS = ("/enroll", "/status_check", "/aggregator", "/program")
+RESERVATION_ACK = "/reserveDeviceAck"
+"""Where DERMS hears the hub's ack of a device list (F9): the path is not published; derbridge's choice."""
 OPT_OUT, UNAVAILABILITY = "/eventOptOut", "/unavailability"
 """DERMS's opt-out and unavailability resources are not published: these are derbridge's names (docs/wire.md)."""
 
@@ -187,10 +193,15 @@ def program_system(expected_authorization: str) -> StandIn:
     def acknowledged(received: Received) -> tuple[int, Any]:
         return 200, {"syncRequestId": received.json.get("syncRequestId")}
 
+    def echoed(received: Received) -> tuple[int, Any]:
+        """The event APIs answer 200 with the object they took."""
+        return 200, received.json
+
     return StandIn("program system", expected_authorization, {
         ENROLL: enroll, ENROLLMENT_ACK: acknowledged, RULES_ACK: acknowledged, AGGREGATOR_ACK: acknowledged,
         STATUS_RESPONSE: lambda _r: (200, {"boStatus": "SUCCESS"}),
         NETWORK_FILE: lambda r: (200, {"exportId": r.query.get("exportId"), "result": "applied"}),
+        PROGRAM_EVENT: echoed, LIFECYCLE: echoed, RESERVE_DEVICE: echoed, PRE_EVENT_CANCELLATION: echoed,
         EVENT_OUTCOME: lambda _r: (200, {}),
     })
 
@@ -200,8 +211,11 @@ def derms(expected_authorization: str) -> StandIn:
     def ack(received: Received) -> tuple[int, Any]:
         return 200, msg_ack(received.json["dacsMessageId"])
 
+    def reservation_acked(received: Received) -> tuple[int, Any]:
+        return 200, msg_ack(received.json["messageId"])
+
     return StandIn("DERMS", expected_authorization, {
-        **{path: ack for path in DERMS_PATHS},
+        **{path: ack for path in DERMS_PATHS}, RESERVATION_ACK: reservation_acked,
         OPT_OUT: lambda r: (200, msg_ack(r.json["eventId"])),
         UNAVAILABILITY: lambda r: (200, msg_ack(r.json["unavailabilityId"]))})
 

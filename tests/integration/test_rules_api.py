@@ -21,7 +21,7 @@ from derbridge.cli import app as cli
 from derbridge.scenario.processes import settings_env
 from derbridge.store.db import make_engine
 from derbridge.web.operator import checked, operator_client
-from tests.registry import DERMS_RULE, WEEKDAYS, enroll, program_message
+from tests.registry import DERMS_RULE, WEEKDAYS, enroll, participate, program_message
 
 RULE = {
     "ruleCode": "SUMMER", "description": "Summer peak", "availableForEvents": True, "allowedOverrides": 2,
@@ -221,9 +221,7 @@ def test_availability_through_the_api_names_exactly_the_broken_rule(
     if "premise" in event:
         checked(derms.put(f"/api/sensitive-premises/PR-{nic}", json={"kind": event["premise"]}))
     for index, (start, end, overridden) in enumerate(history):
-        checked(derms.put(f"/api/events/EV-{nic}-{index}/participations", json={"participations": [
-            {"headEndSystem": "ECOCLOUD", "nicId": nic, "start": start, "end": end,
-             "customerOverride": overridden}]}))
+        participate(derms_db, f"EV-{nic}-{index}", nic, start, end, overridden)
     window = {**EVENT, **{k: v for k, v in event.items() if k != "premise"}}
     answer = checked(derms.post("/api/availability", json={
         **window, "devices": [{"headEndSystem": "ECOCLOUD", "nicId": nic}]}))

@@ -146,7 +146,7 @@ def test_the_hub_does_not_import_the_dataset_generator() -> None:
 
 
 @pytest.mark.parametrize(("derms", "dacs"), [("ECONOMIC", "X1EC"), ("EMERGENCY", "X1EM"), ("RELIABILITY", "X1RE"),
-                                             ("DEVICE_TEST", "X1DT")])
+                                             ("DEVICE-TEST", "X1DT")])
 def test_event_types_map_to_program_event_categories_both_ways(derms: str, dacs: str) -> None:
     lookups = Lookups.of(catalog.SEEDS)
     assert lookups.value(catalog.EVENT_TYPE, catalog.DERMS, derms, catalog.DACS) == dacs

@@ -37,6 +37,12 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "score-compute": ("derbridge.benchmarks.score_compute",
                       "A score run over N devices on the default rule set: read, score, file, store (s) vs "
                       "reading the same devices"),
+    "reservation-select": ("derbridge.benchmarks.reservation_select",
+                           "Choose a tenth of N enrolled devices for one event through DERMS's storage (s), and the "
+                           "engine alone in memory"),
+    "reservation-deliver": ("derbridge.benchmarks.reservation_deliver",
+                            "Deliver a reservation of N devices (F9) until the program system holds every "
+                            "participation (s) vs a raw SQLite bulk insert of the same rows"),
     "network-export": ("derbridge.benchmarks.network_export",
                        "F1 full export of N service points from DERMS into the program system (s) vs a raw "
                        "SQLite bulk insert of the same rows"),

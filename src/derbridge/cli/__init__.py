@@ -10,10 +10,10 @@ from __future__ import annotations
 import typer
 
 from derbridge.cli import hub, running
-from derbridge.cli.dacs import aggregators, enrollments, legacy, programs, scores
+from derbridge.cli.dacs import aggregators, enrollments, legacy, program_events, programs, scores
 from derbridge.cli.dacs.customer_choices import optouts_app, unavailability_app
 from derbridge.cli.dacs.network import where
-from derbridge.cli.derms import availability, headend, network, registry
+from derbridge.cli.derms import availability, events, headend, network, registry
 from derbridge.cli.hub import doctor, lookups, notifications
 from derbridge.cli.tools import bench, cis, dataset, demo
 
@@ -45,11 +45,13 @@ app.add_typer(legacy.app, name="legacy", rich_help_panel=DACS)
 app.add_typer(scores.app, name="scores", rich_help_panel=DACS)
 app.add_typer(optouts_app, name="optouts", rich_help_panel=DACS)
 app.add_typer(unavailability_app, name="unavailability", rich_help_panel=DACS)
+app.add_typer(program_events.app, name="program-events", rich_help_panel=DACS)
 
 network.app.command("where")(where)
 app.add_typer(network.app, name="network", rich_help_panel=DERMS)
 app.add_typer(registry.app, name="registry", rich_help_panel=DERMS)
 app.add_typer(availability.app, name="availability", rich_help_panel=DERMS)
+app.add_typer(events.app, name="events", rich_help_panel=DERMS)
 app.add_typer(headend.app, name="headend", rich_help_panel=DERMS)
 
 app.add_typer(dataset.app, name="dataset", rich_help_panel=TOOLS)

@@ -42,8 +42,9 @@ def settings_from(config: Path | None, reference_peers: bool = False) -> Setting
 
 
 def call(config: Path | None, system: str, method: str, path: str, actor: str | None = None, raw: bool = False,
-         **request: Any) -> Any:
-    """One request to a running system's API as the operator; a refusal prints its problems and exits 1."""
+         missing_ok: bool = False, **request: Any) -> Any:
+    """One request to a running system's API as the operator; a refusal prints its problems and exits 1 (a 404
+    is None instead, with `missing_ok`)."""
     from derbridge.web.operator import operator_client
 
     headers = {**request.pop("headers", {}), "X-Derbridge-Actor": actor_name(actor)}
@@ -55,6 +56,8 @@ def call(config: Path | None, system: str, method: str, path: str, actor: str | 
             errors.print(f"[red]cannot reach {system}:[/] {exc}. Is it running (`derbridge up`)?")
             raise typer.Exit(1) from exc
         raise
+    if missing_ok and response.status_code == 404:
+        return None
     if response.is_error:
         print_problem(response)
         raise typer.Exit(1)

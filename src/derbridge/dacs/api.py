@@ -14,6 +14,7 @@ from derbridge.dacs.customers.api import CIS_PREFIX, cis_uploads
 from derbridge.dacs.enrollment import api as enrollment
 from derbridge.dacs.enrollment.queries import counts_by_status
 from derbridge.dacs.enrollment.setup import expire_status_checks
+from derbridge.dacs.events import api as events
 from derbridge.dacs.legacy.api import LEGACY_PREFIX, ack_file_router, legacy_router
 from derbridge.dacs.network.api import FILES_PREFIX, network_file_router, network_location_router
 from derbridge.dacs.optouts.api import optout_router
@@ -51,6 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(programs_router(runtime), dependencies=operator)
     app.include_router(enrollment.agent_router(runtime, settings), dependencies=operator)
     app.include_router(network_location_router(runtime), dependencies=operator)
+    app.include_router(events.agent_router(runtime), dependencies=operator)
     app.include_router(legacy_router(runtime, settings, keep_rejected), dependencies=operator)
     app.include_router(scores_router(runtime, score_destination(settings)), dependencies=operator)
     app.include_router(optout_router(runtime), dependencies=operator)
@@ -60,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(acknowledgement_router(runtime, keep_rejected), dependencies=hub)
     app.include_router(enrollment.cross_router(runtime, settings, keep_rejected), dependencies=hub)
     app.include_router(network_file_router(runtime, settings, keep_rejected), dependencies=hub)
+    app.include_router(events.cross_router(runtime, keep_rejected), dependencies=hub)
     app.include_router(ack_file_router(runtime, settings, keep_rejected), dependencies=hub)
     app.include_router(outcome_router(runtime, keep_rejected), dependencies=hub)
     app.include_router(outcome_file_router(runtime, settings, keep_rejected), dependencies=hub)

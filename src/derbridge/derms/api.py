@@ -1,8 +1,9 @@
 """DERMS's HTTP API: the composition of its capabilities' routers, each behind the callers it serves.
 
-The documented paths the hub calls (/aggregator, /program, /enroll, /status_check, /enroll-to-dacs/results)
-and the files it PUTs (/files/…) take the hub's credential; aggregators enroll devices under /api/aggregator;
-operators have the rest under /api.
+The documented paths the hub calls (/aggregator, /program, /enroll, /status_check, /enroll-to-dacs/results),
+the acks of reservation device lists (/reserveDeviceAck) and the files it PUTs (/files/…) take the hub's
+credential; aggregators enroll devices under /api/aggregator; operators have the rest under /api. A scheduler
+moves events on the shared clock, releasing the devices of an event it cancels.
 """
 
 from __future__ import annotations
@@ -13,21 +14,26 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 
+from derbridge.clock import utcnow
 from derbridge.config import Settings
 from derbridge.derms.aggregators import api as aggregators
 from derbridge.derms.availability import api as availability
 from derbridge.derms.customers.api import CIS_PREFIX, cis_uploads
 from derbridge.derms.enrollment import api as enrollment
+from derbridge.derms.events import api as events
+from derbridge.derms.events.events import advance
 from derbridge.derms.headend import api as headend
 from derbridge.derms.network.api import IMPORT_PREFIX, network_router
 from derbridge.derms.optouts import api as optouts
 from derbridge.derms.programs import api as programs
 from derbridge.derms.registry import api as registry
+from derbridge.derms.reservations import api as reservations
+from derbridge.derms.reservations.reserve import release
 from derbridge.derms.schema import outbound_files, outbound_messages, rejected_requests
 from derbridge.derms.services import DermsServices
 from derbridge.derms.status_checks import api as status_checks
 from derbridge.derms.unavailability import api as unavailability
-from derbridge.runtime.system import Outbox, Runtime
+from derbridge.runtime.system import Outbox, Runtime, Task
 from derbridge.tables.uploads import table_upload_router
 from derbridge.web.apps import health_and_metrics, new_app
 from derbridge.web.auth import require
@@ -37,7 +43,10 @@ FILE_PATHS = (registry.FILES_PREFIX, f"{CIS_PREFIX}/", IMPORT_PREFIX)
 
 
 def create_app(settings: Settings) -> FastAPI:
-    runtime = Runtime("derms", [Outbox(outbound_messages, lambda row: row.message_key)], files=outbound_files)
+    instance = settings.derms_instance_id
+    runtime = Runtime("derms", [Outbox(outbound_messages, lambda row: row.message_key)], files=outbound_files,
+                      tasks=[Task("advance-events", 1.0, lambda db: advance(db, utcnow(), instance, release))])
+    models = reservations.load_models(settings)
     services = DermsServices(runtime)
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
 
@@ -65,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(enrollment.integration_router(services, keep_rejected), dependencies=hub)
     app.include_router(optouts.optout_integration_router(runtime, keep_rejected), dependencies=hub)
     app.include_router(unavailability.unavailability_integration_router(runtime, keep_rejected), dependencies=hub)
+    app.include_router(reservations.integration_router(runtime, keep_rejected), dependencies=hub)
 
     app.include_router(enrollment.aggregator_router(services, settings, keep_rejected), dependencies=aggregator)
 
@@ -73,6 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(availability.operator_router(runtime), dependencies=operator)
     app.include_router(optouts.optout_operator_router(runtime), dependencies=operator)
     app.include_router(unavailability.unavailability_operator_router(runtime), dependencies=operator)
+    app.include_router(events.operator_router(runtime, settings, release), dependencies=operator)
+    app.include_router(reservations.operator_router(runtime, settings, models), dependencies=operator)
     app.include_router(registry.operator_router(services), dependencies=operator)
     app.include_router(status_checks.operator_router(services), dependencies=operator)
     app.include_router(headend.operator_router(services), dependencies=operator)

@@ -157,7 +157,7 @@ outbound_files = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("message_key", sa.String(120), nullable=False, unique=True),
     sa.Column("kind", sa.String(40), nullable=False),
-    *outbox_columns(),
+    *outbox_columns(path_length=400),  # a reservation device list carries the event's header as its query
 )
 
 # ---- programs and their rules, from the program system (F2) ------------------------------------------------
@@ -496,3 +496,8 @@ reservation_drops = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("done_at", sa.DateTime(timezone=True), nullable=True, index=True),
 )
+
+# ---- capabilities that declare their tables in their own package, on this metadata ---------------------------
+# Imported last, so that migrations and the schema check see every table of DERMS.
+from derbridge.derms.events import schema as _events_schema  # noqa: E402,F401
+from derbridge.derms.reservations import schema as _reservations_schema  # noqa: E402,F401

@@ -22,7 +22,7 @@ from starlette.requests import ClientDisconnect
 
 from derbridge.config import Settings
 from derbridge.errors import FileRefused
-from derbridge.hub import messagelog, metrics
+from derbridge.hub import delivery, messagelog, metrics
 from derbridge.hub.context import current
 from derbridge.hub.flows.files import DELIVERED_TYPE, FileRelay, StoredFile, map_file
 from derbridge.hub.flows.registry import FILE_RELAYS
@@ -73,6 +73,8 @@ def file_endpoint(relay: FileRelay, directory: Path, max_bytes: int) -> Callable
         finally:
             upload.path.unlink(missing_ok=True)
         current().dispatcher.submit(recorded.to_deliver)
+        if recorded.is_new and not recorded.to_deliver:  # a file split into parts of which none is to be sent
+            current().dispatcher.submit(delivery.settle_parents([recorded.id]))
         metrics.received.labels(relay.flow, relay.kind, "new" if recorded.is_new else "duplicate").inc()
         return JSONResponse(msg_ack(relay.business_key(parameters), recorded.id, not recorded.is_new),
                             status_code=202 if recorded.is_new else 200)
@@ -108,6 +110,11 @@ def _take(relay: FileRelay, parameters: BaseModel, sender_key: str, upload: Uplo
     stem = f"{relay.kind}-{upload.sha256[:16]}-{uuid.uuid4().hex[:8]}"
     mapped_path = directory / "outbound" / f"{stem}.parquet"
     rows = map_file(relay, upload.path, fmt, mapped_path)
+    try:
+        relay.prepare(mapped_path, rows)
+    except FileRefused:
+        mapped_path.unlink(missing_ok=True)
+        raise
     received_path = directory / "received" / f"{stem}.{fmt}"
     received_path.parent.mkdir(parents=True, exist_ok=True)
     upload.path.replace(received_path)

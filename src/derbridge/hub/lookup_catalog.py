@@ -63,7 +63,7 @@ SEEDS: tuple[Lookup, ...] = (
             _pairs(ASSET_TYPES), reversible=False),
     _lookup(EVENT_TYPE, "DERMS event type → program event category (F8, F9): X1EC economic, X1EM emergency, "
             "X1RE reliability, X1DT device test. Reversible.",
-            _pairs({"ECONOMIC": "X1EC", "EMERGENCY": "X1EM", "RELIABILITY": "X1RE", "DEVICE_TEST": "X1DT"}),
+            _pairs({"ECONOMIC": "X1EC", "EMERGENCY": "X1EM", "RELIABILITY": "X1RE", "DEVICE-TEST": "X1DT"}),
             reversible=True),
     _lookup(ENROLLMENT_STATUS, "Enrollment status as DERMS spells it ↔ as the program system spells it "
             "(F4, F5). Reversible.",

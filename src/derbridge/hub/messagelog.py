@@ -332,3 +332,14 @@ def settled_waiting_parents(engine: Engine) -> list[int]:
     with reading(engine) as connection:
         return [int(i) for i in connection.execute(
             sa.select(messages.c.id).where(messages.c.status == WAITING, ~sa.exists(unsettled))).scalars()]
+
+
+def statuses_by_key(engine: Engine, flow: str, kind: str, name: str, value: str) -> dict[str, str]:
+    """Business key → status of the messages of a flow and kind that carry the key `name` = `value`."""
+    with reading(engine) as connection:
+        rows = connection.execute(
+            sa.select(messages.c.business_key, messages.c.status)
+            .join(message_keys, message_keys.c.message_id == messages.c.id)
+            .where(messages.c.flow == flow, messages.c.kind == kind, message_keys.c.name == name,
+                   message_keys.c.value == value)).all()
+    return {row.business_key: row.status for row in rows}

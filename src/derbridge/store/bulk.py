@@ -153,12 +153,17 @@ def select_to_parquet(connection: Connection, query: sa.Select[Any], schema: dic
 
 def _select_chunks(connection: Connection, query: sa.Select[Any], schema: dict[str, Any]) -> Iterator[pl.DataFrame]:
     """Read through the driver's cursor: SQLAlchemy's row processing would cost more than the read itself for a
-    million rows. Rows are fetched a chunk at a time, so only one chunk is ever held as Python tuples. The
-    query's few values are rendered into it (our own numbers and dates, never user text)."""
-    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    million rows. Rows are fetched a chunk at a time, so only one chunk is ever held as Python tuples. PostgreSQL
+    takes the query's values as parameters (psycopg adapts them); for SQLite, which stores date-times as
+    SQLAlchemy writes them, the values are rendered into the query by SQLAlchemy's own literal rules."""
+    if connection.dialect.name == "postgresql":
+        compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+        sql, parameters = str(compiled), compiled.params
+    else:
+        sql, parameters = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})), {}
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql)
+        cursor.execute(sql, parameters)
         while rows := cursor.fetchmany(SELECT_CHUNK_ROWS):
             yield _typed_frame(connection.dialect.name, rows, schema)
     finally:

@@ -19,11 +19,11 @@ from derbridge.clock import utcnow
 PENDING, SENT, FAILED = "PENDING", "SENT", "FAILED"
 
 
-def outbox_columns() -> list[sa.Column[Any]]:
-    """The columns every outbox table carries, beside its own."""
+def outbox_columns(path_length: int = 200) -> list[sa.Column[Any]]:
+    """The columns every outbox table carries, beside its own; `path` may carry a query string."""
     return [
         sa.Column("status", sa.String(12), nullable=False, index=True),
-        sa.Column("path", sa.String(200), nullable=False),
+        sa.Column("path", sa.String(path_length), nullable=False),
         sa.Column("payload", sa.Text, nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False, default=0),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),

@@ -1,5 +1,5 @@
-"""Availability over HTTP, for operators: which devices may take part in a candidate event and why not, the
-participation it counts, and the premises kept out of events."""
+"""Availability over HTTP, for operators: which devices may take part in a candidate event and why not, and the
+premises kept out of events."""
 
 from __future__ import annotations
 
@@ -22,12 +22,6 @@ def operator_router(runtime: Runtime) -> APIRouter:
         now = body.now or utcnow()
         judged = await run_in_threadpool(device_availability.evaluate, runtime.db, body, now)
         return device_availability.answer(body, judged, now)
-
-    @router.put("/events/{event_id}/participations",
-                summary="Record every device's part in one event (replaces the event's records)")
-    def record_participations(event_id: Annotated[str, Path(min_length=1, max_length=40)],
-                              body: participation.EventParticipations) -> dict[str, Any]:
-        return {"eventId": event_id, "recorded": participation.record_event(runtime.db, event_id, body)}
 
     @router.put("/sensitive-premises/{cis_premise_id}",
                 summary="Mark a premise as having life-support or sensitive-load equipment")

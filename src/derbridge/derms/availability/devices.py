@@ -30,6 +30,7 @@ from derbridge.derms.programs import rules as program_rules
 from derbridge.derms.schema import devices, sensitive_premises, service_locations, subscriptions
 from derbridge.derms.unavailability.windows import overlapping
 from derbridge.errors import Conflict, InvalidInput
+from derbridge.store.bulk import select_frame
 from derbridge.store.db import reading
 
 MAX_LISTED_DEVICES = 10_000
@@ -78,49 +79,80 @@ class AvailabilityRequest(BaseModel):
         return self
 
 
-def evaluate(engine: Engine, request: AvailabilityRequest, now: datetime) -> pl.DataFrame:
+def evaluate(engine: Engine, request: AvailabilityRequest, now: datetime,
+             excluding_event: str | None = None) -> pl.DataFrame:
     """One row per device: head_end_system, nic_id, program_code, time_zone, available, reasons (every
     violated rule), overridable (those of them the operator lets planners override). `now` is when the event
-    is being planned (for the notice rule)."""
+    is being planned (for the notice rule); the participation of `excluding_event` (the event being planned
+    again) does not count."""
     with reading(engine) as connection:
-        fleet = _fleet(connection, request)
-        results = []
-        for (program_code, timezone), group in fleet.group_by("program_code", "time_zone", maintain_order=True):
-            rules = _rules(connection, str(program_code))
-            window = _window(request, now, str(timezone), group.height)
-            judged = _judge_group(connection, request, group, rules, window)
-            overridable = sorted(program_rules.overridable_of(connection, str(program_code)))
-            results.append(judged.with_columns(overridable=pl.lit(overridable, dtype=pl.List(pl.String))))
+        judged = judge(connection, _fleet(connection, request), request, now, excluding_event)
+    return judged.select("head_end_system", "nic_id", "program_code", "time_zone", "available", "reasons",
+                         "overridable")
+
+
+def judge(connection: Connection, fleet: pl.DataFrame, request: AvailabilityRequest, now: datetime,
+          excluding_event: str | None = None) -> pl.DataFrame:
+    """The fleet (FLEET_SCHEMA's columns at least, as `fleet_query` reads them; any others are kept) with each
+    device's available, reasons and overridable: one history summary and one engine call per program and time
+    zone."""
+    results = []
+    for (program_code, timezone), group in fleet.group_by("program_code", "time_zone", maintain_order=True):
+        rules = _rules(connection, str(program_code))
+        window = _window(request, now, str(timezone), group.height)
+        judged = _judge_group(connection, request, group, rules, window, excluding_event)
+        overridable = sorted(program_rules.overridable_of(connection, str(program_code)))
+        results.append(judged.with_columns(overridable=pl.lit(overridable, dtype=pl.List(pl.String))))
     if not results:
-        return _empty_result()
-    judged = pl.concat(results)
-    return judged.with_columns(
+        return fleet.with_columns(available=pl.lit(True), reasons=pl.lit([], dtype=pl.List(pl.String)),
+                                  overridable=pl.lit([], dtype=pl.List(pl.String)))
+    return pl.concat(results).with_columns(
         overridable=pl.col("reasons").list.set_intersection("overridable"),
-        available=pl.col("reasons").list.set_difference("overridable").list.len() == 0,
-    ).select("head_end_system", "nic_id", "program_code", "time_zone", "available", "reasons", "overridable")
+        available=pl.col("reasons").list.set_difference("overridable").list.len() == 0)
+
+
+FLEET_SCHEMA: dict[str, Any] = {
+    "head_end_system": pl.String, "nic_id": pl.String, "time_zone": pl.String, "life_support": pl.Int8}
+"""What `fleet_query` reads first, as `read_fleet` takes it (flags as 0 or 1, the same on every database)."""
+NAMED_SCHEMA: dict[str, Any] = {"program_code": pl.String, "active": pl.Int8, "status": pl.String}
+"""What it reads next for named devices (a program's fleet has its program, active, of course)."""
+
+
+def fleet_query(request: AvailabilityRequest) -> sa.Select[Any]:
+    """The devices to judge, with their time zone and whether their premise is excluded-sensitive: every active
+    device of the program, or the named devices with their program and whether they are active."""
+    premise = sa.func.coalesce(subscriptions.c.cis_premise_id, service_locations.c.cis_premise_id)
+    query = (_registry(request.defaultTimeZone)
+             .add_columns(sa.case((sensitive_premises.c.kind.is_not(None), 1), else_=0).label("life_support"))
+             .outerjoin(sensitive_premises, sensitive_premises.c.cis_premise_id == premise))
+    if request.devices is None:
+        return query.where(subscriptions.c.program_code == request.programCode, *_active())
+    return (query.add_columns(subscriptions.c.program_code,
+                              sa.case((devices.c.active.is_(True), 1), else_=0).label("active"), subscriptions.c.status)
+            .where(sa.tuple_(devices.c.head_end_system, devices.c.nic_id)
+                   .in_([(key.headEndSystem, key.nicId) for key in request.devices])))
+
+
+def read_fleet(connection: Connection, request: AvailabilityRequest, query: sa.Select[Any],
+               more: dict[str, Any] | None = None) -> pl.DataFrame:
+    """The fleet's rows as a frame, in bulk (a whole program's fleet may be a million devices); `more`, the
+    schema of columns a caller added to `fleet_query`."""
+    if request.devices is None:
+        found = select_frame(connection, query, {**FLEET_SCHEMA, **(more or {})}).with_columns(
+            program_code=pl.lit(request.programCode, dtype=pl.String), active=pl.lit(True), status=pl.lit("ACTIVE"))
+    else:
+        found = select_frame(connection, query, {**FLEET_SCHEMA, **NAMED_SCHEMA, **(more or {})}).with_columns(
+            pl.col("active").cast(pl.Boolean))
+    return found.with_columns(pl.col("life_support").cast(pl.Boolean))
 
 
 def _fleet(connection: Connection, request: AvailabilityRequest) -> pl.DataFrame:
-    """The devices to judge, with their program, time zone and whether their premise is excluded-sensitive."""
-    premise = sa.func.coalesce(subscriptions.c.cis_premise_id, service_locations.c.cis_premise_id)
-    query = (_registry(request.defaultTimeZone)
-             .add_columns(devices.c.active, subscriptions.c.status,
-                          sensitive_premises.c.kind.is_not(None).label("life_support"))
-             .outerjoin(sensitive_premises, sensitive_premises.c.cis_premise_id == premise))
-    if request.devices is None:
-        query = query.where(subscriptions.c.program_code == request.programCode, *_active())
-    else:
-        query = query.where(sa.tuple_(devices.c.head_end_system, devices.c.nic_id)
-                            .in_([(key.headEndSystem, key.nicId) for key in request.devices]))
-    rows = connection.execute(query).all()
-    found = pl.DataFrame([tuple(row) for row in rows], orient="row", schema={
-        "head_end_system": pl.String, "nic_id": pl.String, "program_code": pl.String, "time_zone": pl.String,
-        "active": pl.Boolean, "status": pl.String, "life_support": pl.Boolean})
-    if request.devices is None:
-        if found.is_empty() and program_rules.rules_of(connection, str(request.programCode)) is None:
-            raise InvalidInput({"programCode": f"DERMS knows no program {request.programCode!r}"})
-        return found.sort(KEYS)
-    return _requested_in_order(request.devices, found)
+    found = read_fleet(connection, request, fleet_query(request))
+    if request.devices is not None:
+        return _requested_in_order(request.devices, found)
+    if found.is_empty() and program_rules.rules_of(connection, str(request.programCode)) is None:
+        raise InvalidInput({"programCode": f"DERMS knows no program {request.programCode!r}"})
+    return found.sort(KEYS)
 
 
 def _requested_in_order(requested: list[DeviceKey], found: pl.DataFrame) -> pl.DataFrame:
@@ -141,12 +173,12 @@ def _requested_in_order(requested: list[DeviceKey], found: pl.DataFrame) -> pl.D
 
 
 def _registry(default_timezone: str) -> sa.Select[Any]:
-    """Devices with their program and time zone: devices → subscriptions → service location."""
+    """Devices with their time zone: devices → subscriptions → service location."""
     joined = (devices
               .outerjoin(subscriptions, subscriptions.c.subscription_id == devices.c.subscription_id)
               .outerjoin(service_locations,
                          service_locations.c.cis_service_point_id == subscriptions.c.cis_service_point_id))
-    return sa.select(devices.c.head_end_system, devices.c.nic_id, subscriptions.c.program_code,
+    return sa.select(devices.c.head_end_system, devices.c.nic_id,
                      _time_zone(default_timezone).label("time_zone")).select_from(joined)
 
 
@@ -177,23 +209,22 @@ def _window(request: AvailabilityRequest, now: datetime, timezone: str, devices_
 
 
 def _judge_group(connection: Connection, request: AvailabilityRequest, group: pl.DataFrame, rules: ProgramRules,
-                 window: EventWindow) -> pl.DataFrame:
+                 window: EventWindow, excluding_event: str | None) -> pl.DataFrame:
     """One program and time zone: summarise the group's history in bulk, then one engine call."""
-    members = fleet_members(request, str(group["program_code"][0]), window.timezone)
+    members = fleet_members(request)
     periods = periods_of(window.start, window.timezone)
-    history = history_frame(connection, members, periods, rules.cycle_frequency)
+    history = history_frame(connection, members, periods, rules.cycle_frequency, excluding_event)
     fleet = group.join(history, on=list(KEYS), how="left").with_columns(pl.col(HISTORY_COLUMNS).fill_null(0))
     if rules.max_consecutive_days is not None:
         recent = recent_days_frame(connection, members, window.local_dates(), rules.max_consecutive_days,
-                                   window.timezone)
+                                   window.timezone, excluding_event)
         fleet = fleet.join(recent, on=list(KEYS), how="left")
     fleet = fleet.with_columns(
         device_id=pl.int_range(pl.len()).cast(pl.String),
         recent_event_days=_days_or_empty(fleet),
     )
     judged = fleet_availability(fleet, declared_unavailability(connection, fleet, window), rules, window)
-    return fleet.select(*KEYS, "program_code", "time_zone").with_columns(
-        available=judged["available"], reasons=judged["reasons"])
+    return fleet.select(group.columns).with_columns(available=judged["available"], reasons=judged["reasons"])
 
 
 def _days_or_empty(fleet: pl.DataFrame) -> pl.Expr:
@@ -202,15 +233,15 @@ def _days_or_empty(fleet: pl.DataFrame) -> pl.Expr:
     return pl.col("recent_event_days").fill_null(pl.lit([], dtype=pl.List(pl.Date)))
 
 
-def fleet_members(request: AvailabilityRequest, program_code: str, timezone: str) -> sa.Select[Any]:
-    """The keys of the group's devices, as a select the history queries join to."""
-    query = (_registry(request.defaultTimeZone).with_only_columns(devices.c.head_end_system, devices.c.nic_id)
-             .where(subscriptions.c.program_code == program_code, *_active(),
-                    _time_zone(request.defaultTimeZone) == timezone))
-    if request.devices is not None:
-        query = query.where(sa.tuple_(devices.c.head_end_system, devices.c.nic_id)
-                            .in_([(key.headEndSystem, key.nicId) for key in request.devices]))
-    return query
+def fleet_members(request: AvailabilityRequest) -> sa.Select[Any] | None:
+    """The named devices' keys, as a select the history queries join to; None for a whole program's fleet, whose
+    history is summarised over every device and joined to the fleet in memory (one pass over the participation
+    in the event's periods, rather than the registry joined once more)."""
+    if request.devices is None:
+        return None
+    return (sa.select(devices.c.head_end_system, devices.c.nic_id)
+            .where(sa.tuple_(devices.c.head_end_system, devices.c.nic_id)
+                   .in_([(key.headEndSystem, key.nicId) for key in request.devices])))
 
 
 def declared_unavailability(connection: Connection, fleet: pl.DataFrame, window: EventWindow) -> pl.DataFrame:
@@ -219,12 +250,6 @@ def declared_unavailability(connection: Connection, fleet: pl.DataFrame, window:
     device_id, start, end = UNAVAILABILITY_COLUMNS
     declared = overlapping(connection, window.start, window.end)
     return fleet.select(*KEYS, device_id).join(declared, on=list(KEYS)).select(device_id, start, end)
-
-
-def _empty_result() -> pl.DataFrame:
-    return pl.DataFrame(schema={"head_end_system": pl.String, "nic_id": pl.String, "program_code": pl.String,
-                                "time_zone": pl.String, "available": pl.Boolean, "reasons": pl.List(pl.String),
-                                "overridable": pl.List(pl.String)})
 
 
 def answer(request: AvailabilityRequest, judged: pl.DataFrame, now: datetime) -> dict[str, Any]:

@@ -35,7 +35,8 @@ from derbridge.config import Settings
 from derbridge.hub import messagelog
 from derbridge.hub.flows.relay import Leg, status_after, unmappable
 from derbridge.hub.flows.wire import Wire, iso_now
-from derbridge.hub.lookup_catalog import ASSET_SPEC, ASSET_TYPE, DACS, DERMS, ROUTING
+from derbridge.hub.flows.wire import check_route as routed_here
+from derbridge.hub.lookup_catalog import ASSET_SPEC, ASSET_TYPE, DACS, DERMS
 from derbridge.hub.lookups import LookupMissing, Lookups
 from derbridge.hub.replies import Reply
 from derbridge.web.batch import Answer
@@ -165,12 +166,7 @@ def _asset_to_dacs(asset: Asset, lookups: Lookups) -> dict[str, Any]:
 
 def check_route(request: EnrollmentRequest, lookups: Lookups) -> None:
     """The DERMS instance must route to this hub's program system (the Routing lookup)."""
-    if request.drmsInstanceId is None:
-        return
-    target = lookups.value(ROUTING, DERMS, request.drmsInstanceId, DACS)
-    if target != "dacs":
-        raise LookupMissing(ROUTING, DACS, target, f"routes DERMS instance {request.drmsInstanceId!r} to "
-                                                   f"{target!r}, which this hub does not know", "row")
+    routed_here(request.drmsInstanceId, lookups)
 
 
 # ---- the intake: one parent, one part per record ---------------------------------------------------------

@@ -90,6 +90,15 @@ class FileRelay:
     def leg(self) -> Leg:
         return Leg(self.kind, batchable=False, send=send_file, completes=True)
 
+    @property
+    def legs(self) -> list[Leg]:
+        """Every kind of message this relay records (a relay that splits a file into parts has two)."""
+        return [self.leg]
+
+    def prepare(self, mapped: Path, rows: int) -> None:
+        """Check the mapped file beyond its columns and put it in the order it is delivered (FileRefused when it
+        cannot be taken); nothing for most relays, which leave every value to the target."""
+
     def new_message(self, parameters: BaseModel, sender_key: str, received: StoredFile,
                     mapped: StoredFile) -> messagelog.NewMessage:
         """What the message log records for a file taken: references to both files, never their rows."""

@@ -12,6 +12,9 @@ from derbridge.hub.flows import (
     f5_bulk_sync,
     f5_enrollment_sync,
     f6_status_check,
+    f8_events,
+    f9_reservations,
+    f10_cancellation,
     f11_outcomes,
     f12_optouts,
     f13_unavailability,
@@ -36,9 +39,9 @@ FLOWS = [
     Flow("F5", "Enrollment sync (+ ack)", "program system → DERMS", "working"),
     Flow("F6", "Device status check (async result)", "both", "working"),
     Flow("F7", "Device score and eligibility file", "program system → DERMS", "planned"),
-    Flow("F8", "Event, stages and status", "DERMS → program system", "planned"),
-    Flow("F9", "Device reservation", "DERMS → program system", "planned"),
-    Flow("F10", "Pre-event cancellation", "DERMS → program system", "planned"),
+    Flow("F8", "Event, stages and status", "DERMS → program system", "working: stages, then status changes"),
+    Flow("F9", "Device reservation", "DERMS → program system", "working: a CSV device list, sent in chunks"),
+    Flow("F10", "Pre-event cancellation", "DERMS → program system", "working: beside lifecycle F1CN"),
     Flow("F11", "Per-device event outcome", "DERMS → program system", "working: messages of 1,000, or a file"),
     Flow("F12", "Customer event opt-out", "program system → DERMS", "working: drop and backfill by the reservations"),
     Flow("F13", "Customer unavailability", "program system → DERMS", "working: versioned windows"),
@@ -46,10 +49,12 @@ FLOWS = [
 ]
 
 RELAYS: list[Relay] = [*f2_rules.RELAYS, *f3_aggregator.RELAYS, *f5_enrollment_sync.RELAYS, *f6_status_check.RELAYS,
-                       *f11_outcomes.RELAYS, *f12_optouts.RELAYS, *f13_unavailability.RELAYS]
+                       *f8_events.RELAYS, *f10_cancellation.RELAYS, *f11_outcomes.RELAYS, *f12_optouts.RELAYS,
+                       *f13_unavailability.RELAYS]
 INBOUND: list[Inbound] = [*RELAYS, f4_enrollment_request.INTAKE]
 LEGS: dict[str, Leg] = {leg.kind: leg for leg in [*(relay.leg for relay in RELAYS), *f4_enrollment_request.LEGS]}
 LEGS.update({leg.kind: leg for leg in f12_optouts.LEGS})  # DERMS's ERROR ack is a refusal, not a delivery
 
-FILE_RELAYS: list[FileRelay] = [*f1_network.FILE_RELAYS, *f5_bulk_sync.FILE_RELAYS, *f11_outcomes.FILE_RELAYS]
-LEGS.update({relay.kind: relay.leg for relay in FILE_RELAYS})
+FILE_RELAYS: list[FileRelay] = [*f1_network.FILE_RELAYS, *f5_bulk_sync.FILE_RELAYS, *f9_reservations.FILE_RELAYS,
+                                *f11_outcomes.FILE_RELAYS]
+LEGS.update({leg.kind: leg for relay in FILE_RELAYS for leg in relay.legs})

@@ -119,6 +119,9 @@ class Relay:
     """Called once a new message is recorded (F6 opens its correlation here)."""
     extended: Extended | None = None
     reply: Reply | None = None
+    send: Callable[[Any], Outcome] | None = None
+    """How to deliver one recorded message when a plain POST of its payload is not enough (F8's status changes
+    wait for their stages); one message per request."""
 
     def idempotency_key(self, message: Any) -> str:
         """The message log's key: flow and kind beside the business key, which a sync and its ack share."""
@@ -126,7 +129,7 @@ class Relay:
 
     @property
     def leg(self) -> Leg:
-        return Leg(self.kind, self.batchable, map_again=self.map_again)
+        return Leg(self.kind, self.batchable and self.send is None, send=self.send, map_again=self.map_again)
 
     def mapping(self, settings: Settings) -> Mapping:
         """The documented payload, or the extended one where the target takes it."""

@@ -1,5 +1,6 @@
-"""What the flows' wire models share: the base model, the vendor's exception shape, date-times, the MsgAck, and
-DERMS's ack of a program-rules (F2) or aggregator (F3) sync with its mapping to the program system's."""
+"""What the flows' wire models share: the base model, the vendor's exception shape, date-times, the MsgAck, the
+routing of a DERMS instance, and DERMS's ack of a program-rules (F2) or aggregator (F3) sync with its mapping to
+the program system's."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.clock import iso_z, utcnow
+from derbridge.hub.lookup_catalog import DACS, DERMS, ROUTING
+from derbridge.hub.lookups import LookupMissing
 
 if TYPE_CHECKING:
     from derbridge.hub.lookups import Lookups
@@ -46,6 +49,16 @@ def iso_now() -> str:
 def iso_day(value: date) -> str:
     """A date-only value where the other side takes a date-time: its first moment, UTC."""
     return iso_z(datetime.combine(value, time(), UTC))
+
+
+def check_route(drms_instance_id: str | None, lookups: Lookups) -> None:
+    """A message naming its DERMS instance must be routed to this hub's program system (the Routing lookup)."""
+    if drms_instance_id is None:
+        return
+    target = lookups.value(ROUTING, DERMS, drms_instance_id, DACS)
+    if target != "dacs":
+        raise LookupMissing(ROUTING, DACS, target, f"routes DERMS instance {drms_instance_id!r} to {target!r}, "
+                                                   "which this hub does not know", "row")
 
 
 def msg_ack(business_key: str, message_id: int, duplicate: bool) -> dict[str, Any]:

@@ -1,15 +1,14 @@
 """customers' opt-outs (F12), declared unavailability (F13) and the devices to drop from reservations
 
 Revision ID: 0011
-Revises: 0008 (numbered after 0009 and 0010, the events' and reservations' revisions on another line of work:
-where they are present, 0011 follows 0010)
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,167 @@
+"""`derbridge events`: demand-response events in the running DERMS — create, list, show, approve, cancel — and
+their reservation: what the engine would reserve (`reserve --dry-run`), and the reservation itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from derbridge.cli.support import ActorOption, ConfigOption, JsonOption, call, console, errors, read_json, table_of
+
+app = typer.Typer(help="Demand-response events in DERMS: New → Scheduled → In Progress → Completed, or Cancelled "
+                       "before the start. The program system hears of each (F8, F10); reservations go to it as "
+                       "device lists (F9).", no_args_is_help=True)
+EVENT_TYPES = ("ECONOMIC", "EMERGENCY", "RELIABILITY", "DEVICE-TEST")
+
+
+def show(result: Any) -> None:
+    print(json.dumps(result, indent=2))
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Option(help="What operators call it")],
+    program: Annotated[str, typer.Option(help="The program whose devices take part")],
+    target_kw: Annotated[float, typer.Option(help="kW the event must deliver")],
+    start: Annotated[str, typer.Option(help="Start, ISO 8601 with offset, e.g. 2026-07-15T19:00:00Z")],
+    end: Annotated[str, typer.Option(help="End, ISO 8601 with offset")],
+    event_type: Annotated[str, typer.Option("--type", help=", ".join(EVENT_TYPES))] = "ECONOMIC",
+    substation: Annotated[list[str] | None, typer.Option(help="Only devices served by it (repeatable)")] = None,
+    feeder: Annotated[list[str] | None, typer.Option(help="Only devices served by it (repeatable)")] = None,
+    stages: Annotated[Path | None, typer.Option(help="JSON file: [{name, start, end}, …] (default: ramp-up, "
+                                                     "sustain, ramp-down)")] = None,
+    needs_approval: Annotated[bool, typer.Option(help="Stay New until an operator approves it")] = False,
+    as_json: JsonOption = False, actor: ActorOption = None, config: ConfigOption = None,
+) -> None:
+    """Create an event; it is scheduled at once, unless it needs approval."""
+    if substation and feeder:
+        errors.print("[red]give --substation or --feeder, not both[/]")
+        raise typer.Exit(2)
+    zone = ({"kind": "SUBSTATIONS", "ids": substation} if substation else
+            {"kind": "FEEDERS", "ids": feeder} if feeder else {"kind": "ALL", "ids": []})
+    body: dict[str, Any] = {"name": name, "eventType": event_type, "programCode": program, "targetKw": target_kw,
+                            "start": start, "end": end, "zone": zone, "needsApproval": needs_approval}
+    if stages is not None:
+        body["stages"] = read_json(stages)
+    created = call(config, "derms", "POST", "/api/events", actor=actor, json=body)
+    if as_json:
+        show(created)
+        return
+    console.print(event_table(created))
+
+
+@app.command("list")
+def list_events(status: Annotated[str | None, typer.Option(help="NEW, SCHEDULED, IN_PROGRESS, COMPLETED, "
+                                                                "CANCELLED")] = None,
+                limit: int = 50, as_json: JsonOption = False, config: ConfigOption = None) -> None:
+    """Events, latest start first."""
+    found = call(config, "derms", "GET", "/api/events", params={"status": status, "limit": limit} if status
+                 else {"limit": limit})
+    if as_json:
+        show(found)
+        return
+    console.print(table_of("Events", found, [
+        ("event", "eventId"), ("name", "name"), ("type", "eventType"), ("program", "programCode"),
+        ("target kW", "targetKw"), ("start", "start"), ("end", "end"), ("status", "status")]))
+
+
+@app.command("show")
+def show_event(event_id: str, as_json: JsonOption = False, config: ConfigOption = None) -> None:
+    """One event: its stages, the history of its statuses, and its reservation if it has one."""
+    event = call(config, "derms", "GET", f"/api/events/{event_id}")
+    held = call(config, "derms", "GET", f"/api/events/{event_id}/reservation", params={"limit": 0},
+                missing_ok=True)
+    if as_json:
+        show({**event, "reservation": held})
+        return
+    console.print(event_table(event))
+    console.print(table_of("History", event["history"], [("status", "status"), ("at", "at"), ("by", "actor"),
+                                                        ("note", "note")]))
+    if held is not None:
+        console.print(reservation_table(held))
+
+
+@app.command("approve")
+def approve(event_id: str, by: Annotated[str, typer.Option("--by", help="The approving operator's name")],
+            config: ConfigOption = None) -> None:
+    """Approve an event that waits for it: it is scheduled and the program system hears of it."""
+    approved = call(config, "derms", "POST", f"/api/events/{event_id}/approve", json={"approvedBy": by})
+    console.print(f"{approved['eventId']}: {approved['status']}, approved by {approved['approvedBy']}")
+
+
+@app.command("cancel")
+def cancel(event_id: str, reason: Annotated[str, typer.Option(help="Told to the program system")],
+           actor: ActorOption = None, config: ConfigOption = None) -> None:
+    """Cancel an event before its start: its devices are released and the program system hears of it (F10)."""
+    cancelled = call(config, "derms", "POST", f"/api/events/{event_id}/cancel", actor=actor,
+                     json={"reason": reason})
+    console.print(f"{cancelled['eventId']}: {cancelled['status']} ({cancelled['cancelReason']})")
+
+
+@app.command("reserve")
+def reserve(
+    event_id: str,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be reserved; reserve nothing")] = False,
+    seed: Annotated[int | None, typer.Option(help="Breaks ties between equal devices (default: from the event)")]
+    = None,
+    limit: Annotated[int, typer.Option(help="Devices listed")] = 20,
+    as_json: JsonOption = False, config: ConfigOption = None,
+) -> None:
+    """Reserve devices for a scheduled event (again: an update with the changes), or see what would be."""
+    body: dict[str, Any] = {"dryRun": dry_run, "limit": limit, **({"seed": seed} if seed is not None else {})}
+    result = call(config, "derms", "POST", f"/api/events/{event_id}/reservation", json=body, timeout=600)
+    if as_json:
+        show(result)
+        return
+    if dry_run:
+        console.print(what_if_table(result))
+        console.print(table_of("Excluded, by constraint (a device may count under several)", result["excluded"],
+                               [("constraint", "constraint"), ("devices", "devices"), ("why", "text")]))
+        console.print(table_of("Expected kW by feeder", result["byFeeder"], [
+            ("feeder", "feederId"), ("devices", "devices"), ("expected kW", "expectedKw"),
+            ("headroom kW", "headroomKw")]))
+        console.print(table_of(f"First {len(result['devices'])} devices, in rank order", result["devices"], [
+            ("rank", "rank"), ("role", "role"), ("head end", "headEndSystem"), ("nic", "nicId"),
+            ("expected kW", "expectedKw"), ("feeder", "feederId"), ("transformer", "transformerId")]))
+        return
+    console.print(reservation_table(result))
+    if result.get("changed") is False:
+        console.print("nothing changed since the last device list: none sent")
+
+
+def event_table(event: dict[str, Any]) -> Table:
+    table = Table(title=f"{event['eventId']} {event['name']} — {event['status']}", show_header=False)
+    zone = event["zone"]
+    for key, value in (("type", event["eventType"]), ("program", event["programCode"]),
+                       ("target kW", event["targetKw"]), ("window", f"{event['start']} → {event['end']}"),
+                       ("zone", zone["kind"] + (f" {', '.join(zone['ids'])}" if zone["ids"] else "")),
+                       ("approval", f"by {event['approvedBy']}" if event["approvedBy"] else
+                        "needed" if event["needsApproval"] else "not needed"),
+                       ("cancelled", event["cancelReason"])):
+        if value is not None:
+            table.add_row(key, str(value))
+    for stage in event.get("stages", []):
+        table.add_row(f"stage {stage['sequence']}", f"{stage['name']}: {stage['start']} → {stage['end']}")
+    return table
+
+
+def what_if_table(result: dict[str, Any]) -> Table:
+    table = Table(title=f"What {result['eventId']} would reserve (seed {result['seed']})", show_header=False)
+    for key in ("targetKw", "expectedKw", "targetMet", "candidates", "eligible", "reserved", "standby"):
+        table.add_row(key, str(result[key]))
+    return table
+
+
+def reservation_table(held: dict[str, Any]) -> Table:
+    table = Table(title=f"Reservation of {held['eventId']} — {held['status']}", show_header=False)
+    table.add_row("target / expected kW", f"{held['targetKw']} / {held['expectedKw']}")
+    table.add_row("devices", ", ".join(f"{status} {count}" for status, count in sorted(held["devices"].items())))
+    for device_list in held["deviceLists"]:
+        table.add_row(f"device list {device_list['version']}",
+                      f"{device_list['messageId']}: +{device_list['reserved']} −{device_list['released']}, "
+                      f"ack {device_list['ackType'] or 'awaited'}")
+    return table
