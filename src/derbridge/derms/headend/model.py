@@ -6,10 +6,26 @@ A device is identified across systems by (head-end system, NIC id); within one h
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from derbridge.errors import TransientError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+INTERVAL = timedelta(minutes=15)
+"""Telemetry comes in quarter hours, each labelled by its start."""
+
+ACCEPTED, OFFLINE, REFUSED, ERROR = "ACCEPTED", "OFFLINE", "REFUSED", "ERROR"
+"""A device's answer to a dispatch: the cloud passed it on; the device is off line; the cloud refused it (it does
+not know the device); the head end could not be asked at all (the gateway's answer)."""
+
+CURTAILED, OVERRIDDEN, NORMAL = "CURTAILED", "OVERRIDDEN", "NORMAL"
+"""A device's state in a telemetry interval: following a dispatch; its customer overrode the dispatch; not
+under any dispatch (or ignoring it). An interval without a report has no row."""
+
+TELEMETRY_COLUMNS = ("nic_id", "interval_start", "kw", "state")
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,26 @@ class Registration:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class DispatchOrder:
+    """What DERMS asks a head end to do for one stage of an event: shed load over the stage's window. The stage
+    id is the idempotency key: the same order again changes nothing and is answered as the first time."""
+
+    event_id: str
+    stage_id: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class DispatchAck:
+    """A device's answer to a dispatch order: ACCEPTED, OFFLINE, REFUSED or ERROR."""
+
+    nic_id: str
+    result: str
+    message: str = ""
+
+
 class HeadEndUnavailable(TransientError):
     """The head end could not be reached or failed as a whole: every device of the request is affected."""
 
@@ -50,3 +86,12 @@ class HeadEnd(Protocol):
     def register(self, nic_ids: list[str]) -> list[Registration]: ...
 
     def deregister(self, nic_ids: list[str]) -> list[Registration]: ...
+
+    def dispatch(self, order: DispatchOrder, nic_ids: list[str], kw: list[float]) -> list[DispatchAck]:
+        """Ask each device to shed `kw` (its own figure) over the order's window; one answer per device, in order."""
+        ...
+
+    def telemetry(self, nic_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
+        """Each device's kW and state in each quarter hour from `start` to `end` it reported
+        (TELEMETRY_COLUMNS; `nic_id`, `interval_start` UTC, `kw` float, `state`)."""
+        ...

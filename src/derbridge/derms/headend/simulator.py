@@ -1,9 +1,11 @@
 """A simulated aggregator cloud: one head-end system with its thermostat fleet.
 
-It answers what a real cloud answers DERMS's gateway: a device's latest communication status, and whether
-the utility's registration of a device took. Its behaviour is set by a profile: how stale its reports are
-(reporting lag) and how often a status query or a registration fails. Failures are decided by hashing the
-seed, the NIC id and the attempt number, so a run is reproducible and a retry may succeed.
+It answers what a real cloud answers DERMS's gateway: a device's latest communication status, whether the
+utility's registration of a device took, which devices took a dispatch order, and each device's kW in each
+quarter hour (behaviour.py: the fleet's model of load, response, overrides and devices going off line).
+Its behaviour is set by a profile: how stale its reports are (reporting lag), how often a status query or a
+registration fails, and how its fleet answers dispatches. Failures are decided by hashing the seed, the NIC id
+and the attempt number, so a run is reproducible and a retry may succeed.
 
 The fleet comes from a dataset's devices table (one row per device, `derbridge dataset generate`) and is
 kept as a polars frame sorted by NIC id (a million devices in tens of megabytes); devices added at run time
@@ -24,7 +26,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from derbridge.clock import utcnow
-from derbridge.derms.headend.model import DeviceStatus, Registration
+from derbridge.derms.headend.behaviour import DEFAULT_TYPE, telemetry
+from derbridge.derms.headend.model import (
+    ACCEPTED,
+    OFFLINE,
+    REFUSED,
+    DeviceStatus,
+    DispatchAck,
+    DispatchOrder,
+    Registration,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -47,6 +58,16 @@ class CloudProfile:
     registration_failure_rate: float = 0.0
     """Share of registrations and deregistrations the cloud refuses."""
     seed: int = 0
+    response_rate: float = 0.9
+    """Share of dispatched devices that take the event (behaviour.py)."""
+    override_rate: float = 0.05
+    """Share of the devices taking an event whose customer overrides it while it runs."""
+    offline_rate: float = 0.02
+    """Share of dispatched devices that go off line during the event."""
+    peak_temperature_c: float = 35.0
+    """The afternoon's outdoor temperature (15:00 in the fleet's time zone)."""
+    temperature_swing_c: float = 10.0
+    """How much cooler the night is (03:00)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,7 @@ class FleetDevice:
     firmware: str
     online: bool
     last_seen: datetime
+    device_type: str = DEFAULT_TYPE
 
 
 class SimulatedCloud:
@@ -74,6 +96,8 @@ class SimulatedCloud:
         self._status_changes: dict[str, tuple[bool, datetime]] = {}
         self._registered: set[str] = set()
         self._attempts: dict[tuple[str, str], int] = {}
+        self._orders: dict[str, dict[str, DispatchAck]] = {}
+        self._dispatched: list[pl.DataFrame] = []
         self._lock = threading.Lock()
 
     @property
@@ -107,6 +131,42 @@ class SimulatedCloud:
 
     def deregister(self, nic_ids: list[str]) -> list[Registration]:
         return self._change_registration(nic_ids, register=False)
+
+    def dispatch(self, order: DispatchOrder, nic_ids: list[str], kw: list[float]) -> list[DispatchAck]:
+        """Pass the order to each device on line; the same order again is answered as the first time."""
+        import polars as pl
+
+        with self._lock:
+            answered = self._orders.setdefault(order.stage_id, {})
+            new = [(nic, each) for nic, each in zip(nic_ids, kw, strict=True) if nic not in answered]
+        if new:
+            known = self._frame([nic for nic, _ in new])
+            online = dict(zip(known["nic_id"], known["offline_since"].is_null(), strict=True))
+            acks = {nic: DispatchAck(nic, REFUSED, f"{self.name} has no device {nic}") if nic not in online
+                    else DispatchAck(nic, ACCEPTED) if online[nic]
+                    else DispatchAck(nic, OFFLINE, "the device is off line") for nic, _ in new}
+            accepted = [(nic, each) for nic, each in new if acks[nic].result == ACCEPTED]
+            frame = pl.DataFrame({"nic_id": [nic for nic, _ in accepted], "kw": [each for _, each in accepted]},
+                                 schema={"nic_id": pl.String, "kw": pl.Float64}).with_columns(
+                event_id=pl.lit(order.event_id), start=pl.lit(order.start).dt.cast_time_unit("us"),
+                end=pl.lit(order.end).dt.cast_time_unit("us"))
+            with self._lock:
+                answered.update(acks)
+                self._dispatched.append(frame)
+        with self._lock:
+            return [answered[nic] for nic in nic_ids]
+
+    def telemetry(self, nic_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
+        """Each known device's kW and state per quarter hour of [start, end) that has ended (behaviour.py)."""
+        import polars as pl
+
+        with self._lock:
+            dispatched = pl.concat(self._dispatched) if self._dispatched else pl.DataFrame(
+                schema={"nic_id": pl.String, "kw": pl.Float64, "event_id": pl.String,
+                        "start": pl.Datetime("us", "UTC"), "end": pl.Datetime("us", "UTC")})
+        dispatched = dispatched.filter(pl.col("nic_id").is_in(nic_ids), pl.col("start") < end, pl.col("end") > start)
+        return telemetry(self.profile, self._frame(nic_ids).select("nic_id", "device_type", "offline_since"),
+                         dispatched, start, end, self._clock())
 
     # ---- what an operator or a test does to the fleet ----
 
@@ -160,9 +220,43 @@ class SimulatedCloud:
                 "statusChanges": len(changes), "fleetBytes": self._fleet.estimated_size() if self._fleet is not None
                 else 0, "reportingLagS": self.profile.reporting_lag_s,
                 "statusFailureRate": self.profile.status_failure_rate,
-                "registrationFailureRate": self.profile.registration_failure_rate, "seed": self.profile.seed}
+                "registrationFailureRate": self.profile.registration_failure_rate, "seed": self.profile.seed,
+                "responseRate": self.profile.response_rate, "overrideRate": self.profile.override_rate,
+                "offlineRate": self.profile.offline_rate, "peakTemperatureC": self.profile.peak_temperature_c,
+                "temperatureSwingC": self.profile.temperature_swing_c, "ordersDispatched": len(self._orders)}
 
     # ---- inside ----
+
+    def _frame(self, nic_ids: list[str]) -> pl.DataFrame:
+        """The fleet's devices among `nic_ids`, whole frame at a time: nic_id, device_type, offline_since (null
+        when on line now)."""
+        import polars as pl
+
+        schema = pl.Schema({"nic_id": pl.String(), "device_type": pl.String(), "online": pl.Boolean(),
+                            "last_seen": pl.Datetime("us", "UTC")})
+        parts = []
+        if self._fleet is not None:
+            kind = pl.col("deviceType").cast(pl.String) if "deviceType" in self._fleet.columns else pl.lit(
+                DEFAULT_TYPE)
+            parts.append(self._fleet.lazy().filter(pl.col("nicId").is_in(nic_ids)).select(
+                nic_id="nicId", device_type=kind, online="online",
+                last_seen=(pl.col("lastSeenUtc") + self._shift).dt.cast_time_unit("us")).collect())
+        with self._lock:
+            added = [device for nic, device in self._added.items() if nic in set(nic_ids)]
+            changes = dict(self._status_changes)
+        parts.append(pl.DataFrame({"nic_id": [d.nic_id for d in added], "device_type": [d.device_type for d in added],
+                                   "online": [d.online for d in added], "last_seen": [d.last_seen for d in added]},
+                                  schema=schema))
+        frame = pl.concat([part.cast(schema) for part in parts]).unique("nic_id", keep="last")
+        if changes:
+            changed = pl.DataFrame({"nic_id": list(changes), "now_online": [c[0] for c in changes.values()],
+                                    "since": [c[1] for c in changes.values()]},
+                                   schema={"nic_id": pl.String, "now_online": pl.Boolean,
+                                           "since": pl.Datetime("us", "UTC")})
+            frame = frame.join(changed, on="nic_id", how="left").select(
+                "nic_id", "device_type", online=pl.coalesce("now_online", "online"),
+                last_seen=pl.when(pl.col("now_online").is_null()).then("last_seen").otherwise("since"))
+        return frame.with_columns(offline_since=pl.when(pl.col("online")).then(None).otherwise(pl.col("last_seen")))
 
     def _status_of(self, device: FleetDevice, now: datetime) -> DeviceStatus:
         online, last_seen = device.online, device.last_seen
@@ -215,7 +309,8 @@ def _sorted_fleet(fleet: pl.DataFrame | None) -> pl.DataFrame | None:
     missing = [column for column in FLEET_COLUMNS if column not in fleet.columns]
     if missing:
         raise ValueError(f"a fleet needs the columns {missing}")
-    return fleet.select(FLEET_COLUMNS).sort("nicId")
+    extra = ["deviceType"] if "deviceType" in fleet.columns else []
+    return fleet.select(*FLEET_COLUMNS, *extra).sort("nicId")
 
 
 def devices_file(dataset_dir: Path) -> Path:
@@ -240,8 +335,9 @@ def load_fleets(devices_file: Path, profiles: list[CloudProfile],
 
     scan = pl.scan_parquet(devices_file) if devices_file.suffix == ".parquet" else pl.scan_csv(
         devices_file, try_parse_dates=True)
-    compact = [pl.col(name).cast(pl.Categorical) if name in ("make", "model", "firmware") else pl.col(name)
-               for name in FLEET_COLUMNS]
+    names = [*FLEET_COLUMNS, *(["deviceType"] if "deviceType" in scan.collect_schema().names() else [])]
+    compact = [pl.col(name).cast(pl.Categorical) if name in ("make", "model", "firmware", "deviceType")
+               else pl.col(name) for name in names]
     return {profile.name: SimulatedCloud(
         profile, scan.filter(pl.col("headEndSystem") == profile.name).select(compact).collect(), clock)
         for profile in profiles}
