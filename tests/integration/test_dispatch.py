@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from derbridge.derms.dispatch import collect
+from derbridge.derms.dispatch import collect, queries
 from derbridge.derms.dispatch.collect import collect_due
 from derbridge.derms.dispatch.schema import dispatch_devices, event_outcomes, stage_dispatches, stage_performance
 from derbridge.derms.dispatch.stages import plan_due, send_pending
@@ -161,6 +161,23 @@ def test_after_the_event_each_device_has_one_outcome_sent_in_messages_of_at_most
         (f"{EVENT}-{n}", feeder) for n in (1, 2, 3) for feeder in ("F-1", "F-2")}
     assert all(p.delivered_kw > 0 for p in performance)
     assert collect_due(engine, gateway, clock.now + timedelta(minutes=5), tmp_path) == 0, "worked out once"
+
+
+def test_the_performance_shows_each_stage_per_feeder_and_the_outcomes(engine: Engine, tmp_path: Path) -> None:
+    seed(engine, NICS)
+    clock = Clock(START - timedelta(minutes=1))
+    before = queries.performance(engine, EVENT)
+    assert (before["reservedKw"], before["outcomesCollected"]) == (30.0, False)
+    assert {stage["dispatch"] for stage in before["stages"]} == {"NOT_YET"}
+    run_event(engine, clock, Gateway([cloud(clock, NICS, response_rate=1.0, override_rate=0.0,
+                                            offline_rate=0.0)]), tmp_path)
+    after = queries.performance(engine, EVENT)
+    assert after["outcomes"] == {"D1SP": 30} and after["outcomesCollected"]
+    sustain = after["stages"][1]
+    assert (sustain["name"], sustain["dispatch"], sustain["targetKw"], sustain["reservedKw"],
+            sustain["dispatchedKw"]) == ("SUSTAIN", "SENT", 20.0, 30.0, 30.0)
+    assert 15.0 < sustain["deliveredKw"] <= 30.0, "a hot afternoon's thermostats shed most of what is asked"
+    assert [(f["feederId"], f["devices"]) for f in sustain["byFeeder"]] == [("F-1", 15), ("F-2", 15)]
 
 
 def test_more_outcomes_than_the_messages_hold_go_as_one_file(engine: Engine, tmp_path: Path,
