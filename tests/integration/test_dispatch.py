@@ -134,6 +134,17 @@ def test_a_stage_first_seen_after_its_end_is_missed(engine: Engine) -> None:
     assert statuses == {"MISSED"}
 
 
+def test_reserved_devices_whose_stages_were_all_missed_are_errors(engine: Engine, tmp_path: Path) -> None:
+    seed(engine, NICS[:3])
+    clock = Clock(START + timedelta(hours=3))
+    set_status(engine, "COMPLETED")
+    plan_due(engine, clock.now)
+    collect_due(engine, Gateway([cloud(clock, NICS[:3])]), clock.now, tmp_path)
+    with engine.connect() as connection:
+        found = {(row.outcome, row.error_message) for row in connection.execute(sa.select(event_outcomes))}
+    assert found == {("D1ER", "the device was never dispatched")}
+
+
 def test_after_the_event_each_device_has_one_outcome_sent_in_messages_of_at_most_1000(
         engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(collect, "PER_MESSAGE", 8)

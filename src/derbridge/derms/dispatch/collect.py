@@ -1,10 +1,12 @@
 """After an event: its devices' outcomes and its performance, worked out once and sent to the program system.
 
 An event is due once it is Completed, every stage's dispatch is recorded, and its head ends' reporting lag has
-passed since its end. DERMS then reads, in bulk per head end, the telemetry of the event's window and of the
-`BASELINE_DAYS` days before it, works out the outcomes (outcomes.py) and the performance (performance.py), and
-writes them with the messages for the hub in one transaction: up to `MAX_MESSAGES` messages of 1,000 outcomes,
-each keyed by its id (`<event>-O<n>`), or one file through the hub's file relay when there are more. A head end
+passed since its end. Its devices are those dispatched and those still reserved (a device reserved but never
+dispatched, its stages missed while DERMS was down, is D1ER). DERMS then reads, in bulk per head end, the
+telemetry of the event's window and of the `BASELINE_DAYS` days before it, works out the outcomes (outcomes.py)
+and the performance (performance.py), and writes them with the messages for the hub in one transaction: up to
+`MAX_MESSAGES` messages of 1,000 outcomes, each keyed by its id (`<event>-O<n>`), or one file through the hub's
+file relay when there are more. A head end
 whose telemetry cannot be read holds the event back until `GIVE_UP_AFTER` past its end; its devices are then
 D1ER.
 """
@@ -35,6 +37,7 @@ from derbridge.derms.events.lifecycle import Status
 from derbridge.derms.events.schema import event_stages, events
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.reservations.schema import reservation_devices
+from derbridge.derms.reservations.selection import RESERVED
 from derbridge.derms.schema import outbound_files, outbound_messages
 from derbridge.store.bulk import bulk_insert, select_frame
 from derbridge.store.db import reading
@@ -83,18 +86,21 @@ def _completed_without_outcomes(engine: Engine) -> list[Any]:
 def collect(engine: Engine, gateway: Gateway, event: Any, answers: pl.DataFrame, now: datetime, files: Path) -> bool:
     """One event's outcomes and performance, written and queued; False when a head end must be asked again."""
     start, end = as_utc(event.start_at), as_utc(event.end_at)
-    devices = answers.select(KEY).unique()
+    r = reservation_devices
+    with reading(engine) as connection:
+        held = select_frame(connection, sa.select(r.c.head_end_system, r.c.nic_id, r.c.status)
+                            .where(r.c.event_id == event.event_id, r.c.status.in_([RESERVED, *WITHDRAWN])),
+                            {"head_end_system": pl.String, "nic_id": pl.String, "status": pl.String})
+    devices = pl.concat([answers.select(KEY), held.filter(pl.col("status") == RESERVED).select(KEY)]).unique(
+        maintain_order=True)
     keys = list(devices.iter_rows())
     telemetry, unreachable = gateway.telemetry(keys, start, end) if keys else (_no_telemetry(), {})
     if unreachable and now < end + GIVE_UP_AFTER:
         return False
     history = [gateway.telemetry(keys, start - timedelta(days=k), end - timedelta(days=k))[0]
                for k in range(1, BASELINE_DAYS + 1)] if keys else []
+    withdrawn = held.filter(pl.col("status").is_in(WITHDRAWN)).select(KEY)
     with reading(engine) as connection:
-        r = reservation_devices
-        withdrawn = select_frame(connection, sa.select(r.c.head_end_system, r.c.nic_id)
-                                 .where(r.c.event_id == event.event_id, r.c.status.in_(WITHDRAWN)),
-                                 {"head_end_system": pl.String, "nic_id": pl.String})
         stages = select_frame(connection, sa.select(event_stages.c.stage_id, event_stages.c.start_at,
                                                     event_stages.c.end_at)
                               .where(event_stages.c.event_id == event.event_id),
