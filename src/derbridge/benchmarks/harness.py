@@ -46,6 +46,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "network-export": ("derbridge.benchmarks.network_export",
                        "F1 full export of N service points from DERMS into the program system (s) vs a raw "
                        "SQLite bulk insert of the same rows"),
+    "dispatch-outcomes": ("derbridge.benchmarks.dispatch_outcomes",
+                          "DERMS dispatches an event's three stages to N reserved devices and works out their "
+                          "outcomes and performance from telemetry (s) vs a bulk insert of one stage's rows"),
     "outcomes-apply": ("derbridge.benchmarks.outcomes_apply",
                        "N event outcomes from DERMS applied in the program system, messages of 1,000 (s) vs a raw "
                        "bulk update of the same rows"),

@@ -89,17 +89,18 @@ def send(engine: Engine, gateway: Gateway, stage: Any, now: datetime) -> None:
                                DEVICE_SCHEMA)
     order = DispatchOrder(stage.event_id, stage.stage_id, as_utc(stage.start_at), as_utc(stage.end_at))
     acks = gateway.dispatch(order, devices.select("head_end_system", "nic_id", "requested_kw").iter_rows())
-    replies = [acks[key] for key in zip(devices["head_end_system"], devices["nic_id"], strict=True)]
-    answered = devices.with_columns(
-        result=pl.Series([reply.result for reply in replies], dtype=pl.String),
-        message=pl.Series([reply.message[:254] or None for reply in replies], dtype=pl.String),
-        stage_id=pl.lit(stage.stage_id), event_id=pl.lit(stage.event_id))
+    others = [{"h": key[0], "n": key[1], "r": ack.result, "m": ack.message[:254] or None}
+              for key, ack in acks.items() if ack.result != ACCEPTED]
     with engine.begin() as connection:
         status = connection.execute(sa.select(stage_dispatches.c.status)
                                     .where(stage_dispatches.c.stage_id == stage.stage_id).with_for_update()).scalar()
         if status != PENDING:
             return  # another worker recorded it
-        connection.execute(sa.delete(dd).where(dd.c.stage_id == stage.stage_id))
-        bulk_insert(connection, dd, answered)
+        connection.execute(sa.update(dd).where(dd.c.stage_id == stage.stage_id).values(result=ACCEPTED, message=None))
+        if others:  # the few that did not accept, one statement for all
+            connection.execute(sa.update(dd).where(dd.c.stage_id == stage.stage_id,
+                                                   dd.c.head_end_system == sa.bindparam("h"),
+                                                   dd.c.nic_id == sa.bindparam("n"))
+                               .values(result=sa.bindparam("r"), message=sa.bindparam("m")), others)
         connection.execute(sa.update(stage_dispatches).where(stage_dispatches.c.stage_id == stage.stage_id).values(
-            status=SENT, sent_at=now, accepted=int((answered["result"] == ACCEPTED).sum())))
+            status=SENT, sent_at=now, accepted=devices.height - len(others)))

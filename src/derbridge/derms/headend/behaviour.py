@@ -20,6 +20,7 @@ Worked out over whole frames (polars), never device by device. The model, docume
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -52,11 +53,29 @@ TIME_ZONE = "America/Chicago"
 EVENING = (17, 22)
 
 
-def uniform(seed: int, purpose: str, *keys: pl.Expr | str) -> pl.Expr:
-    """A draw in [0, 1) per row, from the seed, the purpose and the row's keys."""
-    text = pl.concat_str([pl.lit(f"{seed}/{purpose}"), *[
-        (pl.lit(key) if isinstance(key, str) else key.cast(pl.String)) for key in keys]], separator="/")
-    return (text.hash(seed=seed & 0xFFFFFFFF) // 2**11).cast(pl.Float64) / float(2**53)
+def u64(value: int) -> pl.Expr:
+    return pl.lit(value, dtype=pl.UInt64)
+
+
+def splitmix64(x: pl.Expr) -> pl.Expr:
+    """SplitMix64's finaliser: well-mixed bits from any 64-bit key (x >> k is x // 2**k; UInt64 products wrap)."""
+    x = (x ^ (x // u64(2**30))) * u64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x // u64(2**27))) * u64(0x94D049BB133111EB)
+    return x ^ (x // u64(2**31))
+
+
+def text_key(column: str) -> pl.Expr:
+    """A 64-bit key of a text column (a NIC id, an event id), to draw by."""
+    return pl.col(column).hash(seed=0x5EED)
+
+
+def uniform(seed: int, purpose: str, *keys: pl.Expr) -> pl.Expr:
+    """A draw in [0, 1) per row, from the seed, the purpose and the row's 64-bit keys (`text_key`, or integers)."""
+    start = int.from_bytes(hashlib.blake2b(f"{seed}/{purpose}".encode(), digest_size=8).digest(), "big")
+    mixed = u64(start)
+    for key in keys:
+        mixed = splitmix64(mixed ^ key.cast(pl.UInt64))
+    return (mixed // u64(2**11)).cast(pl.Float64) / float(2**53)
 
 
 def type_table() -> pl.DataFrame:
@@ -75,14 +94,14 @@ def temperature_c(profile: CloudProfile, local_hour: pl.Expr) -> pl.Expr:
 
 
 def baseline_kw(profile: CloudProfile) -> pl.Expr:
-    """A device's usual load in its quarter hour (needs `nic_id`, `interval_start`, `rated_kw`,
+    """A device's usual load in its quarter hour (needs `nic_key`, `interval_start`, `rated_kw`,
     `follows_temperature`)."""
     local = pl.col("interval_start").dt.convert_time_zone(TIME_ZONE)
     hour = local.dt.hour().cast(pl.Float64) + local.dt.minute().cast(pl.Float64) / 60
     thermostat = (0.05 + 0.045 * (temperature_c(profile, hour) - 20)).clip(0.05, 0.95)
     by_time = pl.when(hour.is_between(*EVENING, closed="left")).then(0.8).otherwise(0.3)
     duty = pl.when(pl.col("follows_temperature")).then(thermostat).otherwise(by_time)
-    noise = 0.9 + 0.2 * uniform(profile.seed, "load", pl.col("nic_id"), pl.col("interval_start").dt.epoch("s"))
+    noise = 0.9 + 0.2 * uniform(profile.seed, "load", pl.col("nic_key"), pl.col("interval_start").dt.epoch("s"))
     return pl.col("rated_kw") * duty * noise
 
 
@@ -111,7 +130,7 @@ def telemetry(profile: CloudProfile, devices: pl.DataFrame, dispatched: pl.DataF
              .join(type_table().lazy(), on="device_type", how="left")
              .with_columns(pl.col("rated_kw").fill_null(DEVICE_TYPES[DEFAULT_TYPE].rated_kw),
                            pl.col("sheddable").fill_null(DEVICE_TYPES[DEFAULT_TYPE].sheddable),
-                           pl.col("follows_temperature").fill_null(True))
+                           pl.col("follows_temperature").fill_null(True), nic_key=text_key("nic_id"))
              .join(grid.to_frame().lazy(), how="cross")
              .filter(pl.col("offline_since").is_null() | (pl.col("interval_start") < pl.col("offline_since")))
              .with_columns(baseline=baseline_kw(profile)))
@@ -139,7 +158,7 @@ def telemetry(profile: CloudProfile, devices: pl.DataFrame, dispatched: pl.DataF
 def _event_draws(profile: CloudProfile, dispatched: pl.DataFrame) -> pl.DataFrame:
     """Per device and event: whether it takes the event, when its customer overrides it and when it goes off
     line (null: never), over the event's quarter hours as dispatched to it."""
-    nic, event = pl.col("nic_id"), pl.col("event_id")
+    nic, event = text_key("nic_id"), text_key("event_id")
     windows = dispatched.group_by("nic_id", "event_id").agg(first=pl.col("start").min(), last=pl.col("end").max())
     quarters = ((pl.col("last") - pl.col("first")).dt.total_seconds() // 900).clip(1, None)
     step = pl.duration(minutes=15)
