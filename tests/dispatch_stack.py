@@ -14,18 +14,26 @@ from derbridge.clock import advance_shared_clock, clock_for, utcnow
 from derbridge.config import Settings
 from derbridge.dacs import schema as dacs
 from derbridge.store.db import make_engine
+from derbridge.web.auth import outbound_credential
+from derbridge.web.client import make_client
 from derbridge.web.operator import checked, operator_client, wait_for
 from tests.events_stack import HEAD_END, TIMEOUT_S, participations
 
-FLEET_PROFILE = f"{HEAD_END} seed=5 response_rate=0.7 override_rate=0.3 offline_rate=0.0"
-"""Several outcomes among a dozen devices."""
+FLEET_PROFILE = f"{HEAD_END} seed=5 response_rate=0.7 override_rate=0.5 offline_rate=0.0"
+"""Several outcomes among two dozen devices (each of D1SP and D1IO missing once in 30,000 events)."""
 
 
-def add_to_cloud(settings: Settings, nics: list[str]) -> None:
-    """The devices in DERMS's in-process cloud, so that it can be dispatched and report for them."""
-    with operator_client(settings, "derms") as derms:
+def add_to_cloud(settings: Settings, nics: list[str], cloud_url: str = "") -> None:
+    """The devices in the simulated cloud — DERMS's in-process one, or the one in its own process at
+    `cloud_url` — so that it can be dispatched and report for them."""
+    if cloud_url:
+        client = make_client(cloud_url, outbound_credential(settings, "operator", "headend"), 10)
+        path = "/fleet/devices"
+    else:
+        client, path = operator_client(settings, "derms"), f"/api/headends/{HEAD_END}/devices"
+    with client:
         for nic in nics:
-            checked(derms.post(f"/api/headends/{HEAD_END}/devices", json={
+            checked(client.post(path, json={
                 "nicId": nic, "serialNo": f"S{nic}", "make": "ECOTHERM", "model": "ET300",
                 "lastSeenISO": (utcnow() - timedelta(days=30)).isoformat()}))
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from derbridge.bootstrap import free_port
 from derbridge.config import Settings
+from derbridge.scenario.processes import head_end_process
 from derbridge.web.operator import checked, operator_client, wait_for
 from tests.dispatch_stack import (
     FLEET_PROFILE,
@@ -28,13 +30,14 @@ from tests.events_stack import TIMEOUT_S, create_event, hub_messages, reserve, s
 pytestmark = pytest.mark.e2e
 
 
-def stack(stack_settings: Settings, tmp_path: Path) -> tuple[Systems, list[str]]:
-    settings = stack_settings.with_overrides(clock_file=str(tmp_path / "clock"), headends=FLEET_PROFILE)
-    nics = seed_fleet(settings)
+def stack(stack_settings: Settings, tmp_path: Path, headends: str = FLEET_PROFILE,
+          cloud_url: str = "") -> tuple[Systems, list[str]]:
+    settings = stack_settings.with_overrides(clock_file=str(tmp_path / "clock"), headends=headends)
+    nics = seed_fleet(settings, devices_per_transformer=8)
     registered_in_program_system(settings)
     systems = Systems(settings)
     systems.start("derms", "dacs", "hub")
-    add_to_cloud(settings, nics)
+    add_to_cloud(settings, nics, cloud_url)
     return systems, nics
 
 
@@ -138,3 +141,26 @@ def test_the_hub_killed_as_the_outcomes_go_applies_each_once(stack_settings: Set
         assert [m["status"] for m in logged] == ["DELIVERED"], "one message, delivered once"
     finally:
         systems.stop_all()
+
+
+def test_a_cloud_in_its_own_process_is_dispatched_and_reports_over_http(stack_settings: Settings,
+                                                                       tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = stack_settings.with_overrides(clock_file=str(tmp_path / "clock"))
+    cloud = head_end_process(settings, "ECOCLOUD", port, "--seed", "5", "--response-rate", "0.7",
+                             "--override-rate", "0.5", "--offline-rate", "0").start()
+    systems, nics = stack(stack_settings, tmp_path, f"ECOCLOUD url={url}, NESTLIKE, HOMEGRID", url)
+    settings = systems.settings
+    try:
+        event, held = reserved_event(settings)
+        event_id = str(event["eventId"])
+        run_stages(settings, event)
+        performed = wait_collected(settings, event_id)
+        assert sum(performed["outcomes"].values()) == held == len(nics)
+        assert {"D1SP", "D1IO"} <= set(performed["outcomes"]), performed["outcomes"]
+        assert performed["stages"][1]["deliveredKw"] > 0
+        wait_outcomes_applied(settings, event_id, {o["nicId"]: o["outcome"] for o in outcomes(settings, event_id)})
+    finally:
+        systems.stop_all()
+        cloud.stop()
