@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,6 +20,7 @@ from derbridge.derms.dispatch.schema import dispatch_devices, event_outcomes, st
 from derbridge.derms.dispatch.stages import plan_due, send_pending
 from derbridge.derms.events.schema import event_stages, events
 from derbridge.derms.headend.gateway import Gateway
+from derbridge.derms.headend.model import HeadEndUnavailable
 from derbridge.derms.headend.simulator import CloudProfile, FleetDevice, SimulatedCloud
 from derbridge.derms.reservations.schema import reservation_devices
 from derbridge.derms.schema import outbound_files, outbound_messages
@@ -208,3 +210,41 @@ def test_more_outcomes_than_the_messages_hold_go_as_one_file(engine: Engine, tmp
     assert lines[0].split(",") == ["eventExternalIdentifier", "headEndSystem", "nicId", "outcome",
                                    "participationStartDateTime", "participationEndDateTime", "errorMessage"]
     assert len(lines) == len(NICS) + 1
+
+
+class Unreachable(SimulatedCloud):
+    """A cloud that took the dispatches but whose telemetry cannot be read."""
+
+    reachable = True
+
+    def telemetry(self, nic_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
+        if not self.reachable:
+            raise HeadEndUnavailable("HTTP 503")
+        return super().telemetry(nic_ids, start, end)
+
+
+def test_outcomes_wait_for_the_head_ends_reporting_lag(engine: Engine, tmp_path: Path) -> None:
+    seed(engine, NICS[:3])
+    clock = Clock(START - timedelta(minutes=1))
+    lagging = cloud(clock, NICS[:3], reporting_lag_s=600)
+    run_event(engine, clock, Gateway([lagging]), tmp_path)  # a minute after the end
+    with engine.connect() as connection:
+        assert not connection.execute(sa.select(event_outcomes)).all()
+    assert collect_due(engine, Gateway([lagging]), START + timedelta(hours=2, minutes=10), tmp_path) == 1
+
+
+def test_a_head_end_whose_telemetry_cannot_be_read_holds_the_outcomes_back_then_they_are_errors(
+        engine: Engine, tmp_path: Path) -> None:
+    seed(engine, NICS[:3])
+    clock = Clock(START - timedelta(minutes=1))
+    flaky = Unreachable(CloudProfile("ECOCLOUD"), clock=clock)
+    for nic in NICS[:3]:
+        flaky.add_device(FleetDevice(nic, "S", "ECOTHERM", "ET300", "5", True, START - timedelta(days=10)))
+    flaky.reachable = False
+    run_event(engine, clock, Gateway([flaky]), tmp_path)
+    end = START + timedelta(hours=2)
+    assert collect_due(engine, Gateway([flaky]), end + timedelta(minutes=30), tmp_path) == 0, "asked again later"
+    assert collect_due(engine, Gateway([flaky]), end + timedelta(hours=1), tmp_path) == 1
+    with engine.connect() as connection:
+        found = {(row.outcome, row.error_message) for row in connection.execute(sa.select(event_outcomes))}
+    assert found == {("D1ER", "no telemetry: ECOCLOUD unavailable: HTTP 503")}
