@@ -127,3 +127,14 @@ def test_dispatch_and_telemetry_over_http_are_the_clouds_own(served: ServedCloud
     assert (remote["kw"] - local["kw"]).abs().max() < 1e-4  # type: ignore[operator]  (4 decimals on the wire)
     assert remote.height == 8 and set(remote["nic_id"]) == {"ECO-1"}
     head_end.close()
+
+
+def test_a_cloud_forgets_orders_long_ended() -> None:
+    clock = Clock(START - timedelta(minutes=1))
+    cloud = fleet_cloud(clock)
+    cloud.dispatch(ORDER, ["N0"], [1.0])
+    clock.now = START + timedelta(days=9)
+    cloud.dispatch(DispatchOrder("EV2", "EV2-1", clock.now, clock.now + timedelta(hours=1)), ["N0"], [1.0])
+    assert cloud.statistics()["ordersDispatched"] == 1
+    past = cloud.telemetry(["N0"], START, START + timedelta(hours=2))
+    assert set(past["state"]) == {NORMAL}, "the forgotten event no longer shows in its telemetry"

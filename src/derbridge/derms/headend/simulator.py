@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 FLEET_COLUMNS = ("nicId", "serialNo", "make", "model", "firmware", "online", "lastSeenUtc")
 DATASET_AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
+KEEP_ORDERS = timedelta(days=8)
+"""A cloud remembers its dispatch orders this long after they end: longer than DERMS reads back for a baseline."""
 ONLINE_REPORT_EVERY_S = 900
 """An online device reports at least this often: its last report is at most this old."""
 
@@ -97,6 +99,7 @@ class SimulatedCloud:
         self._registered: set[str] = set()
         self._attempts: dict[tuple[str, str], int] = {}
         self._orders: dict[str, dict[str, DispatchAck]] = {}
+        self._order_ends: dict[str, datetime] = {}
         self._dispatched: list[pl.DataFrame] = []
         self._lock = threading.Lock()
 
@@ -137,7 +140,9 @@ class SimulatedCloud:
         import polars as pl
 
         with self._lock:
+            self._forget_before(self._clock() - KEEP_ORDERS)
             answered = self._orders.setdefault(order.stage_id, {})
+            self._order_ends[order.stage_id] = order.end
             new = [(nic, each) for nic, each in zip(nic_ids, kw, strict=True) if nic not in answered]
         if new:
             known = self._frame([nic for nic, _ in new])
@@ -226,6 +231,19 @@ class SimulatedCloud:
                 "temperatureSwingC": self.profile.temperature_swing_c, "ordersDispatched": len(self._orders)}
 
     # ---- inside ----
+
+    def _forget_before(self, moment: datetime) -> None:
+        """Under the lock: orders that ended before `moment` are forgotten, so a long-running cloud stays small."""
+        old = [stage for stage, end in self._order_ends.items() if end < moment]
+        if not old:
+            return
+        for stage in old:
+            self._orders.pop(stage, None)
+            self._order_ends.pop(stage, None)
+        import polars as pl
+
+        self._dispatched = [frame.filter(pl.col("end") >= moment) for frame in self._dispatched]
+        self._dispatched = [frame for frame in self._dispatched if frame.height]
 
     def _frame(self, nic_ids: list[str]) -> pl.DataFrame:
         """The fleet's devices among `nic_ids`, whole frame at a time: nic_id, device_type, offline_since (null
