@@ -130,7 +130,7 @@ def _queue(connection: Connection, event_id: str, found: pl.DataFrame, files: Pa
                                                                    message_id=pl.lit(file_id)))
         path = files / "outcomes" / f"{file_id}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        _wire(found, event_id).write_csv(path)
+        wire_records(found, event_id).write_csv(path)
         connection.execute(sa.insert(outbound_files).values(
             message_key=f"F11:{file_id}", kind="event-outcome-file",
             **new_file_values(f"{FILE_PATH}?fileId={file_id}", path, sha256_of(path), "text/csv")))
@@ -142,12 +142,12 @@ def _queue(connection: Connection, event_id: str, found: pl.DataFrame, files: Pa
     for (message_id,), part in numbered.partition_by("message_id", as_dict=True, maintain_order=True).items():
         connection.execute(sa.insert(outbound_messages).values(
             message_key=f"F11:{message_id}", kind="event-outcomes", **new_outbox_values(MESSAGE_PATH, {
-                "messageId": message_id, "postOutcomeList": _wire(part, event_id).to_dicts()})))
+                "messageId": message_id, "postOutcomeList": wire_records(part, event_id).to_dicts()})))
         messages += 1
     return messages, None
 
 
-def _wire(found: pl.DataFrame, event_id: str) -> pl.DataFrame:
+def wire_records(found: pl.DataFrame, event_id: str) -> pl.DataFrame:
     """The documented record: eventExternalIdentifier, headEndSystem, nicId, outcome, the participation's times
     (UTC, `…Z`) and errorMessage."""
     def when(column: str) -> pl.Expr:
