@@ -67,12 +67,18 @@ def move_clock_to(settings: Settings, moment: datetime) -> None:
 def run_stages(settings: Settings, event: dict[str, Any], finish: bool = True) -> None:
     """The clock to a minute into each stage, each time until DERMS has dispatched it; then (`finish`) past the
     end."""
-    for index, stage in enumerate(event["stages"]):
-        move_clock_to(settings, datetime.fromisoformat(stage["start"]) + timedelta(minutes=1))
-        wait_for(lambda i=index: performance(settings, event["eventId"])["stages"][i]["dispatch"] == "SENT",
-                 TIMEOUT_S, f"stage {stage['name']} dispatched", interval_s=0.1)
+    for index in range(len(event["stages"])):
+        dispatch_stage(settings, event, index)
     if finish:
         finish_event(settings, event)
+
+
+def dispatch_stage(settings: Settings, event: dict[str, Any], index: int) -> None:
+    """The clock to a minute into the stage, and until DERMS has dispatched it."""
+    stage = event["stages"][index]
+    move_clock_to(settings, datetime.fromisoformat(stage["start"]) + timedelta(minutes=1))
+    wait_for(lambda: performance(settings, event["eventId"])["stages"][index]["dispatch"] == "SENT",
+             TIMEOUT_S, f"stage {stage['name']} dispatched", interval_s=0.1)
 
 
 def finish_event(settings: Settings, event: dict[str, Any]) -> None:

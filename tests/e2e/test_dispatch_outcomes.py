@@ -6,6 +6,7 @@ while it delivers the outcomes, the program system down while they are pending."
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,17 @@ import pytest
 from derbridge.bootstrap import free_port
 from derbridge.config import Settings
 from derbridge.scenario.processes import head_end_process
+from derbridge.web.auth import outbound_credential
+from derbridge.web.client import make_client
 from derbridge.web.operator import checked, operator_client, wait_for
 from tests.dispatch_stack import (
     FLEET_PROFILE,
     add_to_cloud,
+    dispatch_stage,
     finish_event,
+    move_clock_to,
     outcomes,
+    performance,
     registered_in_program_system,
     run_stages,
     wait_collected,
@@ -160,6 +166,36 @@ def test_a_cloud_in_its_own_process_is_dispatched_and_reports_over_http(stack_se
         assert sum(performed["outcomes"].values()) == held == len(nics)
         assert {"D1SP", "D1IO"} <= set(performed["outcomes"]), performed["outcomes"]
         assert performed["stages"][1]["deliveredKw"] > 0
+        wait_outcomes_applied(settings, event_id, {o["nicId"]: o["outcome"] for o in outcomes(settings, event_id)})
+    finally:
+        systems.stop_all()
+        cloud.stop()
+
+
+def test_derms_killed_during_an_event_dispatches_each_stage_once_after_its_restart(
+        stack_settings: Settings, tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = stack_settings.with_overrides(clock_file=str(tmp_path / "clock"))
+    cloud = head_end_process(settings, "ECOCLOUD", port, "--seed", "5").start()
+    systems, nics = stack(stack_settings, tmp_path, f"ECOCLOUD url={url}, NESTLIKE, HOMEGRID", url)
+    settings = systems.settings
+    try:
+        event, held = reserved_event(settings)
+        event_id = str(event["eventId"])
+        dispatch_stage(settings, event, 0)
+        systems.kill("derms")
+        move_clock_to(settings, datetime.fromisoformat(event["stages"][1]["start"]) + timedelta(minutes=1))
+        systems.start("derms")
+        wait_for(lambda: performance(settings, event_id)["stages"][1]["dispatch"] == "SENT", TIMEOUT_S,
+                 "the second stage dispatched after the restart", interval_s=0.1)
+        dispatch_stage(settings, event, 2)
+        finish_event(settings, event)
+        performed = wait_collected(settings, event_id)
+        assert [stage["dispatch"] for stage in performed["stages"]] == ["SENT", "SENT", "SENT"]
+        assert sum(performed["outcomes"].values()) == held == len(nics)
+        with make_client(url, outbound_credential(settings, "operator", "headend"), 10) as cloud_api:
+            assert checked(cloud_api.get("/fleet"))["ordersDispatched"] == 3, "one order per stage, none twice"
         wait_outcomes_applied(settings, event_id, {o["nicId"]: o["outcome"] for o in outcomes(settings, event_id)})
     finally:
         systems.stop_all()
