@@ -1,8 +1,9 @@
 """Dispatch and outcomes end to end, three processes over real HTTP, on SQLite and PostgreSQL: an event runs
 through its stages on the shared clock, DERMS dispatches each stage to the reserved devices through the head
 end, works out each device's outcome after the event and sends them through the hub; the program system holds
-them on its participations, and its next score run scores the devices by them. Faults: the hub killed with -9
-while it delivers the outcomes, the program system down while they are pending."""
+them on its participations, and its next score run scores the devices by them. The cloud in DERMS's process or
+in its own. Faults: the hub killed with -9 while it delivers the outcomes, the program system down while they
+are pending, DERMS killed with -9 during the event."""
 
 from __future__ import annotations
 
