@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from sqlalchemy.engine import Engine
 
 from derbridge.derms.dispatch import collect, queries
@@ -25,7 +26,7 @@ from derbridge.derms.headend.simulator import CloudProfile, FleetDevice, Simulat
 from derbridge.derms.reservations.schema import reservation_devices
 from derbridge.derms.schema import outbound_files, outbound_messages
 from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
+from derbridge.store.migrations import _alembic_lock, alembic_config, upgrade
 
 START = datetime(2026, 7, 15, 20, 0, tzinfo=UTC)
 EVENT = "EV1000000001"
@@ -248,3 +249,22 @@ def test_a_head_end_whose_telemetry_cannot_be_read_holds_the_outcomes_back_then_
     with engine.connect() as connection:
         found = {(row.outcome, row.error_message) for row in connection.execute(sa.select(event_outcomes))}
     assert found == {("D1ER", "no telemetry: ECOCLOUD unavailable: HTTP 503")}
+
+
+def test_events_started_before_dispatch_existed_are_left_as_they_were(database_url: str, tmp_path: Path) -> None:
+    db = make_engine(database_url)
+    try:
+        with _alembic_lock:
+            command.upgrade(alembic_config("derms", db), "0011")
+        seed(db, NICS[:3])
+        set_status(db, "COMPLETED")
+        upgrade("derms", db)
+        now = START + timedelta(days=1)
+        assert plan_due(db, now) == 0
+        assert collect_due(db, Gateway([cloud(Clock(now), NICS[:3])]), now, tmp_path) == 0
+        with db.connect() as connection:
+            assert {row.status for row in connection.execute(sa.select(stage_dispatches))} == {"MISSED"}
+            assert not connection.execute(sa.select(event_outcomes)).all()
+            assert not connection.execute(sa.select(outbound_messages)).all()
+    finally:
+        db.dispose()

@@ -1,11 +1,16 @@
 """dispatch of each stage's devices, their outcomes (F11) and each stage's performance
 
+Events that had started before this revision were never dispatched: their stages are recorded as MISSED and
+their outcomes as settled (none sent), so that DERMS does not report every device of a past event as an error.
+
 Revision ID: 0013
 Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
+
+from derbridge.clock import utcnow
 
 revision = "0013"
 down_revision = "0011"
@@ -69,6 +74,13 @@ def upgrade() -> None:
         sa.Column("devices", sa.Integer, nullable=False),
     )
     op.create_index("ix_stage_performance_event_id", "stage_performance", ["event_id"])
+    started = "SELECT event_id FROM events WHERE status IN ('IN_PROGRESS', 'COMPLETED')"
+    now = {"now": utcnow()}
+    op.execute(sa.text("INSERT INTO stage_dispatches (stage_id, event_id, status, devices, planned_at) "
+                       f"SELECT stage_id, event_id, 'MISSED', 0, :now FROM event_stages WHERE event_id IN ({started})")
+               .bindparams(**now))
+    op.execute(sa.text("INSERT INTO outcome_runs (event_id, outcomes, messages, unreachable, collected_at) "
+                       f"SELECT event_id, 0, 0, '{{}}', :now FROM ({started}) AS started").bindparams(**now))
 
 
 def downgrade() -> None:
