@@ -138,3 +138,14 @@ def test_a_cloud_forgets_orders_long_ended() -> None:
     assert cloud.statistics()["ordersDispatched"] == 1
     past = cloud.telemetry(["N0"], START, START + timedelta(hours=2))
     assert set(past["state"]) == {NORMAL}, "the forgotten event no longer shows in its telemetry"
+
+
+def test_an_order_off_the_quarter_hours_covers_the_quarter_hours_starting_within_it() -> None:
+    clock = Clock(START - timedelta(minutes=1))
+    cloud = fleet_cloud(clock, response_rate=1.0, override_rate=0.0, offline_rate=0.0)
+    cloud.dispatch(DispatchOrder("EV3", "EV3-2", START + timedelta(minutes=22), START + timedelta(minutes=67)),
+                   ["N0"], [1.0])
+    clock.now = START + timedelta(hours=2)
+    states = dict(cloud.telemetry(["N0"], START, START + timedelta(hours=2)).select("interval_start", "state")
+                  .iter_rows())
+    assert [at.minute for at, state in sorted(states.items()) if state == CURTAILED] == [30, 45, 0]

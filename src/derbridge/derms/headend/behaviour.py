@@ -93,15 +93,22 @@ def temperature_c(profile: CloudProfile, local_hour: pl.Expr) -> pl.Expr:
         1 - ((local_hour - 15) * (2 * math.pi / 24)).cos()) / 2
 
 
-def baseline_kw(profile: CloudProfile) -> pl.Expr:
-    """A device's usual load in its quarter hour (needs `nic_key`, `interval_start`, `rated_kw`,
-    `follows_temperature`)."""
+def duties(profile: CloudProfile, grid: pl.Series) -> pl.DataFrame:
+    """Per quarter hour (a handful of rows, not one per device): a thermostat's duty by the outdoor temperature,
+    and the other types' by the time of day."""
     local = pl.col("interval_start").dt.convert_time_zone(TIME_ZONE)
     hour = local.dt.hour().cast(pl.Float64) + local.dt.minute().cast(pl.Float64) / 60
-    thermostat = (0.05 + 0.045 * (temperature_c(profile, hour) - 20)).clip(0.05, 0.95)
-    by_time = pl.when(hour.is_between(*EVENING, closed="left")).then(0.8).otherwise(0.3)
-    duty = pl.when(pl.col("follows_temperature")).then(thermostat).otherwise(by_time)
-    noise = 0.9 + 0.2 * uniform(profile.seed, "load", pl.col("nic_key"), pl.col("interval_start").dt.epoch("s"))
+    return grid.to_frame().with_columns(
+        thermostat_duty=(0.05 + 0.045 * (temperature_c(profile, hour) - 20)).clip(0.05, 0.95),
+        time_duty=pl.when(hour.is_between(*EVENING, closed="left")).then(0.8).otherwise(0.3),
+        epoch=pl.col("interval_start").dt.epoch("s"))
+
+
+def baseline_kw(profile: CloudProfile) -> pl.Expr:
+    """A device's usual load in its quarter hour (needs `nic_key`, `epoch`, `rated_kw`, `follows_temperature`
+    and the quarter hour's `duties`)."""
+    duty = pl.when(pl.col("follows_temperature")).then(pl.col("thermostat_duty")).otherwise(pl.col("time_duty"))
+    noise = 0.9 + 0.2 * uniform(profile.seed, "load", pl.col("nic_key"), pl.col("epoch"))
     return pl.col("rated_kw") * duty * noise
 
 
@@ -131,13 +138,19 @@ def telemetry(profile: CloudProfile, devices: pl.DataFrame, dispatched: pl.DataF
              .with_columns(pl.col("rated_kw").fill_null(DEVICE_TYPES[DEFAULT_TYPE].rated_kw),
                            pl.col("sheddable").fill_null(DEVICE_TYPES[DEFAULT_TYPE].sheddable),
                            pl.col("follows_temperature").fill_null(True), nic_key=text_key("nic_id"))
-             .join(grid.to_frame().lazy(), how="cross")
+             .join(duties(profile, grid).lazy(), how="cross")
              .filter(pl.col("offline_since").is_null() | (pl.col("interval_start") < pl.col("offline_since")))
              .with_columns(baseline=baseline_kw(profile)))
     events = _event_draws(profile, dispatched)
-    in_event = (frame.join(dispatched.lazy().rename({"start": "order_start", "end": "order_end"}), on="nic_id")
-                .filter((pl.col("interval_start") >= pl.col("order_start"))
-                        & (pl.col("interval_start") < pl.col("order_end")))
+    first, last = grid.min(), grid.max()
+    in_event = (dispatched.lazy()
+                .with_columns(aligned=pl.col("start").dt.truncate("15m"))
+                .with_columns(interval_start=pl.datetime_ranges(  # the quarter hours starting within the order
+                    pl.when(pl.col("aligned") < pl.col("start")).then(pl.col("aligned") + INTERVAL)
+                    .otherwise(pl.col("aligned")), pl.col("end"), interval="15m", closed="left", time_unit="us",
+                    time_zone="UTC"))
+                .explode("interval_start")
+                .filter(pl.col("interval_start").is_between(first, last))
                 .join(events.lazy(), on=["nic_id", "event_id"])
                 .select("nic_id", "interval_start", "kw", "responds", "override_at", "offline_at")
                 .unique(["nic_id", "interval_start"], keep="first"))
