@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from derbridge.derms.dispatch import collect, queries
 from derbridge.derms.dispatch.collect import collect_due
+from derbridge.derms.dispatch.live import live_performance
 from derbridge.derms.dispatch.schema import dispatch_devices, event_outcomes, stage_dispatches, stage_performance
 from derbridge.derms.dispatch.stages import plan_due, send_pending
 from derbridge.derms.events.schema import event_stages, events
@@ -135,6 +136,26 @@ def test_a_stage_first_seen_after_its_end_is_missed(engine: Engine) -> None:
     with engine.connect() as connection:
         statuses = set(connection.execute(sa.select(stage_dispatches.c.status)).scalars())
     assert statuses == {"MISSED"}
+
+
+def test_while_the_event_runs_the_performance_says_what_was_delivered_so_far(engine: Engine) -> None:
+    seed(engine, NICS)
+    clock = Clock(START - timedelta(minutes=1))
+    gateway = Gateway([cloud(clock, NICS, response_rate=1.0, override_rate=0.0, offline_rate=0.0)])
+    set_status(engine, "IN_PROGRESS")
+    for minutes in (0, 15):
+        clock.now = START + timedelta(minutes=minutes, seconds=5)
+        plan_due(engine, clock.now)
+        send_pending(engine, gateway, clock.now)
+    clock.now = START + timedelta(minutes=50)  # the first stage and two quarter hours of the second are over
+    so_far = live_performance(engine, gateway, EVENT, clock.now)
+    assert set(so_far["stage_id"]) == {f"{EVENT}-1", f"{EVENT}-2"}
+    shown = queries.performance(engine, EVENT, so_far)
+    ramp_up, sustain, ramp_down = shown["stages"]
+    assert shown["live"] and not shown["outcomesCollected"]
+    assert ramp_up["deliveredKw"] > 10 and sustain["deliveredKw"] > 10
+    assert (ramp_down["dispatch"], ramp_down["deliveredKw"]) == ("NOT_YET", None)
+    assert queries.performance(engine, EVENT)["stages"][1]["deliveredKw"] is None, "not without asking"
 
 
 def test_reserved_devices_whose_stages_were_all_missed_are_errors(engine: Engine, tmp_path: Path) -> None:

@@ -72,6 +72,8 @@ def test_create_approve_what_if_reserve_and_cancel_from_the_command_line(stack: 
     assert before["reservedKw"] > 0 and before["outcomesCollected"] is False
     assert [stage["name"] for stage in before["stages"]] == ["RAMP_UP", "SUSTAIN", "RAMP_DOWN"]
     assert run(config, "events", "performance", "EV0000000000").exit_code == 1
+    live = printed_json(run(config, "events", "performance", event_id, "--live", "--json").output)
+    assert live["live"] and {stage["deliveredKw"] for stage in live["stages"]} == {None}, "nothing started yet"
 
     cancelled = run(config, "events", "cancel", event_id, "--reason", "forecast cooler")
     assert cancelled.exit_code == 0 and "CANCELLED (forecast cooler)" in cancelled.output

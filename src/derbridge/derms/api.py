@@ -87,7 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(unavailability.unavailability_operator_router(runtime), dependencies=operator)
     app.include_router(events.operator_router(runtime, settings, release), dependencies=operator)
     app.include_router(reservations.operator_router(runtime, settings, models), dependencies=operator)
-    app.include_router(dispatch.operator_router(runtime), dependencies=operator)
+    app.include_router(dispatch.operator_router(services), dependencies=operator)
     app.include_router(registry.operator_router(services), dependencies=operator)
     app.include_router(status_checks.operator_router(services), dependencies=operator)
     app.include_router(headend.operator_router(services), dependencies=operator)

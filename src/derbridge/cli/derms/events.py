@@ -92,12 +92,16 @@ def show_event(event_id: str, as_json: JsonOption = False, config: ConfigOption 
 
 @app.command("performance")
 def performance(event_id: str, feeders: Annotated[bool, typer.Option(help="A row per stage and feeder")] = False,
+                live: Annotated[bool, typer.Option(help="While the event runs: delivered so far, from the head "
+                                                        "ends' telemetry read now")] = False,
                 as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Target, reserved, dispatched and delivered kW of each stage (and feeder), and the devices' outcomes.
 
     Delivered kW is measured from telemetry against each device's own baseline (the mean of the same quarter hours
-    on the five days before, when not under an event), once the event is completed and its outcomes sent."""
-    performed = call(config, "derms", "GET", f"/api/events/{event_id}/performance")
+    on the five days before, when not under an event), once the event is completed and its outcomes sent, or so
+    far with --live."""
+    performed = call(config, "derms", "GET", f"/api/events/{event_id}/performance",
+                     params={"live": "true"} if live else None)
     if as_json:
         show(performed)
         return
@@ -188,7 +192,8 @@ def reservation_table(held: dict[str, Any]) -> Table:
 
 def performance_table(performed: dict[str, Any], feeders: bool = False) -> Table:
     outcomes = ", ".join(f"{code} {count}" for code, count in sorted(performed["outcomes"].items())) or "not yet"
-    table = Table(title=f"Performance of {performed['eventId']} — {performed['status']}; outcomes: {outcomes}")
+    so_far = " (delivered so far)" if performed.get("live") else ""
+    table = Table(title=f"Performance of {performed['eventId']} — {performed['status']}{so_far}; outcomes: {outcomes}")
     for column in ("stage", "feeder", "dispatch", "target kW", "reserved kW", "dispatched kW", "delivered kW",
                    "devices"):
         table.add_column(column, justify="right" if "kW" in column or column == "devices" else "left")

@@ -4,8 +4,10 @@ delivered kW (delivered once the outcomes are worked out), and how many devices 
 from __future__ import annotations
 
 from collections import defaultdict
+from types import SimpleNamespace
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -24,8 +26,9 @@ from derbridge.derms.reservations.selection import RESERVED
 from derbridge.store.db import reading
 
 
-def performance(engine: Engine, event_id: str) -> dict[str, Any]:
-    """The event's performance, stage by stage and feeder by feeder (NotFound for an unknown event)."""
+def performance(engine: Engine, event_id: str, live: pl.DataFrame | None = None) -> dict[str, Any]:
+    """The event's performance, stage by stage and feeder by feeder (NotFound for an unknown event); until its
+    outcomes are worked out, delivered kW from `live` (live.py) when given."""
     r, d, p = reservation_devices, dispatch_devices, stage_performance
     with reading(engine) as connection:
         event = event_row(connection, event_id)
@@ -39,12 +42,16 @@ def performance(engine: Engine, event_id: str) -> dict[str, Any]:
             sa.select(d.c.stage_id, d.c.feeder_id, sa.func.sum(d.c.requested_kw).label("kw"),
                       sa.func.count().label("devices"))
             .where(d.c.event_id == event_id, d.c.result == ACCEPTED).group_by(d.c.stage_id, d.c.feeder_id)))
-        delivered = {(row.stage_id, row.feeder_id): row for row in connection.execute(
+        delivered: dict[tuple[str, str], Any] = {(row.stage_id, row.feeder_id): row for row in connection.execute(
             sa.select(p).where(p.c.event_id == event_id))}
         run = connection.execute(sa.select(outcome_runs).where(outcome_runs.c.event_id == event_id)).first()
+        if run is None and live is not None:
+            delivered = {(row.stage_id, row.feeder_id): row
+                         for row in (SimpleNamespace(**each) for each in live.to_dicts())}
         counts = {row.outcome: int(row.devices) for row in connection.execute(
             sa.select(event_outcomes.c.outcome, sa.func.count().label("devices"))
             .where(event_outcomes.c.event_id == event_id).group_by(event_outcomes.c.outcome))}
+    measured = {stage_id for stage_id, _feeder in delivered}
     by_stage: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for feeder, kw in reserved.items():
         for stage in stages:
@@ -58,8 +65,10 @@ def performance(engine: Engine, event_id: str) -> dict[str, Any]:
     return {
         "eventId": event_id, "status": event.status, "targetKw": event.target_kw,
         "reservedKw": round(sum(reserved.values()), 3), "outcomesCollected": run is not None,
+        "live": run is None and live is not None,
         "stages": [_stage(stage, dispatches.get(stage.stage_id), event.target_kw, by_stage[stage.stage_id],
-                          run is not None) for stage in stages],
+                          run is not None or (live is not None and stage.stage_id in measured))
+                   for stage in stages],
         "outcomes": counts,
         "outcomeMessages": run.messages if run else None, "outcomeFile": run.file_id if run else None,
         "collectedAt": iso_utc(run.collected_at) if run else None,
