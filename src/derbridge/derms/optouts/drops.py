@@ -22,21 +22,40 @@ from derbridge.derms.schema import event_participations, reservation_drops
 from derbridge.store.bulk import select_frame
 
 OPTED_OUT, UNAVAILABLE_DECLARED = "OPTED_OUT", "UNAVAILABLE_DECLARED"
+DROPS_TASK = "drop-and-backfill"
+"""The name of DERMS's task that takes pending drops (derms/reservations/backfills.py): woken when one is
+recorded."""
+DROPPED, NOT_RESERVED, NOT_UPCOMING = "DROPPED", "NOT_RESERVED", "NOT_UPCOMING"
+"""What became of a drop: the device left the reservation; it was not reserved (on standby, released
+already, or the reservation released); the event had started or ended."""
 KEYS = ["event_id", "head_end_system", "nic_id"]
 PENDING_SCHEMA = {"event_id": pl.String, "head_end_system": pl.String, "nic_id": pl.String, "cause": pl.String,
                   "source_id": pl.String, "recorded_at": pl.Datetime("us", "UTC")}
 
 
-def pending_drops(connection: Connection, limit: int = 10_000) -> pl.DataFrame:
-    """Drops not done yet, oldest first: event_id, head_end_system, nic_id, cause, source_id, recorded_at."""
+def pending_drops(connection: Connection, limit: int = 10_000, event_id: str | None = None) -> pl.DataFrame:
+    """Drops not done yet (of one event, or of all), oldest first: event_id, head_end_system, nic_id, cause,
+    source_id, recorded_at."""
     d = reservation_drops
     query = (sa.select(*(d.c[name] for name in PENDING_SCHEMA)).where(d.c.done_at.is_(None))
              .order_by(d.c.recorded_at, *(d.c[name] for name in KEYS)).limit(limit))
+    if event_id is not None:
+        query = query.where(d.c.event_id == event_id)
     return select_frame(connection, query, PENDING_SCHEMA)
 
 
-def mark_dropped(connection: Connection, done: pl.DataFrame, now: datetime) -> int:
-    """Mark drops done (`done`: event_id, head_end_system, nic_id), in the caller's transaction; how many."""
+def events_with_pending_drops(connection: Connection, limit: int = 100) -> list[str]:
+    """The events that have drops not done yet, the one waiting longest first."""
+    d = reservation_drops
+    return [str(event_id) for event_id in connection.execute(
+        sa.select(d.c.event_id).where(d.c.done_at.is_(None)).group_by(d.c.event_id)
+        .order_by(sa.func.min(d.c.recorded_at)).limit(limit)).scalars()]
+
+
+def mark_dropped(connection: Connection, done: pl.DataFrame, now: datetime, outcome: str = DROPPED,
+                 message_id: str | None = None) -> int:
+    """Mark drops done (`done`: event_id, head_end_system, nic_id) with what became of them and the reservation
+    update that carried them, in the caller's transaction; how many."""
     if done.is_empty():
         return 0
     d = reservation_drops
@@ -45,7 +64,7 @@ def mark_dropped(connection: Connection, done: pl.DataFrame, now: datetime) -> i
     for start in range(0, len(keys), 500):
         marked += connection.execute(sa.update(d).where(sa.tuple_(*(d.c[name] for name in KEYS))
                                                         .in_(keys[start:start + 500]), d.c.done_at.is_(None))
-                                     .values(done_at=now)).rowcount
+                                     .values(done_at=now, outcome=outcome, message_id=message_id)).rowcount
     return marked
 
 

@@ -84,7 +84,7 @@ def reserve(engine: Engine, event_id: str, now: datetime, models: Models, seed: 
             return {**reservation_of(engine, event_id, 0), "changed": False}
         message_id = f"{event_id}-R{version}"
         _write(connection, event, selection, before, changes, message_id, version, seed, now)
-        _queue_device_list(connection, event, changes, message_id, version, files, instance, now)
+        queue_device_list(connection, event, changes, message_id, version, files, instance, now)
     return {**reservation_of(engine, event_id, 0), "changed": True, "messageId": message_id,
             "byFeeder": by_feeder(selection, headroom)}
 
@@ -144,7 +144,7 @@ def _write(connection: Connection, event: Any, selection: Selection, before: pl.
         end_at=pl.lit(as_utc(event.end_at)), customer_override=pl.lit(False), recorded_at=pl.lit(now)))
 
 
-def _queue_device_list(connection: Connection, event: Any, changes: pl.DataFrame, message_id: str, version: int,
+def queue_device_list(connection: Connection, event: Any, changes: pl.DataFrame, message_id: str, version: int,
                        files: Path, instance: str, now: datetime) -> None:
     """Write the CSV device list and queue it to the hub, the event's header as the query string."""
     start, end = iso_z(as_utc(event.start_at)), iso_z(as_utc(event.end_at))
@@ -215,7 +215,8 @@ def reservation_of(engine: Engine, event_id: str, limit: int) -> dict[str, Any]:
                                    .order_by(reservation_messages.c.version)).all()
     return {
         "eventId": event_id, "status": held.status, "version": held.version, "seed": held.seed,
-        "targetKw": held.target_kw, "expectedKw": round(held.expected_kw, 3), "devices": counts,
+        "targetKw": held.target_kw, "expectedKw": round(held.expected_kw, 3),
+        "targetMet": round(held.expected_kw, 3) >= held.target_kw, "note": held.note, "devices": counts,
         "excluded": json.loads(held.excluded), "createdAt": iso_utc(held.created_at),
         "updatedAt": iso_utc(held.updated_at),
         "deviceLists": [{"messageId": m.message_id, "version": m.version, "reserved": m.reserved,
