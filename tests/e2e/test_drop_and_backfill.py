@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from derbridge.cli import app
 from derbridge.clock import utcnow
 from derbridge.config import Settings
 from derbridge.store.db import make_engine
@@ -28,6 +30,7 @@ from tests.events_stack import (
     wait_ack,
     wait_program_event,
 )
+from tests.integration.conftest import cli_config
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +60,7 @@ def held(settings: Settings, event_id: str) -> dict[str, dict[str, Any]]:
 
 
 def test_an_opt_out_and_a_declared_window_are_dropped_and_backfilled_across_the_three_systems(
-        wide_standby: Settings) -> None:
+        wide_standby: Settings, tmp_path: Path) -> None:
     settings = wide_standby
     seed_fleet(settings)
     with_opt_outs_allowed(settings)
@@ -103,5 +106,11 @@ def test_an_opt_out_and_a_declared_window_are_dropped_and_backfilled_across_the_
         assert reservation(settings, event_id)["targetMet"] is True
         wait_for(lambda: wait_program_event(settings, event_id, "SCHEDULED", reserved=len(reserved)), TIMEOUT_S,
                  "the program system's count of reservations back where it was")
+
+        shown = CliRunner().invoke(app, ["events", "show", event_id, "--config", str(cli_config(settings, tmp_path))],
+                                   env={"COLUMNS": "250"})
+        assert shown.exit_code == 0, shown.output
+        assert "Dropped" in shown.output and "Backfilled from standby" in shown.output
+        assert all(nic in shown.output for nic in [*reserved[:2], *standby[:2]])
     finally:
         systems.stop_all()
