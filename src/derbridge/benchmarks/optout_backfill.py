@@ -88,10 +88,46 @@ def opt_out_latencies(tmp: Path, size: int, database: str | None) -> tuple[list[
                  interval_s=0.1)
         shown = checked(derms.get(f"/api/events/{event_id}/reservation", params={"limit": 0}))
         changes = checked(derms.get(f"/api/events/{event_id}/reservation/changes", params={"limit": 100_000}))
+        opted_out = opted_out_at(settings, event_id)
+        hops = breakdown(hub, event_id, changes["drops"], opted_out)
     latencies = latencies_of(settings, event_id)
     updates = len(shown["deviceLists"]) - 1
     return latencies, {"opt_outs": size, "updates": updates, "backfilled": len(changes["backfills"]),
-                       "target_met": shown["targetMet"], "reserved_before": taken}
+                       "target_met": shown["targetMet"], "reserved_before": taken, "median_hops_ms": hops}
+
+
+HOPS = ("program system → hub", "hub → DERMS", "DERMS drops, backfills, sends the update", "hub → program system")
+
+
+def breakdown(hub: Any, event_id: str, drops: list[dict[str, Any]], opted_out: dict[str, datetime]) -> dict[str, float]:
+    """Where an opt-out's time goes, from the hub's log (all three systems on the shared clock): the median of
+    each hop, in ms."""
+    hops: dict[str, list[float]] = {hop: [] for hop in HOPS}
+    for drop in drops:
+        f12 = [m for m in checked(hub.get("/hub/api/messages", params={
+            "key": f"{event_id}:{HEAD_END}:{drop['nicId']}", "flow": "F12"})) if m["deliveredAt"]]
+        f9 = checked(hub.get("/hub/api/messages", params={"key": drop["messageId"], "flow": "F9"}))
+        listed = [m for m in f9 if m["kind"] == "reservation"]
+        chunks = [m for m in f9 if m["kind"] == "reservation-chunk" and m["deliveredAt"]]
+        if not (f12 and listed and chunks):
+            continue
+        marks = [opted_out[drop["nicId"]], *(datetime.fromisoformat(at) for at in (
+            f12[0]["receivedAt"], f12[0]["deliveredAt"], listed[0]["receivedAt"], chunks[0]["deliveredAt"]))]
+        for hop, began, ended in zip(HOPS, marks, marks[1:], strict=False):
+            hops[hop].append((ended - began).total_seconds() * 1000)
+    return {hop: round(statistics.median(values), 1) for hop, values in hops.items() if values}
+
+
+def opted_out_at(settings: Settings, event_id: str) -> dict[str, datetime]:
+    p = event_participations
+    engine = make_engine(settings.database_url("dacs"))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.select(p.c.nic_id, p.c.opted_out_at).where(
+                p.c.event_external_id == event_id, p.c.opted_out.is_(True))).all()
+    finally:
+        engine.dispose()
+    return {row.nic_id: _utc(row.opted_out_at) for row in rows}
 
 
 def load(settings: Settings, reserved: int) -> str:
