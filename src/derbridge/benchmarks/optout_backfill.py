@@ -96,7 +96,8 @@ def opt_out_latencies(tmp: Path, size: int, database: str | None) -> tuple[list[
                        "target_met": shown["targetMet"], "reserved_before": taken, "median_hops_ms": hops}
 
 
-HOPS = ("program system → hub", "hub → DERMS", "DERMS drops, backfills, sends the update", "hub → program system")
+HOPS = ("program system → hub", "hub → DERMS", "DERMS drops and backfills, the hub takes the update",
+        "hub → program system")
 
 
 def breakdown(hub: Any, event_id: str, drops: list[dict[str, Any]], opted_out: dict[str, datetime]) -> dict[str, float]:

@@ -4,9 +4,9 @@ itself, its updates, its release when the event is cancelled, and the hub's ack 
 A reservation writes, in one transaction, the devices reserved and on standby (ranked), DERMS's own
 participation records for the reserved ones (what availability counts for later events), and one device
 list for the program system (F9): a CSV file queued to the hub with the event's header as parameters. The
-first list names every device reserved; a later one (the engine run again: an update) names the devices added
-and, as RELEASED, those dropped. A cancelled event's devices are released without a list: the cancellation
-(F10) tells the program system.
+first list names every device reserved; a later one (the engine run again, or customers' drops backfilled from
+the standby list: backfills.py) names the devices added and, as RELEASED, those dropped. A cancelled event's
+devices are released without a list: the cancellation (F10) tells the program system.
 """
 
 from __future__ import annotations
