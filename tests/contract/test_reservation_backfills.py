@@ -162,3 +162,17 @@ def test_a_drop_of_a_device_no_longer_reserved_is_done_without_an_update(derms_d
     declare(derms_db, reserved[0], "U9")  # its participation is gone: nothing more to drop
     assert take(derms_db, tmp_path) == []
     assert len(reserve.reservation_of(derms_db, event_id, 0)["deviceLists"]) == 2
+
+
+def test_a_reservation_planned_before_an_opt_out_was_dropped_does_not_reserve_the_device_again(
+        derms_db: Engine, tmp_path: Path) -> None:
+    event_id, reserved, _standby = reserved_event(derms_db, tmp_path)
+    event, stale, headroom = reserve.plan(derms_db, event_id, NOW, WIDE_STANDBY, SEED)  # an operator's re-run
+    opt_out(derms_db, event_id, reserved[0])
+    declare(derms_db, reserved[1])
+    take(derms_db, tmp_path)  # dropped and backfilled while the re-run was being planned
+
+    assert {reserved[0], reserved[1]} <= set(stale.reserved["nic_id"]), "the plan predates the drops"
+    reserve.commit_plan(derms_db, event, stale, headroom, SEED, NOW, tmp_path, INSTANCE)
+    assert reserved[0] not in participants(derms_db, event_id)
+    assert reserved[1] not in participants(derms_db, event_id)

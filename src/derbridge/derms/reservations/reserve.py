@@ -12,6 +12,7 @@ devices are released without a list: the cancellation (F10) tells the program sy
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from derbridge.clock import as_utc, iso_utc, iso_z, utcnow
 from derbridge.derms.availability.engine import Reason
 from derbridge.derms.events.events import event_row
 from derbridge.derms.events.lifecycle import Status
+from derbridge.derms.optouts.store import opted_out
 from derbridge.derms.reservations.candidates import candidates_of
 from derbridge.derms.reservations.models import Models
 from derbridge.derms.reservations.schema import reservation_devices, reservation_messages, reservations
@@ -38,6 +40,7 @@ from derbridge.derms.reservations.selection import (
     select,
 )
 from derbridge.derms.schema import event_participations, outbound_files
+from derbridge.derms.unavailability.windows import overlapping
 from derbridge.errors import Conflict, NotFound
 from derbridge.store.bulk import bulk_insert, select_frame
 from derbridge.store.db import reading
@@ -74,9 +77,19 @@ def reserve(engine: Engine, event_id: str, now: datetime, models: Models, seed: 
     """Reserve the engine's choice for a scheduled event and queue the device list (or the changes, when the
     event has a reservation already) to the program system."""
     event, selection, headroom = plan(engine, event_id, now, models, seed, (Status.SCHEDULED,))
+    return commit_plan(engine, event, selection, headroom, seed, now, files, instance)
+
+
+def commit_plan(engine: Engine, event: Any, selection: Selection, headroom: Headroom, seed: int, now: datetime,
+                files: Path, instance: str) -> dict[str, Any]:
+    """Write a plan as the event's reservation and queue its device list. The plan was made outside this
+    transaction: a customer's opt-out or declared window taken (and dropped) since is applied to it here."""
+    event_id = event.event_id
     with engine.begin() as connection:
         held = connection.execute(sa.select(reservations).where(reservations.c.event_id == event_id)
                                   .with_for_update()).first()
+        selection = replace(selection, devices=selection.devices.join(
+            _customers_out(connection, event), on=["head_end_system", "nic_id"], how="anti"))
         version = (held.version if held is not None else 0) + 1
         before = _reserved_now(connection, event_id) if held is not None else pl.DataFrame(schema=SENT_SCHEMA)
         changes = _changes(before, selection.reserved)
@@ -87,6 +100,13 @@ def reserve(engine: Engine, event_id: str, now: datetime, models: Models, seed: 
         queue_device_list(connection, event, changes, message_id, version, files, instance, now)
     return {**reservation_of(engine, event_id, 0), "changed": True, "messageId": message_id,
             "byFeeder": by_feeder(selection, headroom)}
+
+
+def _customers_out(connection: Connection, event: Any) -> pl.DataFrame:
+    """Devices the customers took out of the event as it stands: opted out of it, or declared unavailable over it
+    (head_end_system, nic_id)."""
+    windows = overlapping(connection, as_utc(event.start_at), as_utc(event.end_at)).select("head_end_system", "nic_id")
+    return pl.concat([opted_out(connection, event.event_id), windows]).unique()
 
 
 def _reserved_now(connection: Connection, event_id: str) -> pl.DataFrame:
