@@ -114,3 +114,40 @@ def test_an_opt_out_and_a_declared_window_are_dropped_and_backfilled_across_the_
         assert all(nic in shown.output for nic in [*reserved[:2], *standby[:2]])
     finally:
         systems.stop_all()
+
+
+def opt_out(settings: Settings, event_id: str, *nics: str) -> None:
+    with operator_client(settings, "dacs") as dacs:
+        for nic in nics:
+            checked(dacs.post("/api/participations/opt-outs", json={
+                "eventExternalIdentifier": event_id, "headEndSystem": HEAD_END, "nicId": nic}))
+
+
+def test_once_the_standby_list_is_used_up_a_drop_only_releases_and_the_reservation_falls_short(
+        systems: Systems) -> None:
+    settings = systems.settings
+    seed_fleet(settings)
+    with_opt_outs_allowed(settings)
+    systems.start("derms", "dacs", "hub")
+    event_id = create_event(settings)["eventId"]
+    wait_program_event(settings, event_id, "SCHEDULED")
+    reserve(settings, event_id)
+    before = roles(settings, event_id)
+    reserved, standby = before["RESERVED"], before["STANDBY"]
+    assert 0 < len(standby) < len(reserved), before
+    wait_ack(settings, event_id)
+
+    opt_out(settings, event_id, *reserved[:len(standby)])
+    wait_for(lambda: reservation(settings, event_id)["devices"].get("STANDBY", 0) == 0, TIMEOUT_S,
+             "every standby device backfilled")
+    last = reservation(settings, event_id)["version"]
+    opt_out(settings, event_id, reserved[len(standby)])
+    assert wait_ack(settings, event_id, version=last + 1)["ackType"] == "SUCCESS"
+
+    shown = reservation(settings, event_id)
+    assert shown["targetMet"] is False and "standby list exhausted" in shown["note"]
+    assert shown["deviceLists"][-1]["reserved"] == 0 and shown["deviceLists"][-1]["released"] == 1
+    now_held = held(settings, event_id)
+    assert now_held[reserved[len(standby)]]["reserved"] is False
+    assert sorted(nic for nic, p in now_held.items() if p["reserved"]) == sorted(
+        [*reserved[len(standby) + 1:], *standby])

@@ -59,8 +59,16 @@ def take_pending(engine: Engine, models: Models, files: Path, instance: str, now
     """Drop and backfill for every event with pending drops (up to a hundred events a call); what each became."""
     with reading(engine) as connection:
         event_ids = events_with_pending_drops(connection)
-    done = [settle(engine, event_id, models, files, instance, now) for event_id in event_ids]
-    return [each for each in done if each is not None]
+    done = []
+    for event_id in event_ids:
+        try:
+            settled = settle(engine, event_id, models, files, instance, now)
+        except Exception:  # noqa: BLE001 — one event's fault must not hold up the others; its drops stay pending
+            log.exception("reservation.backfill_failed", eventId=event_id)
+            continue
+        if settled is not None:
+            done.append(settled)
+    return done
 
 
 def settle(engine: Engine, event_id: str, models: Models, files: Path, instance: str,
