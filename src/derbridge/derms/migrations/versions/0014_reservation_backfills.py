@@ -1,14 +1,14 @@
 """what became of each drop from a reservation, the standby devices that replaced them, and whether the
 reservation still meets its target
 
-Revision ID: 0012
+Revision ID: 0014
 Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
+revision = "0014"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
