@@ -3,8 +3,7 @@
 The documented paths the hub calls (/aggregator, /program, /enroll, /status_check, /enroll-to-dacs/results),
 the acks of reservation device lists (/reserveDeviceAck) and the files it PUTs (/files/…) take the hub's
 credential; aggregators enroll devices under /api/aggregator; operators have the rest under /api. A scheduler
-moves events on the shared clock, releasing the devices of an event it cancels; another drops the devices
-customers opted out or declared unavailable from their reservations and backfills them, woken by each drop.
+moves events on the shared clock, releasing the devices of an event it cancels.
 """
 
 from __future__ import annotations
@@ -54,6 +53,8 @@ def create_app(settings: Settings) -> FastAPI:
     files = settings.data_dir / "derms-files"
 
     def drop_and_backfill(db: Engine) -> None:
+        """Devices customers opted out or declared unavailable, dropped from their reservations and backfilled;
+        a task woken by each drop recorded (and run every few polls for those a restart left)."""
         if backfills.take_pending(db, models, files, instance, utcnow()):
             runtime.wake_senders()
 
