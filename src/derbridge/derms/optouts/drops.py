@@ -2,7 +2,7 @@
 
 An opt-out (F12), or a declared window (F13) over a device DERMS reserved for an overlapping event, records one
 pending drop per event and device, in the same transaction that records the opt-out or the window, so none is
-lost to a restart. The reservation engine takes them with `pending_drops`, drops each device from its
+lost to a restart. The reservation engine takes them (derms/reservations/backfills.py), drops each device from its
 reservation, backfills from its standby list, and marks them done with `mark_dropped` in the same transaction
 as its change. A device named twice for one event (an opt-out and a window) is one drop, by its first cause.
 The engine's next reservation also leaves such devices out by itself: opt-outs through
@@ -33,14 +33,11 @@ PENDING_SCHEMA = {"event_id": pl.String, "head_end_system": pl.String, "nic_id":
                   "source_id": pl.String, "recorded_at": pl.Datetime("us", "UTC")}
 
 
-def pending_drops(connection: Connection, limit: int = 10_000, event_id: str | None = None) -> pl.DataFrame:
-    """Drops not done yet (of one event, or of all), oldest first: event_id, head_end_system, nic_id, cause,
-    source_id, recorded_at."""
+def pending_drops(connection: Connection, limit: int = 10_000) -> pl.DataFrame:
+    """Drops not done yet, oldest first: event_id, head_end_system, nic_id, cause, source_id, recorded_at."""
     d = reservation_drops
     query = (sa.select(*(d.c[name] for name in PENDING_SCHEMA)).where(d.c.done_at.is_(None))
              .order_by(d.c.recorded_at, *(d.c[name] for name in KEYS)).limit(limit))
-    if event_id is not None:
-        query = query.where(d.c.event_id == event_id)
     return select_frame(connection, query, PENDING_SCHEMA)
 
 

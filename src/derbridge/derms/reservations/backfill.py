@@ -12,6 +12,7 @@ standby device is taken and the reservation says it falls short. Several drops f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
@@ -52,7 +53,7 @@ class Backfill:
     def target_met(self) -> bool:
         return round(self.expected_kw, 3) >= self.target_kw
 
-    @property
+    @cached_property
     def changes(self) -> pl.DataFrame:
         """What the program system hears (F9): devices added (RESERVED) and dropped (RELEASED)."""
         return pl.concat([self.added.select(*KEYS, status=pl.lit(RESERVED)),

@@ -30,7 +30,6 @@ from derbridge.derms.optouts.drops import (
     UNAVAILABLE_DECLARED,
     events_with_pending_drops,
     mark_dropped,
-    pending_drops,
 )
 from derbridge.derms.reservations.backfill import RELEASED, Backfill, choose
 from derbridge.derms.reservations.models import Models
@@ -53,6 +52,8 @@ KEYS = ["head_end_system", "nic_id"]
 DEVICE_SCHEMA = {"head_end_system": pl.String, "nic_id": pl.String, "status": pl.String, "rank": pl.Int64,
                  "expected_kw": pl.Float64, "transformer_id": pl.String, "feeder_id": pl.String}
 BLOCKED_SCHEMA = {"head_end_system": pl.String, "nic_id": pl.String, "constraint": pl.String}
+PENDING_SCHEMA = {"event_id": pl.String, "head_end_system": pl.String, "nic_id": pl.String, "cause": pl.String,
+                  "source_id": pl.String}
 
 
 def take_pending(engine: Engine, models: Models, files: Path, instance: str, now: datetime) -> list[dict[str, Any]]:
@@ -77,7 +78,7 @@ def settle(engine: Engine, event_id: str, models: Models, files: Path, instance:
     with engine.begin() as connection:
         held = connection.execute(sa.select(reservations).where(reservations.c.event_id == event_id)
                                   .with_for_update()).first()
-        pending = pending_drops(connection, event_id=event_id)
+        pending = _pending(connection, event_id)
         if pending.is_empty():
             return None
         event = connection.execute(sa.select(events).where(events.c.event_id == event_id)).first()
@@ -107,6 +108,20 @@ def settle(engine: Engine, event_id: str, models: Models, files: Path, instance:
     return summary
 
 
+def _pending(connection: Connection, event_id: str) -> pl.DataFrame:
+    """The event's drops not done yet, oldest first (optouts/drops.py)."""
+    d = reservation_drops
+    return _small_frame(connection, sa.select(d.c.event_id, d.c.head_end_system, d.c.nic_id, d.c.cause, d.c.source_id)
+                        .where(d.c.event_id == event_id, d.c.done_at.is_(None))
+                        .order_by(d.c.recorded_at, d.c.nic_id), PENDING_SCHEMA)
+
+
+def _small_frame(connection: Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """A few rows of text and numbers through SQLAlchemy's cached statement (store/bulk.select_frame compiles
+    each query anew, which costs more than a handful of rows take to read)."""
+    return pl.DataFrame([tuple(row) for row in connection.execute(query)], schema=schema, orient="row")
+
+
 def _devices(connection: Connection, event_id: str) -> pl.DataFrame:
     r = reservation_devices
     return select_frame(connection, sa.select(*(r.c[name] for name in DEVICE_SCHEMA)).where(
@@ -130,7 +145,7 @@ def _blocked(connection: Connection, event_id: str, start: datetime, end: dateti
         flagged(o, OPTED_OUT, o.c.event_id == event_id),
         flagged(d, UNAVAILABLE_DECLARED, d.c.status == "ACTIVE", d.c.start_at < end, d.c.end_at > start),
         flagged(p, RESERVED_ELSEWHERE, p.c.event_id != event_id, p.c.start_at < end, p.c.end_at > start))
-    return select_frame(connection, sa.select(query.subquery("blocked")), BLOCKED_SCHEMA)
+    return _small_frame(connection, sa.select(query.subquery("blocked")), BLOCKED_SCHEMA)
 
 
 def _headroom(connection: Connection, models: Models, event_id: str, start: datetime, end: datetime) -> Headroom:
@@ -142,7 +157,7 @@ def _headroom(connection: Connection, models: Models, event_id: str, start: date
         serving = sa.select(r.c[name]).where(r.c.event_id == event_id, r.c[name].is_not(None)).distinct()
         query = sa.select(table.c[name], table.c.capacity_kw).where(table.c.capacity_kw.is_not(None),
                                                                     table.c[name].in_(serving))
-        found = select_frame(connection, query, {name: pl.String, "capacity_kw": pl.Float64})
+        found = _small_frame(connection, query, {name: pl.String, "capacity_kw": pl.Float64})
         return found.select(name, headroom_kw=pl.col("capacity_kw") * free)
 
     return Headroom(rated(transformers, "transformer_id"), rated(feeders, "feeder_id"))
