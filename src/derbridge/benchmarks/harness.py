@@ -46,6 +46,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "network-export": ("derbridge.benchmarks.network_export",
                        "F1 full export of N service points from DERMS into the program system (s) vs a raw "
                        "SQLite bulk insert of the same rows"),
+    "optout-backfill": ("derbridge.benchmarks.optout_backfill",
+                        "An opt-out in the program system until DERMS's backfilled reservation update is applied "
+                        "back there, at 10 opt-outs/s (p50 and p99, ms)"),
     "outcomes-apply": ("derbridge.benchmarks.outcomes_apply",
                        "N event outcomes from DERMS applied in the program system, messages of 1,000 (s) vs a raw "
                        "bulk update of the same rows"),

@@ -43,8 +43,9 @@ FLOWS = [
     Flow("F9", "Device reservation", "DERMS → program system", "working: a CSV device list, sent in chunks"),
     Flow("F10", "Pre-event cancellation", "DERMS → program system", "working: beside lifecycle F1CN"),
     Flow("F11", "Per-device event outcome", "DERMS → program system", "working: messages of 1,000, or a file"),
-    Flow("F12", "Customer event opt-out", "program system → DERMS", "working: drop and backfill by the reservations"),
-    Flow("F13", "Customer unavailability", "program system → DERMS", "working: versioned windows"),
+    Flow("F12", "Customer event opt-out", "program system → DERMS", "working: dropped and backfilled"),
+    Flow("F13", "Customer unavailability", "program system → DERMS",
+         "working: versioned windows, dropped and backfilled"),
     Flow("F14", "Common error handling", "hub", "working: retries, dead letter, resubmit, notifications"),
 ]
 
