@@ -113,13 +113,14 @@ def score_run(settings: Settings) -> str:
     return f"{done['devices']:,} devices scored, {done['eligible']:,} eligible; file {done['fileName']}"
 
 
-def current_scores(settings: Settings, devices: list[str] | None = None) -> dict[str, float]:
-    """Each device's score in the program system's latest run (of `devices`, or of every ACTIVE device)."""
+def current_scores(settings: Settings) -> dict[str, float]:
+    """Each device's score in the program system's latest run."""
+    scores: dict[str, float] = {}
     with operator_client(settings, "dacs") as dacs:
-        if devices is None:
-            devices = [d["deviceId"] for d in checked(dacs.get("/api/devices", params={"status": "ACTIVE",
-                                                                                        "limit": 100_000}))]
-        return {device: float(checked(dacs.get(f"/api/devices/{device}/score"))["score"]) for device in devices}
+        while page := checked(dacs.get("/api/device-scores", params={"after": max(scores, default=""),
+                                                                        "limit": 10_000})):
+            scores.update((row["deviceId"], float(row["score"])) for row in page)
+    return scores
 
 
 # ---- events ----
