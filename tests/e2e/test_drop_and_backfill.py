@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from derbridge.cli import app
 from derbridge.clock import utcnow
 from derbridge.config import Settings
+from derbridge.derms.optouts import store
 from derbridge.store.db import make_engine
 from derbridge.web.operator import checked, operator_client, wait_for
 from tests.e2e.conftest import Systems
@@ -151,3 +152,28 @@ def test_once_the_standby_list_is_used_up_a_drop_only_releases_and_the_reservati
     assert now_held[reserved[len(standby)]]["reserved"] is False
     assert sorted(nic for nic, p in now_held.items() if p["reserved"]) == sorted(
         [*reserved[len(standby) + 1:], *standby])
+
+
+def test_a_drop_recorded_before_derms_stopped_is_backfilled_when_it_starts_again(systems: Systems) -> None:
+    settings = systems.settings
+    seed_fleet(settings)
+    systems.start("derms", "dacs", "hub")
+    event_id = create_event(settings)["eventId"]
+    wait_program_event(settings, event_id, "SCHEDULED")
+    reserve(settings, event_id)
+    before = roles(settings, event_id)
+    wait_ack(settings, event_id)
+
+    systems.stop("derms")  # an opt-out recorded with its drop, then DERMS stopped before its task took the drop
+    derms = make_engine(settings.database_url("derms"))
+    try:
+        recorded = store.record(derms, store.OptOut(event_id, HEAD_END, before["RESERVED"][0], None), utcnow())
+    finally:
+        derms.dispose()
+    assert recorded.result == "accepted"
+    systems.start("derms")
+
+    assert wait_ack(settings, event_id, version=2)["ackType"] == "SUCCESS"
+    now_held = held(settings, event_id)
+    assert now_held[before["RESERVED"][0]]["reserved"] is False
+    assert now_held[before["STANDBY"][0]]["reserved"] is True

@@ -129,8 +129,9 @@ def _devices(connection: Connection, event_id: str) -> pl.DataFrame:
 
 
 def _blocked(connection: Connection, event_id: str, start: datetime, end: datetime) -> pl.DataFrame:
-    """The event's standby devices no longer free, each with why: opted out of this event, a declared window
-    over it, or reserved for another event at the same time."""
+    """Devices no longer free for the event, each with why: opted out of it (all of them: the choice keeps those
+    on standby), or, among its standby devices, declared unavailable over it or reserved for another event at the
+    same time."""
     r = reservation_devices
     standby = sa.select(r.c.head_end_system, r.c.nic_id).where(r.c.event_id == event_id,
                                                                r.c.status == STANDBY).subquery("standby")
@@ -141,11 +142,13 @@ def _blocked(connection: Connection, event_id: str, start: datetime, end: dateti
                                  table.c.nic_id == standby.c.nic_id, *conditions))
 
     o, d, p = event_opt_outs, declared_unavailability, event_participations
+    opted = sa.select(o.c.head_end_system, o.c.nic_id, sa.literal(OPTED_OUT).label("constraint")).where(
+        o.c.event_id == event_id)
     query = sa.union_all(
-        flagged(o, OPTED_OUT, o.c.event_id == event_id),
         flagged(d, UNAVAILABLE_DECLARED, d.c.status == "ACTIVE", d.c.start_at < end, d.c.end_at > start),
         flagged(p, RESERVED_ELSEWHERE, p.c.event_id != event_id, p.c.start_at < end, p.c.end_at > start))
-    return _small_frame(connection, sa.select(query.subquery("blocked")), BLOCKED_SCHEMA)
+    return pl.concat([_small_frame(connection, opted, BLOCKED_SCHEMA),
+                      _small_frame(connection, sa.select(query.subquery("blocked")), BLOCKED_SCHEMA)])
 
 
 def _headroom(connection: Connection, models: Models, event_id: str, start: datetime, end: datetime) -> Headroom:
