@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from derbridge.clock import iso_utc
 from derbridge.dacs.optouts import optouts
 from derbridge.dacs.schema import event_participations, outbound_messages, program_types
 from derbridge.dacs.unavailability import windows
@@ -132,3 +134,12 @@ def test_a_window_that_ends_before_it_starts_or_is_past_is_refused_naming_end(da
         with pytest.raises(InvalidInput) as invalid:
             windows.add(dacs_db, "D00000000001", start, end, "travelling", NOW)
         assert list(invalid.value.problems) == ["end"]
+
+
+def test_a_window_given_in_local_time_is_kept_and_sent_at_the_same_instant(dacs_db: Engine) -> None:
+    chicago = ZoneInfo("America/Chicago")
+    start = (START + timedelta(days=1)).astimezone(chicago)
+    added = windows.add(dacs_db, "D00000000001", start, start + timedelta(hours=4), "travelling", NOW)
+    assert (added["start"], added["end"]) == (iso_utc(start), iso_utc(start + timedelta(hours=4)))
+    [sent] = syncs(dacs_db)
+    assert datetime.fromisoformat(sent["startDateTime"]) == start

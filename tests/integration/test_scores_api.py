@@ -78,9 +78,23 @@ def test_a_run_on_demand_scores_every_device_and_drops_the_file_for_pickup(stack
 
     assert (started["status"], done["status"], done["devices"], done["eligible"]) == ("RUNNING", "DONE", 2, 1)
     assert (tried["score"], tried["eligible"], tried["variables"]["AV"]) == (100.0, True, 1.0)
+
     pickup = Path(stack.settings.score_file_dir)
     assert {done["fileName"], f"{done['fileName']}.sha256"} <= {path.name for path in pickup.iterdir()}
 
+
+def test_the_latest_scores_are_listed_a_page_at_a_time_by_device_id(stack: BackgroundSystems) -> None:
+    with dacs(stack) as client:
+        started = checked(client.post("/api/score-runs"))
+        wait_for(lambda: checked(client.get(f"/api/score-runs/{started['runId']}"))["status"] == "DONE", 30,
+                 "the score run")
+        first = checked(client.get("/api/device-scores", params={"limit": 1}))
+        second = checked(client.get("/api/device-scores", params={"after": first[0]["deviceId"], "limit": 1}))
+        past_the_end = checked(client.get("/api/device-scores", params={"after": second[0]["deviceId"]}))
+
+    assert [page[0]["deviceId"] for page in (first, second)] == sorted([CALLED.device_id, IDLE.device_id])
+    assert [page[0]["eligible"] for page in (first, second)] == [True, False]
+    assert past_the_end == []
 
 def run(stack: BackgroundSystems, tmp_path: Path, *args: str) -> Result:
     config = cli_config(stack.settings, tmp_path)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+from derbridge.runtime.periodic import Periodic
+from derbridge.runtime.system import Runtime
 from derbridge.runtime.worker import Worker
 
 
@@ -56,3 +58,19 @@ def test_stop_ends_the_thread_during_a_long_wait() -> None:
     worker.stop()
     assert time.monotonic() - started < 5
     assert worker._thread is not None and not worker._thread.is_alive()
+
+
+def test_a_systems_task_is_run_at_once_when_woken_by_name() -> None:
+    ran = threading.Semaphore(0)
+    runtime = Runtime("derms", [])
+    runtime.periodic = [Periodic("drop-and-backfill", 60, ran.release), Periodic("other", 60, lambda: None)]
+    for task in runtime.periodic:
+        task.start()
+    try:
+        assert ran.acquire(timeout=5), "a task runs at start"
+        runtime.wake_task("drop-and-backfill")
+        assert ran.acquire(timeout=5), "woken by name, the task did not wait out its 60 s period"
+        runtime.wake_task("no-such-task")  # nothing to wake: nothing happens
+    finally:
+        for task in runtime.periodic:
+            task.stop()

@@ -49,6 +49,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "dispatch-outcomes": ("derbridge.benchmarks.dispatch_outcomes",
                           "DERMS dispatches an event's three stages to N reserved devices and works out their "
                           "outcomes and performance from telemetry (s) vs a bulk insert of one stage's rows"),
+    "optout-backfill": ("derbridge.benchmarks.optout_backfill",
+                        "An opt-out in the program system until DERMS's backfilled reservation update is applied "
+                        "back there, at 10 opt-outs/s (p50 and p99, ms)"),
     "outcomes-apply": ("derbridge.benchmarks.outcomes_apply",
                        "N event outcomes from DERMS applied in the program system, messages of 1,000 (s) vs a raw "
                        "bulk update of the same rows"),

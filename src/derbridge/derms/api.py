@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.engine import Engine
 
 from derbridge.clock import utcnow
 from derbridge.config import Settings
@@ -27,9 +28,11 @@ from derbridge.derms.events.events import advance
 from derbridge.derms.headend import api as headend
 from derbridge.derms.network.api import IMPORT_PREFIX, network_router
 from derbridge.derms.optouts import api as optouts
+from derbridge.derms.optouts.drops import DROPS_TASK
 from derbridge.derms.programs import api as programs
 from derbridge.derms.registry import api as registry
 from derbridge.derms.reservations import api as reservations
+from derbridge.derms.reservations import backfills
 from derbridge.derms.reservations.reserve import release
 from derbridge.derms.schema import outbound_files, outbound_messages, rejected_requests
 from derbridge.derms.services import DermsServices
@@ -49,6 +52,15 @@ def create_app(settings: Settings) -> FastAPI:
     runtime = Runtime("derms", [Outbox(outbound_messages, lambda row: row.message_key)], files=outbound_files,
                       tasks=[Task("advance-events", 1.0, lambda db: advance(db, utcnow(), instance, release))])
     models = reservations.load_models(settings)
+    files = settings.data_dir / "derms-files"
+
+    def drop_and_backfill(db: Engine) -> None:
+        """Devices customers opted out or declared unavailable, dropped from their reservations and backfilled;
+        a task woken by each drop recorded (and run every few polls for those a restart left)."""
+        if backfills.take_pending(db, models, files, instance, utcnow()):
+            runtime.wake_senders()
+
+    runtime.tasks.append(Task(DROPS_TASK, settings.sender_poll_s * 4, drop_and_backfill))
     services = DermsServices(runtime)
     keep_rejected = rejection_keeper(rejected_requests, lambda: runtime.db)
 

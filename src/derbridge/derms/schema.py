@@ -484,7 +484,8 @@ declared_unavailability = sa.Table(
 )
 
 # Devices to drop from an event's reservation (an opt-out, or a declared window over a reserved device), for the
-# reservation engine to drop and backfill; done_at once it has (derms/optouts/drops.py).
+# reservation engine to drop and backfill; done_at once it has (derms/optouts/drops.py), with what became of it
+# (outcome: DROPPED, NOT_RESERVED, NOT_UPCOMING) and the reservation update (F9 message) that carried it.
 reservation_drops = sa.Table(
     "reservation_drops",
     metadata,
@@ -495,6 +496,8 @@ reservation_drops = sa.Table(
     sa.Column("source_id", sa.String(60), nullable=False),  # the opt-out's event, or the window's id:version
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("done_at", sa.DateTime(timezone=True), nullable=True, index=True),
+    sa.Column("outcome", sa.String(20), nullable=True),
+    sa.Column("message_id", sa.String(60), nullable=True),
 )
 
 # ---- capabilities that declare their tables in their own package, on this metadata ---------------------------

@@ -90,6 +90,12 @@ class Runtime:
         for sender in self.senders:
             sender.wake()
 
+    def wake_task(self, name: str) -> None:
+        """Run the task of that name now rather than at its next period (work has arrived for it)."""
+        for task in self.periodic:
+            if task.name == f"periodic-{name}":
+                task.wake()
+
     def lifespan(self, settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
         @asynccontextmanager
         async def run(_app: FastAPI) -> AsyncIterator[None]:

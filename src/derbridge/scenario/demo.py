@@ -40,6 +40,8 @@ class Scenario:
     console: Console
     results: list[tuple[str, bool, str, float]] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+    after_step: Callable[[str], None] | None = None
+    """Called with each step's title once it is done: a fault test's place to kill a system."""
 
     def step(self, title: str, action: Callable[[], str]) -> bool:
         started = time.perf_counter()
@@ -51,6 +53,8 @@ class Scenario:
         self.results.append((title, ok, detail, elapsed))
         mark = "[green]✔[/]" if ok else "[red]✘[/]"
         self.console.print(f"{mark} {title} [dim]({elapsed * 1000:.0f} ms)[/] {detail}")
+        if self.after_step is not None:
+            self.after_step(title)
         return ok
 
 

@@ -73,19 +73,30 @@ def list_events(status: Annotated[str | None, typer.Option(help="NEW, SCHEDULED,
 
 @app.command("show")
 def show_event(event_id: str, as_json: JsonOption = False, config: ConfigOption = None) -> None:
-    """One event: its stages, the history of its statuses, its reservation if it has one, and its performance."""
+    """One event: its stages, the history of its statuses, its reservation if it has one (the devices dropped
+    from it — who, why, in which update — and the standby devices that replaced them), and its performance."""
     event = call(config, "derms", "GET", f"/api/events/{event_id}")
     held = call(config, "derms", "GET", f"/api/events/{event_id}/reservation", params={"limit": 0},
                 missing_ok=True)
+    changes = None if held is None else call(config, "derms", "GET", f"/api/events/{event_id}/reservation/changes")
     performed = call(config, "derms", "GET", f"/api/events/{event_id}/performance")
     if as_json:
-        show({**event, "reservation": held, "performance": performed})
+        show({**event, "reservation": held if held is None else {**held, **(changes or {})},
+              "performance": performed})
         return
     console.print(event_table(event))
     console.print(table_of("History", event["history"], [("status", "status"), ("at", "at"), ("by", "actor"),
                                                         ("note", "note")]))
     if held is not None:
         console.print(reservation_table(held))
+    if changes and changes["drops"]:
+        console.print(table_of("Dropped", changes["drops"], [
+            ("head end", "headEndSystem"), ("NIC", "nicId"), ("why", "cause"), ("from", "sourceId"),
+            ("recorded", "recordedAt"), ("outcome", "outcome"), ("update", "messageId")]))
+    if changes and changes["backfills"]:
+        console.print(table_of("Backfilled from standby", changes["backfills"], [
+            ("head end", "headEndSystem"), ("NIC", "nicId"), ("rank", "rank"), ("expected kW", "expectedKw"),
+            ("update", "messageId"), ("at", "backfilledAt")]))
     if any(stage["dispatch"] != "NOT_YET" for stage in performed["stages"]):
         console.print(performance_table(performed))
 
@@ -181,7 +192,10 @@ def what_if_table(result: dict[str, Any]) -> Table:
 
 def reservation_table(held: dict[str, Any]) -> Table:
     table = Table(title=f"Reservation of {held['eventId']} — {held['status']}", show_header=False)
-    table.add_row("target / expected kW", f"{held['targetKw']} / {held['expectedKw']}")
+    table.add_row("target / expected kW", f"{held['targetKw']} / {held['expectedKw']}"
+                  + ("" if held.get("targetMet", True) else " — target not met"))
+    if held.get("note"):
+        table.add_row("note", held["note"])
     table.add_row("devices", ", ".join(f"{status} {count}" for status, count in sorted(held["devices"].items())))
     for device_list in held["deviceLists"]:
         table.add_row(f"device list {device_list['version']}",

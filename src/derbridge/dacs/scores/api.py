@@ -97,6 +97,13 @@ def scores_router(runtime: Runtime, destination: Destination) -> APIRouter:
 
         return explain.latest(runtime.db, device_id)
 
+    @router.get("/device-scores", summary="The latest run's scores by device id, a page at a time (after: the "
+                                          "last device id of the page before)")
+    def device_scores(after: str = "", limit: int = 1000) -> list[dict[str, Any]]:
+        from derbridge.dacs.scores import explain
+
+        return explain.latest_scores(runtime.db, after, min(max(limit, 1), 100_000))
+
     return router
 
 

@@ -69,6 +69,17 @@ def latest(engine: Engine, device_id: str) -> dict[str, Any]:
             "values": parse_components(row.components)}
 
 
+def latest_scores(engine: Engine, after: str, limit: int) -> list[dict[str, Any]]:
+    """The latest run's scores by device id, `limit` of them from the first device id after `after`."""
+    with reading(engine) as connection:
+        rows = connection.execute(
+            sa.select(device_scores.c.device_id, device_scores.c.score, device_scores.c.eligible,
+                      device_scores.c.reason).where(device_scores.c.device_id > after)
+            .order_by(device_scores.c.device_id).limit(limit)).all()
+    return [{"deviceId": row.device_id, "score": row.score, "eligible": row.eligible, "reason": row.reason}
+            for row in rows]
+
+
 def parse_components(text: str) -> dict[str, float | bool | None]:
     """The components column read back: numbers, true/false, or None where the value was unknown."""
     values: dict[str, float | bool | None] = {}

@@ -47,7 +47,8 @@ class Change:
 
 
 def add(engine: Engine, device_id: str, start: datetime, end: datetime, reason: str, now: datetime) -> dict[str, Any]:
-    """A new window, version 1, and its sync."""
+    """A new window, version 1, and its sync. Kept in UTC: a time with another offset is the same instant."""
+    start, end = as_utc(start), as_utc(end)
     _check_times(start, end, now)
     with engine.begin() as connection:
         device = _device(connection, device_id)

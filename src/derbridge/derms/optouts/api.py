@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from derbridge.clock import iso_z, utcnow
 from derbridge.derms.acks import msg_ack
 from derbridge.derms.optouts import store
+from derbridge.derms.optouts.drops import DROPS_TASK
 from derbridge.runtime.system import Runtime
 from derbridge.web.batch import Answer, add_single_and_batch
 from derbridge.web.problems import RejectionKeeper
@@ -43,6 +44,8 @@ def optout_integration_router(runtime: Runtime, keep_rejected: RejectionKeeper) 
         if verdict.result == "refused":
             return Answer(200, error_ack(key, verdict.number or 0, verdict.text))
         new = verdict.result == "accepted"
+        if new:
+            runtime.wake_task(DROPS_TASK)  # a reserved device to drop from its reservation and backfill
         return Answer(202 if new else 200, msg_ack(key, "ACCEPTED" if new else "DUPLICATE"))
 
     add_single_and_batch(router, "/eventOptOut", OptOutMessage, receive, keep_rejected,

@@ -2,7 +2,7 @@
 
 An opt-out (F12), or a declared window (F13) over a device DERMS reserved for an overlapping event, records one
 pending drop per event and device, in the same transaction that records the opt-out or the window, so none is
-lost to a restart. The reservation engine takes them with `pending_drops`, drops each device from its
+lost to a restart. The reservation engine takes them (derms/reservations/backfills.py), drops each device from its
 reservation, backfills from its standby list, and marks them done with `mark_dropped` in the same transaction
 as its change. A device named twice for one event (an opt-out and a window) is one drop, by its first cause.
 The engine's next reservation also leaves such devices out by itself: opt-outs through
@@ -22,6 +22,12 @@ from derbridge.derms.schema import event_participations, reservation_drops
 from derbridge.store.bulk import select_frame
 
 OPTED_OUT, UNAVAILABLE_DECLARED = "OPTED_OUT", "UNAVAILABLE_DECLARED"
+DROPS_TASK = "drop-and-backfill"
+"""The name of DERMS's task that takes pending drops (derms/reservations/backfills.py): woken when one is
+recorded."""
+DROPPED, NOT_RESERVED, NOT_UPCOMING = "DROPPED", "NOT_RESERVED", "NOT_UPCOMING"
+"""What became of a drop: the device left the reservation; it was not reserved (on standby, released
+already, or the reservation released); the event had started or ended."""
 KEYS = ["event_id", "head_end_system", "nic_id"]
 PENDING_SCHEMA = {"event_id": pl.String, "head_end_system": pl.String, "nic_id": pl.String, "cause": pl.String,
                   "source_id": pl.String, "recorded_at": pl.Datetime("us", "UTC")}
@@ -35,8 +41,18 @@ def pending_drops(connection: Connection, limit: int = 10_000) -> pl.DataFrame:
     return select_frame(connection, query, PENDING_SCHEMA)
 
 
-def mark_dropped(connection: Connection, done: pl.DataFrame, now: datetime) -> int:
-    """Mark drops done (`done`: event_id, head_end_system, nic_id), in the caller's transaction; how many."""
+def events_with_pending_drops(connection: Connection, limit: int = 100) -> list[str]:
+    """The events that have drops not done yet, the one waiting longest first."""
+    d = reservation_drops
+    return [str(event_id) for event_id in connection.execute(
+        sa.select(d.c.event_id).where(d.c.done_at.is_(None)).group_by(d.c.event_id)
+        .order_by(sa.func.min(d.c.recorded_at)).limit(limit)).scalars()]
+
+
+def mark_dropped(connection: Connection, done: pl.DataFrame, now: datetime, outcome: str = DROPPED,
+                 message_id: str | None = None) -> int:
+    """Mark drops done (`done`: event_id, head_end_system, nic_id) with what became of them and the reservation
+    update that carried them, in the caller's transaction; how many."""
     if done.is_empty():
         return 0
     d = reservation_drops
@@ -45,7 +61,7 @@ def mark_dropped(connection: Connection, done: pl.DataFrame, now: datetime) -> i
     for start in range(0, len(keys), 500):
         marked += connection.execute(sa.update(d).where(sa.tuple_(*(d.c[name] for name in KEYS))
                                                         .in_(keys[start:start + 500]), d.c.done_at.is_(None))
-                                     .values(done_at=now)).rowcount
+                                     .values(done_at=now, outcome=outcome, message_id=message_id)).rowcount
     return marked
 
 

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.clock import utcnow
 from derbridge.config import ConfigError, Settings
+from derbridge.derms.reservations import backfills, reserve
 from derbridge.derms.reservations import models as reservation_models
-from derbridge.derms.reservations import reserve
 from derbridge.errors import InvalidInput
 from derbridge.runtime.system import Runtime
 from derbridge.web.batch import Answer, add_single_and_batch
@@ -73,6 +73,12 @@ def operator_router(runtime: Runtime, settings: Settings, models: reservation_mo
     @router.get("/events/{event_id}/reservation", summary="An event's reservation, its device lists and acks")
     def reservation(event_id: EventId, limit: int = 100) -> dict[str, Any]:
         return reserve.reservation_of(runtime.db, event_id, min(max(limit, 0), 100_000))
+
+    @router.get("/events/{event_id}/reservation/changes",
+                summary="A reservation's drops (who, why, what became of each) and the devices that replaced them")
+    def reservation_changes(event_id: EventId, limit: int = 1000) -> dict[str, Any]:
+        reserve.reservation_of(runtime.db, event_id, 0)  # NotFound without a reservation
+        return backfills.changes_of(runtime.db, event_id, min(max(limit, 0), 100_000))
 
     @router.get("/reservations/models", summary="The expected-kW and network-load models reservations use")
     def planning_models() -> dict[str, Any]:

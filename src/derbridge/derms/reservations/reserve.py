@@ -4,14 +4,15 @@ itself, its updates, its release when the event is cancelled, and the hub's ack 
 A reservation writes, in one transaction, the devices reserved and on standby (ranked), DERMS's own
 participation records for the reserved ones (what availability counts for later events), and one device
 list for the program system (F9): a CSV file queued to the hub with the event's header as parameters. The
-first list names every device reserved; a later one (the engine run again: an update) names the devices added
-and, as RELEASED, those dropped. A cancelled event's devices are released without a list: the cancellation
-(F10) tells the program system.
+first list names every device reserved; a later one (the engine run again, or customers' drops backfilled from
+the standby list: backfills.py) names the devices added and, as RELEASED, those dropped. A cancelled event's
+devices are released without a list: the cancellation (F10) tells the program system.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from derbridge.clock import as_utc, iso_utc, iso_z, utcnow
 from derbridge.derms.availability.engine import Reason
 from derbridge.derms.events.events import event_row
 from derbridge.derms.events.lifecycle import Status
+from derbridge.derms.optouts.store import opted_out
 from derbridge.derms.reservations.candidates import candidates_of
 from derbridge.derms.reservations.models import Models
 from derbridge.derms.reservations.schema import reservation_devices, reservation_messages, reservations
@@ -38,6 +40,7 @@ from derbridge.derms.reservations.selection import (
     select,
 )
 from derbridge.derms.schema import event_participations, outbound_files
+from derbridge.derms.unavailability.windows import overlapping
 from derbridge.errors import Conflict, NotFound
 from derbridge.store.bulk import bulk_insert, select_frame
 from derbridge.store.db import reading
@@ -74,9 +77,19 @@ def reserve(engine: Engine, event_id: str, now: datetime, models: Models, seed: 
     """Reserve the engine's choice for a scheduled event and queue the device list (or the changes, when the
     event has a reservation already) to the program system."""
     event, selection, headroom = plan(engine, event_id, now, models, seed, (Status.SCHEDULED,))
+    return commit_plan(engine, event, selection, headroom, seed, now, files, instance)
+
+
+def commit_plan(engine: Engine, event: Any, selection: Selection, headroom: Headroom, seed: int, now: datetime,
+                files: Path, instance: str) -> dict[str, Any]:
+    """Write a plan as the event's reservation and queue its device list. The plan was made outside this
+    transaction: a customer's opt-out or declared window taken (and dropped) since is applied to it here."""
+    event_id = event.event_id
     with engine.begin() as connection:
         held = connection.execute(sa.select(reservations).where(reservations.c.event_id == event_id)
                                   .with_for_update()).first()
+        selection = replace(selection, devices=selection.devices.join(
+            _customers_out(connection, event), on=["head_end_system", "nic_id"], how="anti"))
         version = (held.version if held is not None else 0) + 1
         before = _reserved_now(connection, event_id) if held is not None else pl.DataFrame(schema=SENT_SCHEMA)
         changes = _changes(before, selection.reserved)
@@ -84,9 +97,16 @@ def reserve(engine: Engine, event_id: str, now: datetime, models: Models, seed: 
             return {**reservation_of(engine, event_id, 0), "changed": False}
         message_id = f"{event_id}-R{version}"
         _write(connection, event, selection, before, changes, message_id, version, seed, now)
-        _queue_device_list(connection, event, changes, message_id, version, files, instance, now)
+        queue_device_list(connection, event, changes, message_id, version, files, instance, now)
     return {**reservation_of(engine, event_id, 0), "changed": True, "messageId": message_id,
             "byFeeder": by_feeder(selection, headroom)}
+
+
+def _customers_out(connection: Connection, event: Any) -> pl.DataFrame:
+    """Devices the customers took out of the event as it stands: opted out of it, or declared unavailable over it
+    (head_end_system, nic_id)."""
+    windows = overlapping(connection, as_utc(event.start_at), as_utc(event.end_at)).select("head_end_system", "nic_id")
+    return pl.concat([opted_out(connection, event.event_id), windows]).unique()
 
 
 def _reserved_now(connection: Connection, event_id: str) -> pl.DataFrame:
@@ -144,7 +164,7 @@ def _write(connection: Connection, event: Any, selection: Selection, before: pl.
         end_at=pl.lit(as_utc(event.end_at)), customer_override=pl.lit(False), recorded_at=pl.lit(now)))
 
 
-def _queue_device_list(connection: Connection, event: Any, changes: pl.DataFrame, message_id: str, version: int,
+def queue_device_list(connection: Connection, event: Any, changes: pl.DataFrame, message_id: str, version: int,
                        files: Path, instance: str, now: datetime) -> None:
     """Write the CSV device list and queue it to the hub, the event's header as the query string."""
     start, end = iso_z(as_utc(event.start_at)), iso_z(as_utc(event.end_at))
@@ -215,7 +235,8 @@ def reservation_of(engine: Engine, event_id: str, limit: int) -> dict[str, Any]:
                                    .order_by(reservation_messages.c.version)).all()
     return {
         "eventId": event_id, "status": held.status, "version": held.version, "seed": held.seed,
-        "targetKw": held.target_kw, "expectedKw": round(held.expected_kw, 3), "devices": counts,
+        "targetKw": held.target_kw, "expectedKw": round(held.expected_kw, 3),
+        "targetMet": round(held.expected_kw, 3) >= held.target_kw, "note": held.note, "devices": counts,
         "excluded": json.loads(held.excluded), "createdAt": iso_utc(held.created_at),
         "updatedAt": iso_utc(held.updated_at),
         "deviceLists": [{"messageId": m.message_id, "version": m.version, "reserved": m.reserved,

@@ -22,6 +22,7 @@ reservations = sa.Table(
     sa.Column("excluded", sa.Text, nullable=False),  # JSON: constraint → devices it left out
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("note", sa.String(300), nullable=True),  # why it falls short of its target, after drops
 )
 
 # Each device of a reservation: RESERVED, STANDBY (ranked, for backfill), RELEASED (dropped, or the event was
@@ -56,4 +57,17 @@ reservation_messages = sa.Table(
     sa.Column("ack_type", sa.String(10), nullable=True),  # SUCCESS, ERROR, FAILURE
     sa.Column("ack", sa.Text, nullable=True),
     sa.Column("acked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# Standby devices a drop-and-backfill reserved, each with the update (F9 message) that added it.
+reservation_backfills = sa.Table(
+    "reservation_backfills",
+    metadata,
+    sa.Column("event_id", sa.String(40), primary_key=True),
+    sa.Column("head_end_system", sa.String(50), primary_key=True),
+    sa.Column("nic_id", sa.String(100), primary_key=True),
+    sa.Column("message_id", sa.String(60), nullable=False),
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("expected_kw", sa.Float, nullable=False),
+    sa.Column("backfilled_at", sa.DateTime(timezone=True), nullable=False),
 )

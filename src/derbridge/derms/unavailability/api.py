@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.clock import utcnow
 from derbridge.derms.acks import msg_ack
+from derbridge.derms.optouts.drops import DROPS_TASK
 from derbridge.derms.unavailability import windows
 from derbridge.runtime.system import Runtime
 from derbridge.web.batch import Answer, add_single_and_batch
@@ -36,6 +37,8 @@ def unavailability_integration_router(runtime: Runtime, keep_rejected: Rejection
             body.unavailabilityId, body.version, body.status, body.headEndSystem, body.nicId, body.startDateTimeISO,
             body.endDateTimeISO, body.reason), utcnow())
         key = f"{body.unavailabilityId}:{body.version}"
+        if applied and body.status == windows.ACTIVE:
+            runtime.wake_task(DROPS_TASK)  # it may have left drops from reservations to backfill
         return Answer(202 if applied else 200, msg_ack(key, "ACCEPTED" if applied else "DUPLICATE"))
 
     add_single_and_batch(router, "/unavailability", UnavailabilityMessage, receive, keep_rejected,

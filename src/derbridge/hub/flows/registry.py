@@ -44,8 +44,9 @@ FLOWS = [
     Flow("F10", "Pre-event cancellation", "DERMS → program system", "working: beside lifecycle F1CN"),
     Flow("F11", "Per-device event outcome", "DERMS → program system",
          "working: from dispatch; 1,000 a message or a file"),
-    Flow("F12", "Customer event opt-out", "program system → DERMS", "working: drop and backfill by the reservations"),
-    Flow("F13", "Customer unavailability", "program system → DERMS", "working: versioned windows"),
+    Flow("F12", "Customer event opt-out", "program system → DERMS", "working: dropped and backfilled"),
+    Flow("F13", "Customer unavailability", "program system → DERMS",
+         "working: versioned windows, dropped and backfilled"),
     Flow("F14", "Common error handling", "hub", "working: retries, dead letter, resubmit, notifications"),
 ]
 

@@ -4,7 +4,7 @@ Events that had started before this revision were never dispatched: their stages
 their outcomes as settled (none sent), so that DERMS does not report every device of a past event as an error.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0014
 """
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from alembic import op
 from derbridge.clock import utcnow
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
