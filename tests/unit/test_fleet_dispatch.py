@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
+from derbridge.bootstrap import free_port
+from derbridge.derms.headend.client import HttpHeadEnd
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.model import (
     ACCEPTED,
@@ -41,10 +43,18 @@ def fleet_cloud(clock: Clock, **profile: float) -> SimulatedCloud:
     return cloud
 
 
+def asked(nics: list[str], kw: float = 1.0) -> pl.DataFrame:
+    return pl.DataFrame({"nic_id": nics, "kw": [kw] * len(nics)})
+
+
+def results(answers: pl.DataFrame) -> list[tuple[str, str]]:
+    return list(answers.select("nic_id", "result").iter_rows())
+
+
 def run_event(**profile: float) -> pl.DataFrame:
     clock = Clock(START - timedelta(minutes=1))
     cloud = fleet_cloud(clock, **profile)
-    cloud.dispatch(ORDER, NICS, [1.0] * len(NICS))
+    cloud.dispatch(ORDER, asked(NICS))
     clock.now = START + timedelta(hours=3)
     return cloud.telemetry(NICS, START - timedelta(hours=1), START + timedelta(hours=3))
 
@@ -53,10 +63,12 @@ def test_devices_on_line_accept_an_order_others_are_off_line_or_unknown_and_a_re
     clock = Clock(START - timedelta(minutes=1))
     cloud = fleet_cloud(clock)
     cloud.set_online("N1", False)
-    acks = cloud.dispatch(ORDER, ["N0", "N1", "X9"], [1.0, 1.0, 1.0])
-    assert [(a.nic_id, a.result) for a in acks] == [("N0", ACCEPTED), ("N1", OFFLINE), ("X9", REFUSED)]
+    answers = cloud.dispatch(ORDER, asked(["N0", "N1", "X9"]))
+    assert results(answers) == [("N0", ACCEPTED), ("N1", OFFLINE), ("X9", REFUSED)]
+    assert answers["message"].to_list() == ["", "the device is off line", "ECOCLOUD has no device X9"]
     cloud.set_online("N1", True)
-    assert cloud.dispatch(ORDER, ["N0", "N1"], [2.0, 2.0]) == acks[:2], "the stage id keys the order"
+    again = cloud.dispatch(ORDER, asked(["N1", "N0", "N7"], 2.0))
+    assert results(again) == [("N1", OFFLINE), ("N0", ACCEPTED), ("N7", ACCEPTED)], "the stage id keys the order"
 
 
 def test_the_same_seed_gives_the_same_telemetry_and_another_seed_other_figures() -> None:
@@ -109,17 +121,20 @@ def test_no_report_for_a_quarter_hour_that_has_not_ended() -> None:
 
 def test_the_gateway_dispatches_per_head_end_and_answers_error_for_an_unknown_one() -> None:
     cloud = fleet_cloud(Clock(START - timedelta(minutes=1)))
-    acks = Gateway([cloud]).dispatch(ORDER, [("ECOCLOUD", "N0", 1.0), ("NOWHERE", "N0", 1.0)])
-    assert acks[("ECOCLOUD", "N0")].result == ACCEPTED
-    assert acks[("NOWHERE", "N0")].result == ERROR and "unknown head-end system" in acks[("NOWHERE", "N0")].message
+    answers = Gateway([cloud]).dispatch(ORDER, pl.DataFrame({"head_end_system": ["ECOCLOUD", "NOWHERE"],
+                                                             "nic_id": ["N0", "N0"], "kw": [1.0, 1.0]}))
+    assert list(answers.select("head_end_system", "result").iter_rows()) == [("ECOCLOUD", ACCEPTED),
+                                                                             ("NOWHERE", ERROR)]
+    assert "unknown head-end system" in answers["message"][1]
 
 
 def test_dispatch_and_telemetry_over_http_are_the_clouds_own(served: ServedCloud) -> None:  # noqa: F811
     head_end = served.head_end()
     order = DispatchOrder("EV1", "EV1-1", served.cloud._clock() - timedelta(hours=2),
                           served.cloud._clock() - timedelta(hours=1))
-    acks = head_end.dispatch(order, ["ECO-1", "ECO-2", "ECO-404"], [1.0, 1.0, 1.0])
-    assert [a.result for a in acks] == [ACCEPTED, OFFLINE, REFUSED]
+    answers = head_end.dispatch(order, asked(["ECO-1", "ECO-2", "ECO-404"]))
+    assert answers.equals(served.cloud.dispatch(order, asked(["ECO-1", "ECO-2", "ECO-404"])))
+    assert answers["result"].to_list() == [ACCEPTED, OFFLINE, REFUSED]
     start, end = order.start - timedelta(hours=1), order.end
     remote = head_end.telemetry(["ECO-1", "ECO-2"], start, end)
     local = served.cloud.telemetry(["ECO-1", "ECO-2"], start, end)
@@ -132,9 +147,9 @@ def test_dispatch_and_telemetry_over_http_are_the_clouds_own(served: ServedCloud
 def test_a_cloud_forgets_orders_long_ended() -> None:
     clock = Clock(START - timedelta(minutes=1))
     cloud = fleet_cloud(clock)
-    cloud.dispatch(ORDER, ["N0"], [1.0])
+    cloud.dispatch(ORDER, asked(["N0"]))
     clock.now = START + timedelta(days=9)
-    cloud.dispatch(DispatchOrder("EV2", "EV2-1", clock.now, clock.now + timedelta(hours=1)), ["N0"], [1.0])
+    cloud.dispatch(DispatchOrder("EV2", "EV2-1", clock.now, clock.now + timedelta(hours=1)), asked(["N0"]))
     assert cloud.statistics()["ordersDispatched"] == 1
     past = cloud.telemetry(["N0"], START, START + timedelta(hours=2))
     assert set(past["state"]) == {NORMAL}, "the forgotten event no longer shows in its telemetry"
@@ -144,8 +159,16 @@ def test_an_order_off_the_quarter_hours_covers_the_quarter_hours_starting_within
     clock = Clock(START - timedelta(minutes=1))
     cloud = fleet_cloud(clock, response_rate=1.0, override_rate=0.0, offline_rate=0.0)
     cloud.dispatch(DispatchOrder("EV3", "EV3-2", START + timedelta(minutes=22), START + timedelta(minutes=67)),
-                   ["N0"], [1.0])
+                   asked(["N0"]))
     clock.now = START + timedelta(hours=2)
     states = dict(cloud.telemetry(["N0"], START, START + timedelta(hours=2)).select("interval_start", "state")
                   .iter_rows())
     assert [at.minute for at, state in sorted(states.items()) if state == CURTAILED] == [30, 45, 0]
+
+
+def test_a_cloud_that_does_not_listen_is_an_error_for_each_device_dispatched() -> None:
+    gone = HttpHeadEnd("ECOCLOUD", f"http://127.0.0.1:{free_port()}", "derms:secret", timeout_s=2.0)
+    answers = Gateway([gone]).dispatch(ORDER, asked(["N0", "N1"]).with_columns(head_end_system=pl.lit("ECOCLOUD")))
+    assert answers["result"].to_list() == [ERROR, ERROR]
+    assert all(message.startswith("ECOCLOUD unavailable: ") for message in answers["message"])
+    gone.close()

@@ -88,9 +88,10 @@ def send(engine: Engine, gateway: Gateway, stage: Any, now: datetime) -> None:
                                                      dd.c.feeder_id).where(dd.c.stage_id == stage.stage_id),
                                DEVICE_SCHEMA)
     order = DispatchOrder(stage.event_id, stage.stage_id, as_utc(stage.start_at), as_utc(stage.end_at))
-    acks = gateway.dispatch(order, devices.select("head_end_system", "nic_id", "requested_kw").iter_rows())
-    others = [{"h": key[0], "n": key[1], "r": ack.result, "m": ack.message[:254] or None}
-              for key, ack in acks.items() if ack.result != ACCEPTED]
+    answers = gateway.dispatch(order, devices.select("head_end_system", "nic_id", kw="requested_kw"))
+    others = answers.filter(pl.col("result") != ACCEPTED).select(
+        h="head_end_system", n="nic_id", r="result",
+        m=pl.when(pl.col("message") == "").then(None).otherwise(pl.col("message").str.slice(0, 254))).to_dicts()
     with engine.begin() as connection:
         status = connection.execute(sa.select(stage_dispatches.c.status)
                                     .where(stage_dispatches.c.stage_id == stage.stage_id).with_for_update()).scalar()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from derbridge.derms.headend.model import CURTAILED, INTERVAL, NORMAL, OVERRIDDEN
+from derbridge.derms.headend.model import CURTAILED, DEFAULT_TYPE, INTERVAL, NORMAL, OVERRIDDEN
 
 if TYPE_CHECKING:
     from derbridge.derms.headend.simulator import CloudProfile
@@ -48,7 +48,6 @@ DEVICE_TYPES = {
     "EV-CHARGER": DeviceType(7.2, 1.0, False),
     "BATTERY": DeviceType(5.0, 1.0, False),
 }
-DEFAULT_TYPE = "SMART-THERMOSTAT"
 TIME_ZONE = "America/Chicago"
 EVENING = (17, 22)
 

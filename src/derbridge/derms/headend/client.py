@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx2
 
 from derbridge.clock import iso_z
-from derbridge.derms.headend.model import DeviceStatus, DispatchAck, DispatchOrder, HeadEndUnavailable, Registration
+from derbridge.derms.headend.model import DeviceStatus, DispatchOrder, HeadEndUnavailable, Registration
 from derbridge.derms.headend.service import (
     MAX_DEVICES_PER_REQUEST,
-    dispatch_from_json,
     registration_from_json,
     status_from_json,
 )
@@ -25,7 +24,7 @@ from derbridge.web.client import make_client
 if TYPE_CHECKING:
     import polars as pl
 
-Answer = TypeVar("Answer", DeviceStatus, Registration, DispatchAck)
+Answer = TypeVar("Answer", DeviceStatus, Registration)
 
 
 class HttpHeadEnd:
@@ -56,13 +55,29 @@ class HttpHeadEnd:
         return self._ask("/gateway/deregister", nic_ids,
                          lambda body: [registration_from_json(item) for item in body["devices"]])
 
-    def dispatch(self, order: DispatchOrder, nic_ids: list[str], kw: list[float]) -> list[DispatchAck]:
+    def dispatch(self, order: DispatchOrder, devices: pl.DataFrame) -> pl.DataFrame:
+        """The cloud's answers, a chunk of devices at a time."""
+        import polars as pl
+
         header = {"eventId": order.event_id, "stageId": order.stage_id, "startISO": iso_z(order.start),
                   "endISO": iso_z(order.end)}
-        shed = dict(zip(nic_ids, kw, strict=True))
-        return self._ask("/gateway/dispatch", nic_ids,
-                         lambda body: [dispatch_from_json(item) for item in body["devices"]],
-                         lambda chunk: {**header, "devices": [{"nicId": nic, "kw": shed[nic]} for nic in chunk]})
+        frames = []
+        for first in range(0, devices.height, MAX_DEVICES_PER_REQUEST):
+            chunk = devices.slice(first, MAX_DEVICES_PER_REQUEST)
+            body = self._post("/gateway/dispatch", {**header, "devices": chunk.select(
+                nicId="nic_id", kw="kw").to_dicts()})
+            try:
+                answers = pl.DataFrame(body["devices"], schema={"nicId": pl.String, "result": pl.String,
+                                                                "message": pl.String}).select(
+                    nic_id="nicId", result="result", message=pl.col("message").fill_null(""))
+            except (KeyError, TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+                raise HeadEndUnavailable(f"an answer DERMS cannot read ({type(exc).__name__}: {exc})") from exc
+            if not answers["nic_id"].equals(chunk["nic_id"]):
+                raise HeadEndUnavailable(f"an answer for other devices than asked ({answers.height} for "
+                                         f"{chunk.height})")
+            frames.append(answers)
+        return pl.concat(frames) if frames else pl.DataFrame(schema={"nic_id": pl.String, "result": pl.String,
+                                                                     "message": pl.String})
 
     def telemetry(self, nic_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
         """The cloud's columns, a chunk of devices at a time."""

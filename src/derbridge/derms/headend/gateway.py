@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, TypeVar
 from derbridge.derms.headend.model import (
     ERROR,
     DeviceStatus,
-    DispatchAck,
     DispatchOrder,
     HeadEnd,
     HeadEndUnavailable,
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 DeviceKey = tuple[str, str]  # (head-end system, NIC id)
-Answer = TypeVar("Answer", DeviceStatus, Registration, DispatchAck)
+Answer = TypeVar("Answer", DeviceStatus, Registration)
 
 
 class Gateway:
@@ -49,14 +48,28 @@ class Gateway:
         return self._ask(devices, lambda head_end, nics: head_end.deregister(nics),
                          lambda nic, why: Registration(nic, False, False, why))
 
-    def dispatch(self, order: DispatchOrder, devices: Iterable[tuple[str, str, float]]
-                 ) -> dict[DeviceKey, DispatchAck]:
-        """One order per head end for its devices (head-end system, NIC id, kW to shed); ERROR for each device of a
-        head end that cannot be asked."""
-        kw = {(head_end, nic): each for head_end, nic, each in devices}
-        return self._ask(kw, lambda head_end, nics: head_end.dispatch(
-            order, nics, [kw[(head_end.name, nic)] for nic in nics]),
-            lambda nic, why: DispatchAck(nic, ERROR, why))
+    def dispatch(self, order: DispatchOrder, devices: pl.DataFrame) -> pl.DataFrame:
+        """One order per head end for its devices (`head_end_system`, `nic_id`, `kw`); each device's answer
+        (`head_end_system` and model.DISPATCH_COLUMNS), ERROR for each device of a head end that cannot be asked."""
+        import polars as pl
+
+        answers = []
+        for (name,), part in devices.partition_by("head_end_system", as_dict=True, maintain_order=True).items():
+            head_end = self.head_ends.get(str(name))
+            why = f"unknown head-end system {name!r}" if head_end is None else ""
+            if head_end is not None:
+                try:
+                    answer = head_end.dispatch(order, part.select("nic_id", "kw"))
+                except HeadEndUnavailable as exc:
+                    why = f"{name} unavailable: {exc}"
+                else:
+                    answers.append(answer.select(pl.lit(name, pl.String).alias("head_end_system"), "nic_id",
+                                                 "result", "message"))
+                    continue
+            answers.append(part.select("head_end_system", "nic_id", result=pl.lit(ERROR), message=pl.lit(why)))
+        schema = pl.Schema({"head_end_system": pl.String(), "nic_id": pl.String(), "result": pl.String(),
+                            "message": pl.String()})
+        return pl.concat(answers) if answers else pl.DataFrame(schema=schema)
 
     def telemetry(self, devices: Iterable[DeviceKey], start: datetime, end: datetime
                   ) -> tuple[pl.DataFrame, dict[str, str]]:

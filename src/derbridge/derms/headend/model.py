@@ -14,12 +14,18 @@ from derbridge.errors import TransientError
 if TYPE_CHECKING:
     import polars as pl
 
+DEFAULT_TYPE = "SMART-THERMOSTAT"
+"""A device's type when its head end does not say (the simulated fleets' load model: behaviour.py)."""
+
 INTERVAL = timedelta(minutes=15)
 """Telemetry comes in quarter hours, each labelled by its start."""
 
 ACCEPTED, OFFLINE, REFUSED, ERROR = "ACCEPTED", "OFFLINE", "REFUSED", "ERROR"
 """A device's answer to a dispatch: the cloud passed it on; the device is off line; the cloud refused it (it does
 not know the device); the head end could not be asked at all (the gateway's answer)."""
+
+DISPATCH_COLUMNS = ("nic_id", "result", "message")
+"""A head end's answers to a dispatch, one row per device in the order asked (`message` empty when ACCEPTED)."""
 
 CURTAILED, OVERRIDDEN, NORMAL = "CURTAILED", "OVERRIDDEN", "NORMAL"
 """A device's state in a telemetry interval: following a dispatch; its customer overrode the dispatch; not
@@ -60,15 +66,6 @@ class DispatchOrder:
     end: datetime
 
 
-@dataclass(frozen=True)
-class DispatchAck:
-    """A device's answer to a dispatch order: ACCEPTED, OFFLINE, REFUSED or ERROR."""
-
-    nic_id: str
-    result: str
-    message: str = ""
-
-
 class HeadEndUnavailable(TransientError):
     """The head end could not be reached or failed as a whole: every device of the request is affected."""
 
@@ -87,8 +84,9 @@ class HeadEnd(Protocol):
 
     def deregister(self, nic_ids: list[str]) -> list[Registration]: ...
 
-    def dispatch(self, order: DispatchOrder, nic_ids: list[str], kw: list[float]) -> list[DispatchAck]:
-        """Ask each device to shed `kw` (its own figure) over the order's window; one answer per device, in order."""
+    def dispatch(self, order: DispatchOrder, devices: pl.DataFrame) -> pl.DataFrame:
+        """Ask each device (`nic_id`) to shed its `kw` over the order's window; DISPATCH_COLUMNS, one row per
+        device, in the order asked. Whole frames: a dispatch may name a hundred thousand devices."""
         ...
 
     def telemetry(self, nic_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:

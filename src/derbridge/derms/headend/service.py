@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.clock import as_utc, clock_for, iso_z, use_clock, utcnow
 from derbridge.config import Settings
-from derbridge.derms.headend.model import DeviceStatus, DispatchAck, DispatchOrder, Registration
+from derbridge.derms.headend.model import DeviceStatus, DispatchOrder, Registration
 from derbridge.derms.headend.simulator import FleetDevice, SimulatedCloud
 from derbridge.errors import NotFound
 from derbridge.web.apps import health_and_metrics, new_app
@@ -114,14 +114,6 @@ def registration_from_json(item: dict[str, Any]) -> Registration:
     return Registration(str(item["nicId"]), bool(item["registered"]), bool(item["ok"]), str(item.get("message") or ""))
 
 
-def dispatch_json(ack: DispatchAck) -> dict[str, Any]:
-    return {"nicId": ack.nic_id, "result": ack.result, "message": ack.message}
-
-
-def dispatch_from_json(item: dict[str, Any]) -> DispatchAck:
-    return DispatchAck(str(item["nicId"]), str(item["result"]), str(item.get("message") or ""))
-
-
 # ---- operator actions, shared with DERMS's in-process clouds ----
 
 def add_device(cloud: SimulatedCloud, device: NewDevice) -> dict[str, Any]:
@@ -175,8 +167,13 @@ def gateway_router(cloud: SimulatedCloud) -> APIRouter:
     @router.post("/dispatch", summary="Pass a stage's dispatch order to each device")
     def dispatch(body: DispatchIn) -> dict[str, Any]:
         order = DispatchOrder(body.eventId, body.stageId, as_utc(body.startISO), as_utc(body.endISO))
-        acks = cloud.dispatch(order, [d.nicId for d in body.devices], [d.kw for d in body.devices])
-        return {"headEndSystem": cloud.name, "devices": [dispatch_json(ack) for ack in acks]}
+        import polars as pl
+
+        devices = pl.DataFrame({"nic_id": [d.nicId for d in body.devices], "kw": [d.kw for d in body.devices]},
+                               schema={"nic_id": pl.String, "kw": pl.Float64})
+        answers = cloud.dispatch(order, devices)
+        return {"headEndSystem": cloud.name,
+                "devices": answers.select(nicId="nic_id", result="result", message="message").to_dicts()}
 
     @router.post("/telemetry", summary="Each device's kW and state per quarter hour, as columns")
     def telemetry(body: TelemetryIn) -> dict[str, Any]:

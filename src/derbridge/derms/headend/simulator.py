@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from derbridge.clock import utcnow
-from derbridge.derms.headend.behaviour import DEFAULT_TYPE, telemetry
 from derbridge.derms.headend.model import (
     ACCEPTED,
+    DEFAULT_TYPE,
+    DISPATCH_COLUMNS,
     OFFLINE,
     REFUSED,
     DeviceStatus,
-    DispatchAck,
     DispatchOrder,
     Registration,
 )
@@ -98,7 +98,7 @@ class SimulatedCloud:
         self._status_changes: dict[str, tuple[bool, datetime]] = {}
         self._registered: set[str] = set()
         self._attempts: dict[tuple[str, str], int] = {}
-        self._orders: dict[str, dict[str, DispatchAck]] = {}
+        self._orders: dict[str, pl.DataFrame] = {}
         self._order_ends: dict[str, datetime] = {}
         self._dispatched: list[pl.DataFrame] = []
         self._lock = threading.Lock()
@@ -135,35 +135,41 @@ class SimulatedCloud:
     def deregister(self, nic_ids: list[str]) -> list[Registration]:
         return self._change_registration(nic_ids, register=False)
 
-    def dispatch(self, order: DispatchOrder, nic_ids: list[str], kw: list[float]) -> list[DispatchAck]:
+    def dispatch(self, order: DispatchOrder, devices: pl.DataFrame) -> pl.DataFrame:
         """Pass the order to each device on line; the same order again is answered as the first time."""
         import polars as pl
 
         with self._lock:
             self._forget_before(self._clock() - KEEP_ORDERS)
-            answered = self._orders.setdefault(order.stage_id, {})
+            answered = self._orders.get(order.stage_id)
             self._order_ends[order.stage_id] = order.end
-            new = [(nic, each) for nic, each in zip(nic_ids, kw, strict=True) if nic not in answered]
-        if new:
-            known = self._frame([nic for nic, _ in new])
-            online = dict(zip(known["nic_id"], known["offline_since"].is_null(), strict=True))
-            acks = {nic: DispatchAck(nic, REFUSED, f"{self.name} has no device {nic}") if nic not in online
-                    else DispatchAck(nic, ACCEPTED) if online[nic]
-                    else DispatchAck(nic, OFFLINE, "the device is off line") for nic, _ in new}
-            accepted = [(nic, each) for nic, each in new if acks[nic].result == ACCEPTED]
-            frame = pl.DataFrame({"nic_id": [nic for nic, _ in accepted], "kw": [each for _, each in accepted]},
-                                 schema={"nic_id": pl.String, "kw": pl.Float64}).with_columns(
-                event_id=pl.lit(order.event_id), start=pl.lit(order.start).dt.cast_time_unit("us"),
-                end=pl.lit(order.end).dt.cast_time_unit("us"))
+        new = devices if answered is None else devices.join(answered, on="nic_id", how="anti")
+        if new.height:
+            known = self._frame(new["nic_id"].to_list()).select("nic_id", online=pl.col("offline_since").is_null())
+            online = pl.col("online")
+            acks = new.join(known, on="nic_id", how="left").select(
+                "nic_id", "kw",
+                result=pl.when(online.is_null()).then(pl.lit(REFUSED)).when(online).then(pl.lit(ACCEPTED))
+                .otherwise(pl.lit(OFFLINE)),
+                message=pl.when(online.is_null()).then(pl.format("{} has no device {}", pl.lit(self.name), "nic_id"))
+                .when(online).then(pl.lit("")).otherwise(pl.lit("the device is off line")))
+            accepted = acks.filter(pl.col("result") == ACCEPTED).select(
+                "nic_id", pl.col("kw").cast(pl.Float64), event_id=pl.lit(order.event_id),
+                start=pl.lit(order.start).dt.cast_time_unit("us"), end=pl.lit(order.end).dt.cast_time_unit("us"))
             with self._lock:
-                answered.update(acks)
-                self._dispatched.append(frame)
+                before = self._orders.get(order.stage_id)
+                answers = acks.select(DISPATCH_COLUMNS)
+                self._orders[order.stage_id] = answers if before is None else pl.concat([before, answers])
+                self._dispatched.append(accepted)
         with self._lock:
-            return [answered[nic] for nic in nic_ids]
+            answered = self._orders[order.stage_id]
+        return devices.select("nic_id").join(answered, on="nic_id", how="left", maintain_order="left")
 
     def telemetry(self, nic_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
         """Each known device's kW and state per quarter hour of [start, end) that has ended (behaviour.py)."""
         import polars as pl
+
+        from derbridge.derms.headend.behaviour import telemetry
 
         with self._lock:
             dispatched = pl.concat(self._dispatched) if self._dispatched else pl.DataFrame(
