@@ -1,11 +1,13 @@
 """Dispatching each stage of an event to its reserved devices at the stage's start, durably.
 
 Two steps, each its own transaction. Planning: a stage whose start has come, of an event In Progress or
-Completed, gets one row and its devices (the event's reserved devices, each asked for its expected kW), written
-set-based from the reservation; a stage the scheduler first sees after its end is MISSED. Sending: each PENDING
-stage's devices go to the gateway, one order per head end, and the answers are written back whole. A restart
-between the two finds the stage PENDING and asks again with the same stage id, which the head ends key the order
-by: no device is dispatched twice, none forgotten.
+Completed, gets one row, PENDING, with the number of devices it will ask; a stage the scheduler first sees after
+its end is MISSED. Sending: a PENDING stage's devices — the event's reserved devices, each asked for its expected
+kW, read set-based from the reservation (which no longer changes once the event has started) — go to the
+gateway, one order per head end, and the devices with their answers are written whole, with the stage SENT, in
+one transaction (one bulk insert: no row written twice). A restart between the two finds the stage PENDING and
+asks again with the same stage id, which the head ends key the order by: no device is dispatched twice, none
+forgotten.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from derbridge.derms.dispatch.schema import dispatch_devices, stage_dispatches
 from derbridge.derms.events.lifecycle import Status
 from derbridge.derms.events.schema import event_stages, events
 from derbridge.derms.headend.gateway import Gateway
-from derbridge.derms.headend.model import ACCEPTED, DispatchOrder
+from derbridge.derms.headend.model import ACCEPTED, ERROR, DispatchOrder
 from derbridge.derms.reservations.schema import reservation_devices
 from derbridge.derms.reservations.selection import RESERVED
 from derbridge.store.bulk import bulk_insert, select_frame
@@ -52,21 +54,16 @@ def plan_due(engine: Engine, now: datetime) -> int:
 
 
 def _plan(connection: Connection, stage: Any, now: datetime) -> None:
-    r = reservation_devices
     if as_utc(stage.end_at) <= now:
         connection.execute(sa.insert(stage_dispatches).values(
             stage_id=stage.stage_id, event_id=stage.event_id, status=MISSED, devices=0, planned_at=now))
         return
-    devices = select_frame(connection, sa.select(r.c.head_end_system, r.c.nic_id, r.c.expected_kw.label("requested_kw"),
-                                                 r.c.feeder_id)
-                           .where(r.c.event_id == stage.event_id, r.c.status == RESERVED), DEVICE_SCHEMA)
+    r = reservation_devices
+    devices = connection.execute(sa.select(sa.func.count()).select_from(r).where(
+        r.c.event_id == stage.event_id, r.c.status == RESERVED)).scalar_one()
     connection.execute(sa.insert(stage_dispatches).values(
-        stage_id=stage.stage_id, event_id=stage.event_id, status=PENDING if devices.height else SENT,
-        devices=devices.height, accepted=None if devices.height else 0, planned_at=now,
-        sent_at=None if devices.height else now))
-    bulk_insert(connection, dispatch_devices, devices.with_columns(
-        stage_id=pl.lit(stage.stage_id), event_id=pl.lit(stage.event_id), result=pl.lit(PENDING),
-        message=pl.lit(None, dtype=pl.String)))
+        stage_id=stage.stage_id, event_id=stage.event_id, status=PENDING if devices else SENT, devices=devices,
+        accepted=None if devices else 0, planned_at=now, sent_at=None if devices else now))
 
 
 def send_pending(engine: Engine, gateway: Gateway, now: datetime) -> int:
@@ -82,26 +79,24 @@ def send_pending(engine: Engine, gateway: Gateway, now: datetime) -> int:
 
 
 def send(engine: Engine, gateway: Gateway, stage: Any, now: datetime) -> None:
-    dd = dispatch_devices
+    r, dd = reservation_devices, dispatch_devices
     with reading(engine) as connection:
-        devices = select_frame(connection, sa.select(dd.c.head_end_system, dd.c.nic_id, dd.c.requested_kw,
-                                                     dd.c.feeder_id).where(dd.c.stage_id == stage.stage_id),
-                               DEVICE_SCHEMA)
+        devices = select_frame(connection, sa.select(r.c.head_end_system, r.c.nic_id,
+                                                     r.c.expected_kw.label("requested_kw"), r.c.feeder_id)
+                               .where(r.c.event_id == stage.event_id, r.c.status == RESERVED), DEVICE_SCHEMA)
     order = DispatchOrder(stage.event_id, stage.stage_id, as_utc(stage.start_at), as_utc(stage.end_at))
     answers = gateway.dispatch(order, devices.select("head_end_system", "nic_id", kw="requested_kw"))
-    others = answers.filter(pl.col("result") != ACCEPTED).select(
-        h="head_end_system", n="nic_id", r="result",
-        m=pl.when(pl.col("message") == "").then(None).otherwise(pl.col("message").str.slice(0, 254))).to_dicts()
+    answered = devices.join(answers, on=["head_end_system", "nic_id"], how="left", maintain_order="left").select(
+        *DEVICE_SCHEMA, stage_id=pl.lit(stage.stage_id), event_id=pl.lit(stage.event_id),
+        result=pl.col("result").fill_null(ERROR),
+        message=pl.when(pl.col("message") == "").then(None).otherwise(pl.col("message").str.slice(0, 254)))
     with engine.begin() as connection:
         status = connection.execute(sa.select(stage_dispatches.c.status)
                                     .where(stage_dispatches.c.stage_id == stage.stage_id).with_for_update()).scalar()
         if status != PENDING:
             return  # another worker recorded it
-        connection.execute(sa.update(dd).where(dd.c.stage_id == stage.stage_id).values(result=ACCEPTED, message=None))
-        if others:  # the few that did not accept, one statement for all
-            connection.execute(sa.update(dd).where(dd.c.stage_id == stage.stage_id,
-                                                   dd.c.head_end_system == sa.bindparam("h"),
-                                                   dd.c.nic_id == sa.bindparam("n"))
-                               .values(result=sa.bindparam("r"), message=sa.bindparam("m")), others)
+        connection.execute(sa.delete(dd).where(dd.c.stage_id == stage.stage_id))  # none but by hand: written once
+        bulk_insert(connection, dd, answered)
         connection.execute(sa.update(stage_dispatches).where(stage_dispatches.c.stage_id == stage.stage_id).values(
-            status=SENT, sent_at=now, accepted=devices.height - len(others)))
+            status=SENT, sent_at=now, devices=answered.height,
+            accepted=int((answered["result"] == ACCEPTED).sum())))
