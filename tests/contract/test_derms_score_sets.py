@@ -1,0 +1,95 @@
+"""DERMS's score sets on SQLite and PostgreSQL: a set is loaded beside the one in force and switched to whole;
+availability reports each device's score and eligibility, and never a device the set marks not eligible; the
+reservation engine reads the share of the score."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from derbridge.derms.availability import devices as device_availability
+from derbridge.derms.reservations.scores import device_scores
+from derbridge.derms.scores import files, sets
+from derbridge.store.db import make_engine
+from derbridge.store.migrations import upgrade
+from tests.contract.test_derms_rules_and_availability import EVENT, receive
+from tests.registry import enroll, program_message
+
+NOW = datetime(2026, 7, 15, 13, tzinfo=UTC)
+HEADER = "deviceId,nicId,headEndSystem,programCode,subscriptionId,score,eligible,reason,computedAt,components\n"
+
+
+@pytest.fixture
+def derms_db(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade("derms", engine)
+    yield engine
+    engine.dispose()
+
+
+def taken(engine: Engine, directory: Path, computed_at: str, *rows: tuple[str, str, str]) -> str:
+    """A score file of (nicId, score, reason) rows (no reason: eligible) checked and recorded; its set id."""
+    body = HEADER + "".join(
+        f"D{n},{nic},ECOCLOUD,SMARTSTAT,S{n},{score},{str(not reason).lower()},{reason},{computed_at},SC={score}\n"
+        for n, (nic, score, reason) in enumerate(rows, start=1))
+    upload = directory / f"upload-{computed_at[:10]}.csv"
+    upload.write_text(body)
+    created, found = sets.accept(engine, directory, upload, files.name_of(computed_at), computed_at, "0" * 64)
+    assert created
+    return str(found["setId"])
+
+
+def judge(engine: Engine) -> dict[str, dict[str, Any]]:
+    parsed = device_availability.AvailabilityRequest.model_validate({**EVENT, "programCode": "SMARTSTAT"})
+    judged = device_availability.evaluate(engine, parsed, NOW)
+    return {row["nic_id"]: row for row in judged.iter_rows(named=True)}
+
+
+def test_until_loaded_whole_the_previous_set_stays_in_force(derms_db: Engine, tmp_path: Path) -> None:
+    first = taken(derms_db, tmp_path, "2026-07-14T02:00:00.000Z", ("N1", "80", ""))
+    assert sets.load(derms_db, first) == sets.IN_FORCE
+    second = taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z", ("N1", "20", ""), ("N2", "0", "NOT_AVAILABLE"))
+    with derms_db.connect() as connection:
+        assert sets.current_scores(connection)["score"].to_list() == [80.0]
+    assert sets.load(derms_db, second) == sets.IN_FORCE
+    with derms_db.connect() as connection:
+        assert sorted(sets.current_scores(connection).select("nic_id", "score").rows()) == [("N1", 20.0), ("N2", 0.0)]
+    assert sets.find(derms_db, first)["state"] == sets.REPLACED  # type: ignore[index]
+
+
+def test_a_set_computed_before_the_one_in_force_is_never_switched_to(derms_db: Engine, tmp_path: Path) -> None:
+    later = taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z", ("N1", "20", ""))
+    sets.load(derms_db, later)
+    earlier = taken(derms_db, tmp_path, "2026-07-14T02:00:00.000Z", ("N1", "80", ""))
+    assert sets.load(derms_db, earlier) == sets.SUPERSEDED
+    assert sets.find(derms_db, "current")["setId"] == later  # type: ignore[index]
+
+
+def test_availability_reports_scores_and_a_device_not_eligible_is_never_available(
+        derms_db: Engine, tmp_path: Path) -> None:
+    receive(derms_db, program_message("SMARTSTAT", 1, "SR1"))
+    enroll(derms_db, "SMARTSTAT", "S1", ["N1", "N2", "N3"])
+    before = judge(derms_db)
+    assert all(row["available"] and row["score"] is None for row in before.values())
+
+    sets.load(derms_db, taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z",
+                              ("N1", "73.5", ""), ("N2", "0", "NOT_COMMUNICATING")))
+    judged = judge(derms_db)
+    assert (judged["N1"]["available"], judged["N1"]["score"], judged["N1"]["eligible"]) == (True, 73.5, True)
+    assert (judged["N2"]["available"], judged["N2"]["eligible"], judged["N2"]["score_reason"]) == (
+        False, False, "NOT_COMMUNICATING")
+    assert judged["N2"]["reasons"] == ["NOT_ELIGIBLE"]
+    assert (judged["N3"]["available"], judged["N3"]["score"]) == (True, None), "not in the set: no score"
+    parsed = device_availability.AvailabilityRequest.model_validate({**EVENT, "programCode": "SMARTSTAT"})
+    summary = device_availability.summary(device_availability.evaluate(derms_db, parsed, NOW))
+    assert {r["code"]: r["blocking"] for r in summary["reasons"]} == {"NOT_ELIGIBLE": 1}
+
+    with derms_db.connect() as connection:
+        shares = {row["nic_id"]: (row["score"], row["eligible"]) for row in device_scores(connection).iter_rows(
+            named=True)}
+    assert shares == {"N1": (0.735, True), "N2": (0.0, False)}
