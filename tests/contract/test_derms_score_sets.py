@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from derbridge.derms.availability import devices as device_availability
 from derbridge.derms.reservations.scores import device_scores
 from derbridge.derms.scores import files, sets
+from derbridge.derms.scores.schema import score_set_rows, score_sets
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
 from tests.contract.test_derms_rules_and_availability import EVENT, receive
@@ -93,3 +95,23 @@ def test_availability_reports_scores_and_a_device_not_eligible_is_never_availabl
         shares = {row["nic_id"]: (row["score"], row["eligible"]) for row in device_scores(connection).iter_rows(
             named=True)}
     assert shares == {"N1": (0.735, True), "N2": (0.0, False)}
+
+
+def test_a_load_cut_short_starts_again_and_the_previous_set_stays_in_force_until_it_ends(
+        derms_db: Engine, tmp_path: Path) -> None:
+    old = taken(derms_db, tmp_path, "2026-07-14T02:00:00.000Z", ("N1", "80", ""))
+    sets.load(derms_db, old)
+    new = taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z", ("N1", "20", ""), ("N2", "30", ""))
+    with derms_db.begin() as connection:  # what a process stopped after its first chunk leaves behind
+        connection.execute(sa.update(score_sets).where(score_sets.c.set_id == new).values(
+            state=sets.LOADING, rows_loaded=1))
+        connection.execute(sa.insert(score_set_rows).values(
+            set_id=new, head_end_system="ECOCLOUD", nic_id="N1", device_id="D1", subscription_id="S1",
+            program_code="SMARTSTAT", score=20.0, eligible=True))
+    with derms_db.connect() as connection:
+        assert sets.current_scores(connection)["score"].to_list() == [80.0]
+    assert sets.to_load(derms_db) == new
+    assert sets.load(derms_db, new) == sets.IN_FORCE
+    with derms_db.connect() as connection:
+        assert sorted(sets.current_scores(connection).select("nic_id", "score").rows()) == [("N1", 20.0), ("N2", 30.0)]
+    assert sets.find(derms_db, new)["rowsLoaded"] == 2  # type: ignore[index]

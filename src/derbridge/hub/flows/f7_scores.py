@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -70,12 +71,14 @@ COLUMNS = (_text("deviceId", 12), _text("nicId", 100), _text("headEndSystem", 50
 
 
 class ScoreFileRelay(FileRelay):
-    """The generic file relay, delivering with the checksum of the file as the program system wrote it."""
+    """The generic file relay, delivering with the file's name (which gives its computedAt) and the checksum of
+    the file as the program system wrote it."""
 
     def new_message(self, parameters: BaseModel, sender_key: str, received: StoredFile,
                     mapped: StoredFile) -> messagelog.NewMessage:
         message = super().new_message(parameters, sender_key, received, mapped)
-        return replace(message, outbound_path=f"{message.outbound_path}&fileSha256={received.sha256}")
+        query = {**parameters.model_dump(exclude_none=True, exclude={"computedAt"}), "fileSha256": received.sha256}
+        return replace(message, outbound_path=f"{self.target_path}?{urlencode(query)}")
 
 
 FILE_RELAYS: list[FileRelay] = [
