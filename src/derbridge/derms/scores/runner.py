@@ -25,12 +25,12 @@ class ScoreSetLoader(Worker):
             return self.poll_s
         if set_id is None:
             return self.poll_s
-        log.info("score_set.loading", set_id=set_id)
+        log.debug("score_set.loading", set_id=set_id)
         try:
             state = sets.load(self.engine, set_id)
         except Exception as exc:
             log.exception("score_set.failed", set_id=set_id)
             sets.fail(self.engine, set_id, f"{type(exc).__name__}: {exc}")
             return self.poll_s
-        log.info("score_set.loaded", set_id=set_id, state=state)
+        log.debug("score_set.loaded", set_id=set_id, state=state)
         return 0.0

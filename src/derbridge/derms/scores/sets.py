@@ -125,7 +125,7 @@ def switch(engine: Engine, set_id: str, eligible: int) -> str:
                                .values(state=REPLACED, replaced_at=now))
         connection.execute(sa.update(score_sets).where(score_sets.c.set_id == set_id).values(
             state=IN_FORCE, eligible=eligible, loaded_at=now, in_force_at=now))
-    log.info("score_set.in_force", set_id=set_id)
+    log.debug("score_set.in_force", set_id=set_id)
     return IN_FORCE
 
 
