@@ -1,0 +1,67 @@
+"""Where a pickup finds files: a local directory (more kinds plug in behind the same four operations).
+
+A source lists the names in its place, copies one file to a local path, reads a small text file (a checksum
+sidecar) and renames a file in place (`Sent-…`, `Error-…`). Its address is a setting: a directory path or a
+`file://` URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from derbridge.config import ConfigError
+
+
+class Source(Protocol):
+    def names(self) -> list[str]: ...
+
+    def fetch(self, name: str, to: Path) -> tuple[int, str]:
+        """Copy `name` to `to`; its size and SHA-256."""
+        ...
+
+    def read_text(self, name: str) -> str: ...
+
+    def rename(self, name: str, new_name: str) -> None: ...
+
+    def describe(self) -> str: ...
+
+
+class LocalDirectory:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def names(self) -> list[str]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(entry.name for entry in os.scandir(self.directory) if entry.is_file())
+
+    def fetch(self, name: str, to: Path) -> tuple[int, str]:
+        to.parent.mkdir(parents=True, exist_ok=True)
+        digest, size = hashlib.sha256(), 0
+        with (self.directory / name).open("rb") as source, to.open("wb") as target:
+            for chunk in iter(lambda: source.read(1 << 20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+                target.write(chunk)
+        return size, digest.hexdigest()
+
+    def read_text(self, name: str) -> str:
+        return (self.directory / name).read_text(encoding="utf-8")
+
+    def rename(self, name: str, new_name: str) -> None:
+        os.replace(self.directory / name, self.directory / new_name)
+
+    def describe(self) -> str:
+        return str(self.directory)
+
+
+def source_of(address: str) -> Source:
+    """The source an address names: a directory path or file:///path."""
+    parts = urlsplit(address)
+    if parts.scheme in ("", "file"):
+        return LocalDirectory(Path(parts.path if parts.scheme else address))
+    raise ConfigError(f"setting score_pickup_source: {address!r} is not a directory or file:// URL")
