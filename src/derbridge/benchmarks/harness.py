@@ -46,6 +46,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "network-export": ("derbridge.benchmarks.network_export",
                        "F1 full export of N service points from DERMS into the program system (s) vs a raw "
                        "SQLite bulk insert of the same rows"),
+    "score-file": ("derbridge.benchmarks.score_file",
+                   "F7: an N-row score file from the program system through the hub into DERMS, in force (s) vs a "
+                   "raw bulk load of the same rows into DERMS's database"),
     "outcomes-apply": ("derbridge.benchmarks.outcomes_apply",
                        "N event outcomes from DERMS applied in the program system, messages of 1,000 (s) vs a raw "
                        "bulk update of the same rows"),
