@@ -95,11 +95,16 @@ class Settings:
     score_run_hour: int = 2
     score_file_dir: str = ""
     # The hub's scheduled pickup of score files, for a program system that only drops them (hub/pickup/): the
-    # source, a directory path or file:///path (empty: no pickup); how often it looks, and which names it takes.
-    # Each file needs its .sha256 sidecar; taken files are renamed Sent-…, refused ones Error-….
+    # source, a directory path or file:///path, or sftp://user[:password]@host[:port]/directory (empty: no
+    # pickup); how often it looks, and which names it takes. Each file needs its .sha256 sidecar; taken files
+    # are renamed Sent-…, refused ones Error-….
     score_pickup_source: str = ""
     score_pickup_every_s: float = 300.0
     score_pickup_pattern: str = "SDCSE_*.csv"
+    # SFTP: an OpenSSH known_hosts file the server's host key must be in (empty: not checked), and a private
+    # key to log in with (empty: the URL's password).
+    score_pickup_known_hosts: str = ""
+    score_pickup_key_file: str = ""
     # DERMS's reservation engine: a TOML file with its expected-kW and network-load models
     # (derms/reservations/models.py); empty: the reference figures.
     reservation_models: str = ""

@@ -1,9 +1,11 @@
-"""The hub's scheduled pickup of score files from a local directory (F7, for a program system that only drops
-them): a complete file (its sidecar there) reaches DERMS and is renamed Sent-…; a file whose sidecar disagrees
-is refused and renamed Error-…; a file without its sidecar waits; a run that finds nothing says so."""
+"""The hub's scheduled pickup of score files (F7, for a program system that only drops them), from a local
+directory and from a real SFTP server on loopback: a complete file (its sidecar there) reaches DERMS and is
+renamed Sent-…; a file whose sidecar disagrees is refused and renamed Error-…; a file without its sidecar
+waits; a run that finds nothing says so."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,18 +20,28 @@ from derbridge.store.db import make_engine
 from derbridge.web.operator import checked, operator_client, wait_for
 from tests.conftest import BACKENDS
 from tests.integration.conftest import stack_on
+from tests.sftp_server import SftpServer
 
 HEADER = "deviceId,nicId,headEndSystem,programCode,subscriptionId,score,eligible,reason,computedAt,components\n"
 TIMEOUT_S = 30
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=[(backend, source) for backend in BACKENDS for source in ("directory", "sftp")],
+                ids=lambda param: "-".join(param))
 def pickup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[tuple[BackgroundSystems, Path]]:
-    directory = tmp_path_factory.mktemp("drop")
-    for stack in stack_on(request.param, tmp_path_factory, ("hub", "derms"), score_pickup_source=str(directory),
-                          score_pickup_every_s=0.3):
-        yield stack, directory
+    """The hub and DERMS, the hub picking up from a directory: itself, or the same directory served by SFTP."""
+    backend, kind = request.param
+    root = tmp_path_factory.mktemp("root")
+    directory = root / "drop"
+    directory.mkdir()
+    with contextlib.ExitStack() as stack:
+        settings: dict[str, Any] = {"score_pickup_source": str(directory)}
+        if kind == "sftp":
+            server = stack.enter_context(SftpServer(root))
+            settings = {"score_pickup_source": server.url("drop"), "score_pickup_known_hosts": str(server.known_hosts)}
+        for running in stack_on(backend, tmp_path_factory, ("hub", "derms"), score_pickup_every_s=0.3, **settings):
+            yield running, directory
 
 
 def drop(directory: Path, stamp: str, sidecar: str | None = None, sidecar_too: bool = True) -> str:

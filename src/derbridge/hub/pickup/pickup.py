@@ -142,7 +142,7 @@ def start(settings: Settings, engine: Engine) -> None:
     global _running
     if not settings.score_pickup_source:
         return
-    _running = Pickup(engine, source_of(settings.score_pickup_source), settings.data_dir / "files" / "hub",
+    _running = Pickup(engine, source_of(settings), settings.data_dir / "files" / "hub",
                       settings.score_pickup_pattern, settings.score_pickup_every_s)
     _running.start()
 

@@ -1,8 +1,8 @@
-"""Where a pickup finds files: a local directory (more kinds plug in behind the same four operations).
+"""Where a pickup finds files: a local directory, or an SFTP server (sftp.py), behind the same operations.
 
 A source lists the names in its place, copies one file to a local path, reads a small text file (a checksum
 sidecar) and renames a file in place (`Sent-…`, `Error-…`). Its address is a setting: a directory path or a
-`file://` URL.
+`file://` URL, or `sftp://user[:password]@host[:port]/directory`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from derbridge.config import ConfigError
+from derbridge.config import ConfigError, Settings
 
 
 class Source(Protocol):
@@ -59,9 +59,14 @@ class LocalDirectory:
         return str(self.directory)
 
 
-def source_of(address: str) -> Source:
-    """The source an address names: a directory path or file:///path."""
+def source_of(settings: Settings) -> Source:
+    """The source the settings name: a directory path or file:///path, or an sftp:// URL."""
+    address = settings.score_pickup_source
     parts = urlsplit(address)
     if parts.scheme in ("", "file"):
         return LocalDirectory(Path(parts.path if parts.scheme else address))
-    raise ConfigError(f"setting score_pickup_source: {address!r} is not a directory or file:// URL")
+    if parts.scheme == "sftp":
+        from derbridge.hub.pickup.sftp import SftpDirectory  # the SSH library loads only where it is used
+
+        return SftpDirectory.from_settings(settings)
+    raise ConfigError(f"setting score_pickup_source: {address!r} is not a directory, file:// or sftp:// URL")
