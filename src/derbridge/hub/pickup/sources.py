@@ -1,8 +1,9 @@
-"""Where a pickup finds files: a local directory, or an SFTP server (sftp.py), behind the same operations.
+"""Where a pickup finds files: a local directory, an SFTP server (sftp.py) or S3-compatible object storage
+(s3.py), behind the same operations.
 
 A source lists the names in its place, copies one file to a local path, reads a small text file (a checksum
 sidecar) and renames a file in place (`Sent-…`, `Error-…`). Its address is a setting: a directory path or a
-`file://` URL, or `sftp://user[:password]@host[:port]/directory`.
+`file://` URL, `sftp://user[:password]@host[:port]/directory`, or `s3://bucket/prefix`.
 """
 
 from __future__ import annotations
@@ -69,4 +70,8 @@ def source_of(settings: Settings) -> Source:
         from derbridge.hub.pickup.sftp import SftpDirectory  # the SSH library loads only where it is used
 
         return SftpDirectory.from_settings(settings)
-    raise ConfigError(f"setting score_pickup_source: {address!r} is not a directory, file:// or sftp:// URL")
+    if parts.scheme == "s3":
+        from derbridge.hub.pickup.s3 import S3Prefix
+
+        return S3Prefix.from_settings(settings)
+    raise ConfigError(f"setting score_pickup_source: {address!r} is not a directory, file://, sftp:// or s3:// URL")
