@@ -17,8 +17,10 @@ from derbridge.derms.availability import devices as device_availability
 from derbridge.derms.reservations.scores import device_scores
 from derbridge.derms.scores import files, sets
 from derbridge.derms.scores.schema import score_set_rows, score_sets
+from derbridge.errors import FileRefused
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
+from derbridge.web.operator import wait_for
 from tests.contract.test_derms_rules_and_availability import EVENT, receive
 from tests.registry import enroll, program_message
 
@@ -46,19 +48,26 @@ def taken(engine: Engine, directory: Path, computed_at: str, *rows: tuple[str, s
     return str(found["setId"])
 
 
+def settled(engine: Engine, set_id: str) -> str:
+    """The state a taken set ends in, once its loading thread is done with it."""
+    done = (sets.IN_FORCE, sets.SUPERSEDED, sets.FAILED, sets.REPLACED)
+    return str(wait_for(lambda: (found := sets.find(engine, set_id)) and found["state"] in done and found["state"],
+                        30, f"set {set_id} loaded"))
+
+
 def judge(engine: Engine) -> dict[str, dict[str, Any]]:
     parsed = device_availability.AvailabilityRequest.model_validate({**EVENT, "programCode": "SMARTSTAT"})
     judged = device_availability.evaluate(engine, parsed, NOW)
     return {row["nic_id"]: row for row in judged.iter_rows(named=True)}
 
 
-def test_until_loaded_whole_the_previous_set_stays_in_force(derms_db: Engine, tmp_path: Path) -> None:
+def test_a_later_set_replaces_the_one_in_force_once_loaded(derms_db: Engine, tmp_path: Path) -> None:
     first = taken(derms_db, tmp_path, "2026-07-14T02:00:00.000Z", ("N1", "80", ""))
-    assert sets.load(derms_db, first) == sets.IN_FORCE
-    second = taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z", ("N1", "20", ""), ("N2", "0", "NOT_AVAILABLE"))
+    assert settled(derms_db, first) == sets.IN_FORCE
     with derms_db.connect() as connection:
         assert sets.current_scores(connection)["score"].to_list() == [80.0]
-    assert sets.load(derms_db, second) == sets.IN_FORCE
+    second = taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z", ("N1", "20", ""), ("N2", "0", "NOT_AVAILABLE"))
+    assert settled(derms_db, second) == sets.IN_FORCE
     with derms_db.connect() as connection:
         assert sorted(sets.current_scores(connection).select("nic_id", "score").rows()) == [("N1", 20.0), ("N2", 0.0)]
     assert sets.find(derms_db, first)["state"] == sets.REPLACED  # type: ignore[index]
@@ -66,9 +75,9 @@ def test_until_loaded_whole_the_previous_set_stays_in_force(derms_db: Engine, tm
 
 def test_a_set_computed_before_the_one_in_force_is_never_switched_to(derms_db: Engine, tmp_path: Path) -> None:
     later = taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z", ("N1", "20", ""))
-    sets.load(derms_db, later)
+    settled(derms_db, later)
     earlier = taken(derms_db, tmp_path, "2026-07-14T02:00:00.000Z", ("N1", "80", ""))
-    assert sets.load(derms_db, earlier) == sets.SUPERSEDED
+    assert settled(derms_db, earlier) == sets.SUPERSEDED
     assert sets.find(derms_db, "current")["setId"] == later  # type: ignore[index]
 
 
@@ -79,8 +88,8 @@ def test_availability_reports_scores_and_a_device_not_eligible_is_never_availabl
     before = judge(derms_db)
     assert all(row["available"] and row["score"] is None for row in before.values())
 
-    sets.load(derms_db, taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z",
-                              ("N1", "73.5", ""), ("N2", "0", "NOT_COMMUNICATING")))
+    settled(derms_db, taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z",
+                            ("N1", "73.5", ""), ("N2", "0", "NOT_COMMUNICATING")))
     judged = judge(derms_db)
     assert (judged["N1"]["available"], judged["N1"]["score"], judged["N1"]["eligible"]) == (True, 73.5, True)
     assert (judged["N2"]["available"], judged["N2"]["eligible"], judged["N2"]["score_reason"]) == (
@@ -100,18 +109,40 @@ def test_availability_reports_scores_and_a_device_not_eligible_is_never_availabl
 def test_a_load_cut_short_starts_again_and_the_previous_set_stays_in_force_until_it_ends(
         derms_db: Engine, tmp_path: Path) -> None:
     old = taken(derms_db, tmp_path, "2026-07-14T02:00:00.000Z", ("N1", "80", ""))
-    sets.load(derms_db, old)
-    new = taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z", ("N1", "20", ""), ("N2", "30", ""))
-    with derms_db.begin() as connection:  # what a process stopped after its first chunk leaves behind
-        connection.execute(sa.update(score_sets).where(score_sets.c.set_id == new).values(
-            state=sets.LOADING, rows_loaded=1))
-        connection.execute(sa.insert(score_set_rows).values(
-            set_id=new, head_end_system="ECOCLOUD", nic_id="N1", device_id="D1", subscription_id="S1",
-            program_code="SMARTSTAT", score=20.0, eligible=True))
+    settled(derms_db, old)
+    kept = tmp_path / "cut-short.csv"
+    kept.write_text(HEADER + "D1,N1,ECOCLOUD,SMARTSTAT,S1,20,true,,2026-07-15T02:00:00.000Z,SC=20\n"
+                    "D2,N2,ECOCLOUD,SMARTSTAT,S2,30,true,,2026-07-15T02:00:00.000Z,SC=30\n")
+    checking = tmp_path / "never-checked.csv"
+    checking.write_text(kept.read_text())
+    with derms_db.begin() as connection:  # what a process stopped after the first chunk of each leaves behind
+        for set_id, name, state, path in (("CUT", "SDCSE_V1_20260715T020000Z.csv", sets.LOADING, kept),
+                                          ("UNCHECKED", "SDCSE_V1_20260716T020000Z.csv", sets.CHECKING, checking)):
+            connection.execute(sa.insert(score_sets).values(
+                set_id=set_id, file_name=name, file_sha256="0" * 64, computed_at=sets.parse_computed_at(
+                    files.computed_at_of(name)), state=state, file=str(path), file_format="csv", rows=2,
+                rows_loaded=1, received_at=NOW))
+            connection.execute(sa.insert(score_set_rows).values(
+                set_id=set_id, head_end_system="ECOCLOUD", nic_id="N1", device_id="D1", subscription_id="S1",
+                program_code="SMARTSTAT", score=20.0, eligible=True))
     with derms_db.connect() as connection:
         assert sets.current_scores(connection)["score"].to_list() == [80.0]
-    assert sets.to_load(derms_db) == new
-    assert sets.load(derms_db, new) == sets.IN_FORCE
+    assert sets.to_load(derms_db) == "CUT"
+    assert sets.find(derms_db, "UNCHECKED") is None and not checking.exists(), "its sender sends it again"
+    assert sets.load(derms_db, "CUT") == sets.IN_FORCE
     with derms_db.connect() as connection:
         assert sorted(sets.current_scores(connection).select("nic_id", "score").rows()) == [("N1", 20.0), ("N2", 30.0)]
-    assert sets.find(derms_db, new)["rowsLoaded"] == 2  # type: ignore[index]
+        assert connection.execute(sa.select(sa.func.count()).select_from(score_set_rows)).scalar_one() == 2
+    assert sets.find(derms_db, "CUT")["rowsLoaded"] == 2  # type: ignore[index]
+
+
+def test_a_refused_file_leaves_no_rows_and_no_set(derms_db: Engine, tmp_path: Path) -> None:
+    upload = tmp_path / "bad.csv"
+    upload.write_text(HEADER + "".join(f"D{n},N{n},ECOCLOUD,SMARTSTAT,S{n},-1,true,,2026-07-15T02:00:00.000Z,\n"
+                                       for n in range(1, 500)))
+    with pytest.raises(FileRefused):
+        sets.accept(derms_db, tmp_path, upload, "SDCSE_V1_20260715T020000Z.csv", "2026-07-15T02:00:00.000Z", "0" * 64)
+    assert upload.exists(), "left for the caller to keep"
+    assert sets.list_all(derms_db) == []
+    with derms_db.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(score_set_rows)).scalar_one() == 0

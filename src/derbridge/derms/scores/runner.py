@@ -1,5 +1,6 @@
-"""The score-set loader: a worker that loads received sets one at a time and switches to each, and takes up a
-load cut short by a restart."""
+"""The score-set loader: a worker that takes up a load cut short by a restart (from its first row) and discards
+a set cut short while it was still being checked (sets.to_load); loads in the normal course run in the thread
+each file's intake starts (sets.accept)."""
 
 from __future__ import annotations
 

@@ -1,18 +1,24 @@
 """Score sets: each score file taken becomes a set, loaded in chunks under its own id, then switched to.
 
-A file is checked whole when it arrives (files.py) and kept; the set is RECEIVED and answered at once. The loader
-copies its rows into `score_set_rows` a chunk at a time (COPY on PostgreSQL), each chunk in its own transaction,
-under the new set's id, which no reader looks at: the set in force is the one `score_set_in_force` names. Once
-every row is in, one short transaction points it at the new set and marks the old one REPLACED; then the old
-rows are deleted. A load cut short (the process stopped) starts again from the first row; the previous set
-stays in force throughout. A file whose name DERMS has taken is a DUPLICATE (the same checksum) or refused (409,
-another checksum); a set computed before the one in force is kept SUPERSEDED, never switched to.
+A file is checked whole when it arrives (files.py) and answered once checked: refused (nothing applied) or
+taken. Its rows are copied into `score_set_rows` meanwhile, by a thread of its own, a chunk at a time (COPY on
+PostgreSQL), each chunk in its own transaction, under the new set's id, which no reader looks at: the set in
+force is the one `score_set_in_force` names. A refused file's rows are deleted before the refusal is answered.
+Once the check has passed and every row is in, one short transaction points at the new set and marks the old
+one REPLACED; then the old rows are deleted. States: CHECKING (being checked and loaded) → LOADING (checked,
+still loading) → IN_FORCE → REPLACED, or SUPERSEDED (a set computed before the one in force: never switched
+to), FAILED. After a restart the loader (runner.py) starts a LOADING set again from its first row and discards
+a CHECKING one (its sender had no answer, and sends the file again); the previous set stays in force
+throughout. A file whose name DERMS has taken is a DUPLICATE (the same checksum) or refused (409, another
+checksum).
 """
 
 from __future__ import annotations
 
 import shutil
+import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,8 +38,11 @@ from derbridge.store.db import reading
 from derbridge.tables.spec import sniffed_format
 
 log = structlog.get_logger()
-RECEIVED, LOADING, IN_FORCE, REPLACED, SUPERSEDED, FAILED = (
-    "RECEIVED", "LOADING", "IN_FORCE", "REPLACED", "SUPERSEDED", "FAILED")
+CHECKING, RECEIVED, LOADING, IN_FORCE, REPLACED, SUPERSEDED, FAILED = (
+    "CHECKING", "RECEIVED", "LOADING", "IN_FORCE", "REPLACED", "SUPERSEDED", "FAILED")
+_ACTIVE: set[str] = set()
+"""Sets a thread of this process is loading."""
+_ACTIVE_LOCK = threading.Lock()
 SLOT = 1
 SCORES_SCHEMA = {"head_end_system": pl.String, "nic_id": pl.String, "device_id": pl.String,
                  "subscription_id": pl.String, "program_code": pl.String, "score": pl.Float64,
@@ -46,33 +55,109 @@ def parse_computed_at(text: str) -> datetime:
 
 def accept(engine: Engine, files_dir: Path, upload: Path, file_name: str, computed_at: str, file_sha256: str,
            run_id: str | None = None, rows: int | None = None) -> tuple[bool, dict[str, Any]]:
-    """Check the uploaded file and make it a set to load: (True, the set), or (False, the set taken before)
-    for a repeated file. Conflict for a name already taken with another checksum; FileRefused for a bad file
-    (the upload is left for the caller to keep)."""
+    """Check the uploaded file whole and make it a new set, loading it meanwhile: (True, the set), or (False,
+    the set taken before) for a repeated file. Conflict for a name already taken with another checksum;
+    FileRefused for a bad file, whose rows are deleted before the refusal is answered (the upload is left for
+    the caller to keep)."""
     existing = _by_name(engine, file_name)
     if existing is not None:
         _same_file(existing, file_sha256)
         upload.unlink(missing_ok=True)
         return False, existing
     fmt = sniffed_format(upload)
-    counted = files.check_file(upload, fmt, computed_at, rows)
     set_id = f"{file_name[len('SDCSE_V1_'):-len('.csv')]}-{uuid.uuid4().hex[:8]}"
     kept = files_dir / "score-sets" / f"{set_id}.{fmt}"
     kept.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(upload, kept)
-    now = utcnow()
     try:
         with engine.begin() as connection:
             connection.execute(sa.insert(score_sets).values(
                 set_id=set_id, file_name=file_name, file_sha256=file_sha256,
-                computed_at=parse_computed_at(computed_at), run_id=run_id, state=RECEIVED, file=str(kept),
-                file_format=fmt, rows=counted, rows_loaded=0, received_at=now))
+                computed_at=parse_computed_at(computed_at), run_id=run_id, state=CHECKING, file=str(kept),
+                file_format=fmt, rows=0, rows_loaded=0, received_at=utcnow()))
     except IntegrityError:  # the same file, taken by a request that raced this one
         kept.unlink(missing_ok=True)
         raced = _by_name(engine, file_name) or {}
         _same_file(raced, file_sha256)
         return False, raced
+    verdict = _Verdict()
+    with _ACTIVE_LOCK:
+        _ACTIVE.add(set_id)
+    loader = threading.Thread(target=_load_then_switch, args=(engine, set_id, kept, fmt, verdict),
+                              name=f"score-set-{set_id}", daemon=True)
+    loader.start()
+    try:
+        counted = files.check_file(kept, fmt, computed_at, rows)
+    except BaseException:
+        verdict.give(False)
+        loader.join()
+        discard(engine, set_id)
+        shutil.move(kept, upload)
+        raise
+    _set(engine, set_id, state=LOADING, rows=counted)
+    verdict.give(True)
     return True, find(engine, set_id) or {}
+
+
+class _Verdict:
+    """The check's verdict on a file whose rows are loading meanwhile."""
+
+    def __init__(self) -> None:
+        self._given = threading.Event()
+        self.taken = False
+
+    def give(self, taken: bool) -> None:
+        self.taken = taken
+        self._given.set()
+
+    @property
+    def refused(self) -> bool:
+        return self._given.is_set() and not self.taken
+
+    def wait(self) -> bool:
+        self._given.wait()
+        return self.taken
+
+
+def _load_then_switch(engine: Engine, set_id: str, path: Path, fmt: str, verdict: _Verdict) -> None:
+    """Load the file's rows under the set's id while it is checked; once every row is in and the check has
+    passed, switch to it. A refused file stops the load (its rows are deleted by the caller)."""
+    try:
+        eligible = _load_rows(engine, set_id, path, fmt, lambda: verdict.refused)
+        if eligible is None or not verdict.wait():
+            return
+        switch(engine, set_id, eligible)
+        path.unlink(missing_ok=True)
+        drop_replaced(engine)
+    except Exception as exc:
+        if not verdict.refused:  # a refused file may not even read: the refusal says why
+            log.exception("score_set.failed", set_id=set_id)
+            if verdict.wait():
+                fail(engine, set_id, f"{type(exc).__name__}: {exc}")
+    finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(set_id)
+
+
+def _load_rows(engine: Engine, set_id: str, path: Path, fmt: str, stop: Callable[[], bool]) -> int | None:
+    """The file's rows into score_set_rows under `set_id`, a chunk per transaction; the eligible count, or None
+    when `stop` said to stop."""
+    loaded = eligible = 0
+    for chunk in files.typed_chunks(path, fmt):  # type: ignore[arg-type]
+        if stop():
+            return None
+        with engine.begin() as connection:
+            bulk_insert(connection, score_set_rows, chunk.with_columns(set_id=pl.lit(set_id)))
+            loaded, eligible = loaded + chunk.height, eligible + int(chunk["eligible"].sum())
+            connection.execute(sa.update(score_sets).where(score_sets.c.set_id == set_id).values(rows_loaded=loaded))
+    return eligible
+
+
+def discard(engine: Engine, set_id: str) -> None:
+    """A set that never was: its rows and its record."""
+    with engine.begin() as connection:
+        connection.execute(sa.delete(score_set_rows).where(score_set_rows.c.set_id == set_id))
+        connection.execute(sa.delete(score_sets).where(score_sets.c.set_id == set_id))
 
 
 def _same_file(existing: dict[str, Any], file_sha256: str) -> None:
@@ -84,19 +169,14 @@ def _same_file(existing: dict[str, Any], file_sha256: str) -> None:
 # ---- loading and the switch ------------------------------------------------------------------------------------
 
 def load(engine: Engine, set_id: str) -> str:
-    """Load the set's file chunk by chunk (from the first row again after a restart), then switch to it unless
-    a later set is in force; the state it ends in."""
+    """Load a checked set's file chunk by chunk from the first row (a load cut short by a restart), then switch
+    to it unless a later set is in force; the state it ends in."""
     with reading(engine) as connection:
         found = connection.execute(sa.select(score_sets).where(score_sets.c.set_id == set_id)).one()
     _set(engine, set_id, state=LOADING, rows_loaded=0)
     with engine.begin() as connection:
         connection.execute(sa.delete(score_set_rows).where(score_set_rows.c.set_id == set_id))
-    loaded = eligible = 0
-    for chunk in files.typed_chunks(Path(found.file), found.file_format):
-        with engine.begin() as connection:
-            bulk_insert(connection, score_set_rows, chunk.with_columns(set_id=pl.lit(set_id)))
-            loaded, eligible = loaded + chunk.height, eligible + int(chunk["eligible"].sum())
-            connection.execute(sa.update(score_sets).where(score_sets.c.set_id == set_id).values(rows_loaded=loaded))
+    eligible = _load_rows(engine, set_id, Path(found.file), found.file_format, lambda: False) or 0
     state = switch(engine, set_id, eligible)
     Path(found.file).unlink(missing_ok=True)
     drop_replaced(engine)
@@ -142,10 +222,20 @@ def fail(engine: Engine, set_id: str, error: str) -> None:
 
 
 def to_load(engine: Engine) -> str | None:
-    """The oldest set received or cut short while loading."""
+    """The oldest checked set whose load was cut short (no thread of this process is loading it). A set cut
+    short while it was still being checked is discarded: its sender had no answer and sends it again."""
+    with _ACTIVE_LOCK:
+        active = list(_ACTIVE)
+    with reading(engine) as connection:
+        unchecked = connection.execute(sa.select(score_sets.c.set_id, score_sets.c.file).where(
+            score_sets.c.state == CHECKING, score_sets.c.set_id.not_in(active))).all()
+    for row in unchecked:
+        discard(engine, row.set_id)
+        Path(row.file).unlink(missing_ok=True)
     with reading(engine) as connection:
         return connection.execute(
-            sa.select(score_sets.c.set_id).where(score_sets.c.state.in_([RECEIVED, LOADING]))
+            sa.select(score_sets.c.set_id).where(score_sets.c.state.in_([RECEIVED, LOADING]),
+                                                 score_sets.c.set_id.not_in(active))
             .order_by(score_sets.c.computed_at).limit(1)).scalar()
 
 
