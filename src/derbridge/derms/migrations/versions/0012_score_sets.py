@@ -47,7 +47,6 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(30), nullable=True),
         sa.Column("components", sa.Text, nullable=True),
     )
-    op.create_index("ix_score_set_rows_device", "score_set_rows", ["set_id", "head_end_system", "nic_id"])
     op.create_table(
         "score_set_in_force",
         sa.Column("slot", sa.Integer, primary_key=True),
@@ -58,7 +57,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("score_set_in_force")
-    op.drop_index("ix_score_set_rows_device", "score_set_rows")
     op.drop_table("score_set_rows")
     op.drop_index("ix_score_sets_state", "score_sets")
     op.drop_table("score_sets")
