@@ -5,11 +5,17 @@ being down, the hub killed while the file is on its way, and bad files, which ch
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
+import sqlalchemy as sa
 
+from derbridge.clock import iso_z
 from derbridge.config import Settings
+from derbridge.derms.scores.schema import score_set_in_force
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
 from derbridge.web.auth import outbound_credential
@@ -149,3 +155,51 @@ def test_a_truncated_corrupted_or_wrong_layout_file_is_refused_and_nothing_is_ap
         assert answer.status_code == 422, answer.text
     sets = score_sets(systems.settings)
     assert [(s["fileName"], s["inForce"]) for s in sets] == [(good["fileName"], True)]
+
+
+def test_derms_killed_while_loading_a_file_loads_it_again_and_the_old_set_stays_in_force_throughout(
+        systems: Systems, tmp_path: Path) -> None:
+    from derbridge.benchmarks.score_file import file_rows  # a large file: loading takes long enough to be cut short
+    from derbridge.dacs.scores import score_file
+
+    systems.start("derms", "hub")
+    old_at, new_at = datetime(2026, 12, 1, 2, tzinfo=UTC), datetime(2026, 12, 2, 2, tzinfo=UTC)
+    put_file(systems.settings, tmp_path, file_rows(10).with_columns(computedAt=pl.lit(iso_z(old_at))), old_at)
+    old = wait_in_force(systems.settings, score_file.file_name(old_at))
+    big = file_rows(300_000).with_columns(computedAt=pl.lit(iso_z(new_at)))
+    put_file(systems.settings, tmp_path, big, new_at)
+    new_name = score_file.file_name(new_at)
+    wait_for(lambda: any(s["fileName"] == new_name and s["state"] in ("CHECKING", "LOADING")
+                         for s in score_sets(systems.settings)), TIMEOUT_S, "the load under way", interval_s=0.01)
+    systems.kill("derms")
+    derms_db = make_engine(systems.settings.database_url("derms"))
+    try:
+        with derms_db.connect() as connection:
+            assert connection.execute(sa.select(score_set_in_force.c.set_id)).scalar_one() == old["setId"]
+    finally:
+        derms_db.dispose()
+    systems.start("derms")
+    seen: set[str] = set()
+
+    def in_force_now() -> dict[str, Any] | None:
+        current = next(s for s in score_sets(systems.settings) if s["inForce"])
+        seen.add(current["fileName"])
+        return current if current["fileName"] == new_name else None
+
+    held = wait_for(in_force_now, TIMEOUT_S, "the new set in force", interval_s=0.05)
+    assert held["rows"] == held["rowsLoaded"] == 300_000
+    assert seen <= {old["fileName"], new_name}
+    assert [s["fileName"] for s in score_sets(systems.settings)].count(new_name) == 1
+
+
+def put_file(settings: Settings, tmp_path: Path, rows: pl.DataFrame, computed_at: datetime) -> None:
+    """A score file PUT to the hub as the program system does."""
+    from derbridge.dacs.scores import score_file
+
+    path = tmp_path / score_file.file_name(computed_at)
+    sha256 = score_file.write(rows, path)
+    as_dacs = make_client(settings.url("hub"), outbound_credential(settings, "dacs", "hub"), 60)
+    with as_dacs, path.open("rb") as body:
+        checked(as_dacs.put(HUB_PATH, params={"computedAt": iso_z(computed_at), "rows": rows.height}, content=body,
+                            headers={"Content-Type": "text/csv", "X-Content-SHA256": sha256,
+                                     "Idempotency-Key": f"device-scores:{computed_at:%Y%m%d}"}))

@@ -59,6 +59,7 @@ def accept(engine: Engine, files_dir: Path, upload: Path, file_name: str, comput
     the set taken before) for a repeated file. Conflict for a name already taken with another checksum;
     FileRefused for a bad file, whose rows are deleted before the refusal is answered (the upload is left for
     the caller to keep)."""
+    discard_unchecked(engine)  # a file cut short while checked is taken afresh
     existing = _by_name(engine, file_name)
     if existing is not None:
         _same_file(existing, file_sha256)
@@ -69,6 +70,8 @@ def accept(engine: Engine, files_dir: Path, upload: Path, file_name: str, comput
     kept = files_dir / "score-sets" / f"{set_id}.{fmt}"
     kept.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(upload, kept)
+    with _ACTIVE_LOCK:  # before the record exists: no other request may take it for a leftover
+        _ACTIVE.add(set_id)
     try:
         with engine.begin() as connection:
             connection.execute(sa.insert(score_sets).values(
@@ -76,13 +79,13 @@ def accept(engine: Engine, files_dir: Path, upload: Path, file_name: str, comput
                 computed_at=parse_computed_at(computed_at), run_id=run_id, state=CHECKING, file=str(kept),
                 file_format=fmt, rows=0, rows_loaded=0, received_at=utcnow()))
     except IntegrityError:  # the same file, taken by a request that raced this one
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(set_id)
         kept.unlink(missing_ok=True)
         raced = _by_name(engine, file_name) or {}
         _same_file(raced, file_sha256)
         return False, raced
     verdict = _Verdict()
-    with _ACTIVE_LOCK:
-        _ACTIVE.add(set_id)
     loader = threading.Thread(target=_load_then_switch, args=(engine, set_id, kept, fmt, verdict),
                               name=f"score-set-{set_id}", daemon=True)
     loader.start()
@@ -151,6 +154,20 @@ def _load_rows(engine: Engine, set_id: str, path: Path, fmt: str, stop: Callable
             loaded, eligible = loaded + chunk.height, eligible + int(chunk["eligible"].sum())
             connection.execute(sa.update(score_sets).where(score_sets.c.set_id == set_id).values(rows_loaded=loaded))
     return eligible
+
+
+def discard_unchecked(engine: Engine) -> list[str]:
+    """Discard the sets a stopped process was still checking (their sender had no answer and sends the file
+    again); the sets this process is loading."""
+    with _ACTIVE_LOCK:
+        active = list(_ACTIVE)
+    with reading(engine) as connection:
+        unchecked = connection.execute(sa.select(score_sets.c.set_id, score_sets.c.file).where(
+            score_sets.c.state == CHECKING, score_sets.c.set_id.not_in(active))).all()
+    for row in unchecked:
+        discard(engine, row.set_id)
+        Path(row.file).unlink(missing_ok=True)
+    return active
 
 
 def discard(engine: Engine, set_id: str) -> None:
@@ -224,14 +241,7 @@ def fail(engine: Engine, set_id: str, error: str) -> None:
 def to_load(engine: Engine) -> str | None:
     """The oldest checked set whose load was cut short (no thread of this process is loading it). A set cut
     short while it was still being checked is discarded: its sender had no answer and sends it again."""
-    with _ACTIVE_LOCK:
-        active = list(_ACTIVE)
-    with reading(engine) as connection:
-        unchecked = connection.execute(sa.select(score_sets.c.set_id, score_sets.c.file).where(
-            score_sets.c.state == CHECKING, score_sets.c.set_id.not_in(active))).all()
-    for row in unchecked:
-        discard(engine, row.set_id)
-        Path(row.file).unlink(missing_ok=True)
+    active = discard_unchecked(engine)
     with reading(engine) as connection:
         return connection.execute(
             sa.select(score_sets.c.set_id).where(score_sets.c.state.in_([RECEIVED, LOADING]),
