@@ -6,15 +6,19 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner, Result
 
+from derbridge.cli import app
 from derbridge.derms.scores import sets
 from derbridge.web.client import CHECKSUM_HEADER
 from derbridge.web.operator import wait_for
 from tests.conftest import BACKENDS
+from tests.integration.conftest import cli_config, printed_json
 from tests.integration.registry_helpers import Derms, checked, derms_alone
 
 DAY1, DAY2 = "2026-11-23T02:00:00.000Z", "2026-11-24T02:00:00.000Z"
@@ -122,3 +126,22 @@ def test_parquet_as_the_hub_delivers_it_is_taken_too(derms: Derms) -> None:
     wait_in_force(derms, "SDCSE_V1_20261129T020000Z.csv")
     [row] = checked(derms.operator.get("/api/devices/ECOCLOUD/N7/score"))
     assert (row["score"], row["fileName"]) == (3.5, "SDCSE_V1_20261129T020000Z.csv")
+
+
+def test_the_command_line_lists_sets_shows_the_one_in_force_and_a_devices_score(derms: Derms, tmp_path: Path) -> None:
+    at = "2026-11-30T02:00:00.000Z"
+    checked(put(derms, score_csv(at, [("N5", "61.5", True, ""), ("N6", "0", False, "CAP_REACHED")]), at), 202)
+    wait_in_force(derms, "SDCSE_V1_20261130T020000Z.csv")
+    config = cli_config(derms.settings, tmp_path)
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(app, ["score-sets", *args, "--config", str(config)], env={"COLUMNS": "200"})
+
+    listed, shown, device, unknown = (run("list", "--json"), run("show"), run("device", "ECOCLOUD", "N6", "--json"),
+                                      run("device", "ECOCLOUD", "NOPE"))
+    assert listed.exit_code == 0, listed.output
+    assert next(s for s in printed_json(listed.output) if s["inForce"])["fileName"] == "SDCSE_V1_20261130T020000Z.csv"
+    assert shown.exit_code == 0 and "SDCSE_V1_20261130T020000Z.csv" in shown.output, shown.output
+    [row] = printed_json(device.output)
+    assert (row["score"], row["eligible"], row["reason"]) == (0.0, False, "CAP_REACHED")
+    assert unknown.exit_code != 0

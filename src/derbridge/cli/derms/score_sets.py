@@ -29,8 +29,10 @@ def show(set_id: Annotated[str, typer.Argument(help="A set's id, or `current` fo
          as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """One score set: its file, checksum, state and counts."""
     found = call(config, "derms", "GET", f"/api/score-sets/{set_id}")
-    print_json_or_table([found], as_json, lambda rows: table_of("Score set", rows, [
-        *COLUMNS, ("computed at", "computedAt"), ("run", "runId"), ("sha256", "fileSha256")]))
+    print_json_or_table(found, as_json, lambda one: table_of(f"Score set {one['setId']}", [
+        {"field": heading, "value": "" if one.get(key) is None else str(one[key])}
+        for heading, key in [*COLUMNS, ("computed at", "computedAt"), ("run", "runId"), ("sha256", "fileSha256")]
+    ], [("", "field"), ("", "value")]))
 
 
 @app.command("device")
