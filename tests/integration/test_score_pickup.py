@@ -157,6 +157,9 @@ def test_a_complete_file_reaches_derms_and_is_renamed_sent(pickup: tuple[Backgro
     with operator_client(stack.settings, "hub") as hub:
         [message] = checked(hub.get("/hub/api/messages", params={"key": name}))
     assert (message["flow"], message["kind"]) == ("F7", "device-scores")
+    completed = wait_for(lambda: [e for e in events(stack, "completion") if e.business_key == name], TIMEOUT_S,
+                         "a completion event")
+    assert completed[0].message_id == message["id"]
 
 
 def test_a_file_waits_for_its_sidecar_and_the_next_run_takes_it(pickup: tuple[BackgroundSystems, Place]) -> None:
