@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from derbridge.derms.availability import devices as device_availability
 from derbridge.derms.reservations.scores import device_scores
 from derbridge.derms.scores import files, sets
-from derbridge.derms.scores.schema import score_set_rows, score_sets
+from derbridge.derms.scores.schema import score_set_in_force, score_set_rows, score_sets
 from derbridge.errors import FileRefused
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
@@ -146,3 +146,14 @@ def test_a_refused_file_leaves_no_rows_and_no_set(derms_db: Engine, tmp_path: Pa
     assert sets.list_all(derms_db) == []
     with derms_db.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(score_set_rows)).scalar_one() == 0
+
+
+def test_a_file_whose_load_failed_is_taken_again_when_it_is_sent_again(derms_db: Engine, tmp_path: Path) -> None:
+    failed = taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z", ("N1", "20", ""))
+    settled(derms_db, failed)
+    with derms_db.begin() as connection:  # as a load that failed leaves it
+        connection.execute(sa.update(score_sets).values(state=sets.FAILED, error="OperationalError: disk I/O error"))
+        connection.execute(sa.delete(score_set_in_force))
+    again = taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z", ("N1", "20", ""))
+    assert again != failed and settled(derms_db, again) == sets.IN_FORCE
+    assert [s["setId"] for s in sets.list_all(derms_db)] == [again]

@@ -61,6 +61,9 @@ def accept(engine: Engine, files_dir: Path, upload: Path, file_name: str, comput
     the caller to keep)."""
     discard_unchecked(engine)  # a file cut short while checked is taken afresh
     existing = _by_name(engine, file_name)
+    if existing is not None and existing["state"] == FAILED:  # its load failed: the same file sent again is retried
+        discard(engine, existing["setId"])
+        existing = None
     if existing is not None:
         _same_file(existing, file_sha256)
         upload.unlink(missing_ok=True)
