@@ -203,3 +203,21 @@ def put_file(settings: Settings, tmp_path: Path, rows: pl.DataFrame, computed_at
         checked(as_dacs.put(HUB_PATH, params={"computedAt": iso_z(computed_at), "rows": rows.height}, content=body,
                             headers={"Content-Type": "text/csv", "X-Content-SHA256": sha256,
                                      "Idempotency-Key": f"device-scores:{computed_at:%Y%m%d}"}))
+
+
+def test_a_dropped_file_picked_up_by_the_hub_and_the_same_file_sent_is_applied_once(
+        systems: Systems, tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    systems.settings = systems.settings.with_overrides(score_file_dir=str(drop), score_pickup_source=str(drop),
+                                                       score_pickup_every_s=0.3)
+    seed_program_system(systems.settings)
+    systems.start("derms", "hub", "dacs")
+    run = run_scores(systems.settings)
+    assert wait_in_force(systems.settings, run["fileName"])["rows"] == 300
+    wait_for(lambda: (drop / f"Sent-{run['fileName']}").exists() and (drop / f"Sent-{run['fileName']}.sha256")
+             .exists(), TIMEOUT_S, "the dropped file picked up and renamed")
+    messages = wait_for(lambda: (found := hub_messages(systems.settings, run["fileName"])) and len(found) == 2
+                        and all(m["status"] == "DELIVERED" for m in found) and found, TIMEOUT_S,
+                        "both transfers delivered")
+    assert {m["kind"] for m in messages} == {"device-scores"}
+    assert [s["fileName"] for s in score_sets(systems.settings)] == [run["fileName"]], "one set: a DUPLICATE"
