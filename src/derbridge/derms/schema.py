@@ -504,3 +504,4 @@ reservation_drops = sa.Table(
 # Imported last, so that migrations and the schema check see every table of DERMS.
 from derbridge.derms.events import schema as _events_schema  # noqa: E402,F401
 from derbridge.derms.reservations import schema as _reservations_schema  # noqa: E402,F401
+from derbridge.derms.scores import schema as _scores_schema  # noqa: E402,F401
