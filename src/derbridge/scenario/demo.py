@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from derbridge.bootstrap import BackgroundSystems, local_settings
+from derbridge.bootstrap import BackgroundSystems, configure_logging, local_settings
 from derbridge.config import Settings
 from derbridge.scenario import utility
 from derbridge.web.operator import checked, operator_client, wait_for
@@ -356,6 +356,7 @@ def main(console: Console, keep: bool = False) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="derbridge-demo-"))
     settings = local_settings(data_dir, retry_initial_s=0.2, retry_max_interval_s=2.0, sender_poll_s=0.2,
                               log_level="warning")
+    configure_logging(settings)
     console.print(f"[bold]derbridge demo[/] — three systems on loopback, data in {data_dir}")
     from derbridge.dataset.generate import generate  # polars: loaded when the demo runs, not for `trail_table`
 
