@@ -94,6 +94,23 @@ class Settings:
     # it is set (for a pickup).
     score_run_hour: int = 2
     score_file_dir: str = ""
+    # The hub's scheduled pickup of score files, for a program system that only drops them (hub/pickup/): the
+    # source, a directory path or file:///path, or sftp://user[:password]@host[:port]/directory (empty: no
+    # pickup); how often it looks, and which names it takes. Each file needs its .sha256 sidecar; taken files
+    # are renamed Sent-…, refused ones Error-….
+    score_pickup_source: str = ""
+    score_pickup_every_s: float = 300.0
+    score_pickup_pattern: str = "SDCSE_*.csv"
+    # SFTP: an OpenSSH known_hosts file the server's host key must be in (empty: not checked), and a private
+    # key to log in with (empty: the URL's password).
+    score_pickup_known_hosts: str = ""
+    score_pickup_key_file: str = ""
+    # S3 (s3://bucket/prefix): an S3-compatible store's URL (empty: AWS), its region, and the access key and
+    # secret (empty: boto3's own chain: environment, profile, instance role).
+    score_pickup_s3_endpoint: str = ""
+    score_pickup_s3_region: str = "us-east-1"
+    score_pickup_s3_access_key: str = ""
+    score_pickup_s3_secret_key: str = ""
     # DERMS's reservation engine: a TOML file with its expected-kW and network-load models
     # (derms/reservations/models.py); empty: the reference figures.
     reservation_models: str = ""
@@ -152,7 +169,8 @@ REFERENCE_PEERS: dict[str, Any] = {
     "store_and_forward": True, "enroll_concurrently": True, "dacs_device_release": True}
 """The switches for peers that are derbridge's own reference systems, which support every deviation."""
 
-SECRET_FIELDS = {"hub_auth", "dacs_auth", "derms_auth", "headend_auth", "notify_webhook_secret"}
+SECRET_FIELDS = {"hub_auth", "dacs_auth", "derms_auth", "headend_auth", "notify_webhook_secret",
+                 "score_pickup_s3_secret_key"}
 CALLER_FIELDS = {"hub_callers", "dacs_callers", "derms_callers"}
 
 
@@ -264,6 +282,7 @@ def effective_config(settings: Settings) -> dict[str, Any]:
         shown[f"{system}_database_url"] = mask_url(settings.database_url(system))
     shown["engine_database_url"] = mask_url(settings.engine_url())
     shown["notify_smtp_url"] = mask_url(settings.notify_smtp_url)
+    shown["score_pickup_source"] = mask_url(settings.score_pickup_source)
     return shown
 
 

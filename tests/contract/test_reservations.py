@@ -20,14 +20,16 @@ from sqlalchemy.engine import Engine
 from derbridge.derms.availability.participation import SensitivePremise, mark_sensitive
 from derbridge.derms.events import events
 from derbridge.derms.events.wire import EventIn
-from derbridge.derms.reservations import candidates, reserve
+from derbridge.derms.reservations import reserve
 from derbridge.derms.reservations.api import seed_of
 from derbridge.derms.reservations.models import DEFAULT_KW, Models
 from derbridge.derms.reservations.schema import reservation_devices
 from derbridge.derms.schema import event_participations, outbound_files, status_checks
+from derbridge.derms.scores import sets as score_sets
 from derbridge.errors import Conflict
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
+from derbridge.web.operator import wait_for
 from tests.grid import SMALL_GRID, add_devices, add_grid, add_program
 from tests.registry import participate
 
@@ -134,15 +136,18 @@ def test_each_constraint_leaves_out_its_device_and_counts_it(
     assert len(chosen(answer)) == answer["candidates"] - 1
 
 
-def test_a_device_the_score_set_marks_not_eligible_is_left_out(derms_db: Engine,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    scores = pl.DataFrame({"head_end_system": ["ECOCLOUD", "ECOCLOUD"], "nic_id": ["A2", "A3"],
-                           "score": [0.9, 0.5], "eligible": [False, True]})
-    monkeypatch.setattr(candidates, "device_scores", lambda _connection: scores)
+def test_a_device_the_score_set_marks_not_eligible_is_left_out(derms_db: Engine, tmp_path: Path) -> None:
+    file = tmp_path / "SDCSE_V1_20260701T020000Z.csv"
+    file.write_text("deviceId,nicId,headEndSystem,programCode,subscriptionId,score,eligible,reason,computedAt,"
+                    "components\n"
+                    "D2,A2,ECOCLOUD,SMARTSTAT,S2,90,false,CAP_REACHED,2026-07-01T02:00:00.000Z,SC=90\n"
+                    "D3,A3,ECOCLOUD,SMARTSTAT,S3,50,true,,2026-07-01T02:00:00.000Z,SC=50\n")
+    _created, taken = score_sets.accept(derms_db, tmp_path, file, file.name, "2026-07-01T02:00:00.000Z", "0" * 64)
+    wait_for(lambda: (score_sets.find(derms_db, taken["setId"]) or {}).get("inForce"), 30, "the score set in force")
     answer = what_if(derms_db, new_event(derms_db))
     assert "A2" not in chosen(answer) and excluded(answer) == {"NOT_ELIGIBLE": 1}
     kw = {device["nicId"]: device["expectedKw"] for device in answer["devices"]}
-    assert kw == {"A1": 1.2, "A3": 0.6, "C1": 1.2}, "score × the thermostat's 1.2 kW on a summer afternoon"
+    assert kw == {"A1": 1.2, "A3": 0.6, "C1": 1.2}, "score / 100 × the thermostat's 1.2 kW on a summer afternoon"
 
 
 def test_headroom_limits_the_devices_behind_a_transformer(derms_db: Engine) -> None:

@@ -39,6 +39,14 @@ def test_effective_config_masks_secrets_and_database_passwords() -> None:
     assert "topsecret" not in str(shown) and "pw@" not in str(shown)
 
 
+def test_effective_config_masks_the_score_pickups_password_and_s3_secret() -> None:
+    settings = load_settings(env={"DERBRIDGE_SCORE_PICKUP_SOURCE": "sftp://scores:dropsecret@files.example:2222/out",
+                                  "DERBRIDGE_SCORE_PICKUP_S3_SECRET_KEY": "s3secret"})
+    shown = effective_config(settings)
+    assert shown["score_pickup_source"] == "sftp://scores:****@files.example:2222/out"
+    assert "dropsecret" not in str(shown) and "s3secret" not in str(shown)
+
+
 @pytest.mark.parametrize(("env", "message"), [
     ({"DERBRIDGE_HUB_PORT": "eighty"}, "hub_port"),
     ({"DERBRIDGE_CONFIG": "/nonexistent/derbridge.toml"}, "does not exist"),

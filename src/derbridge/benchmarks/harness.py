@@ -52,6 +52,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "optout-backfill": ("derbridge.benchmarks.optout_backfill",
                         "An opt-out in the program system until DERMS's backfilled reservation update is applied "
                         "back there, at 10 opt-outs/s (p50 and p99, ms)"),
+    "score-file": ("derbridge.benchmarks.score_file",
+                   "F7: an N-row score file from the program system through the hub into DERMS, in force (s) vs a "
+                   "raw bulk load of the same rows into DERMS's database"),
     "outcomes-apply": ("derbridge.benchmarks.outcomes_apply",
                        "N event outcomes from DERMS applied in the program system, messages of 1,000 (s) vs a raw "
                        "bulk update of the same rows"),

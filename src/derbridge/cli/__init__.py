@@ -13,7 +13,7 @@ from derbridge.cli import hub, running
 from derbridge.cli.dacs import aggregators, enrollments, legacy, program_events, programs, scores
 from derbridge.cli.dacs.customer_choices import optouts_app, unavailability_app
 from derbridge.cli.dacs.network import where
-from derbridge.cli.derms import availability, events, headend, network, registry
+from derbridge.cli.derms import availability, events, headend, network, registry, score_sets
 from derbridge.cli.hub import doctor, lookups, notifications
 from derbridge.cli.tools import bench, cis, dataset, demo
 
@@ -50,6 +50,7 @@ app.add_typer(program_events.app, name="program-events", rich_help_panel=DACS)
 network.app.command("where")(where)
 app.add_typer(network.app, name="network", rich_help_panel=DERMS)
 app.add_typer(registry.app, name="registry", rich_help_panel=DERMS)
+app.add_typer(score_sets.app, name="score-sets", rich_help_panel=DERMS)
 app.add_typer(availability.app, name="availability", rich_help_panel=DERMS)
 app.add_typer(events.app, name="events", rich_help_panel=DERMS)
 app.add_typer(headend.app, name="headend", rich_help_panel=DERMS)

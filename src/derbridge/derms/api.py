@@ -35,6 +35,7 @@ from derbridge.derms.reservations import api as reservations
 from derbridge.derms.reservations import backfills
 from derbridge.derms.reservations.reserve import release
 from derbridge.derms.schema import outbound_files, outbound_messages, rejected_requests
+from derbridge.derms.scores import api as scores
 from derbridge.derms.services import DermsServices
 from derbridge.derms.status_checks import api as status_checks
 from derbridge.derms.unavailability import api as unavailability
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(optouts.optout_integration_router(runtime, keep_rejected), dependencies=hub)
     app.include_router(unavailability.unavailability_integration_router(runtime, keep_rejected), dependencies=hub)
     app.include_router(reservations.integration_router(runtime, keep_rejected), dependencies=hub)
+    app.include_router(scores.integration_router(services, settings, keep_rejected), dependencies=hub)
 
     app.include_router(enrollment.aggregator_router(services, settings, keep_rejected), dependencies=aggregator)
 
@@ -100,6 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(events.operator_router(runtime, settings, release), dependencies=operator)
     app.include_router(reservations.operator_router(runtime, settings, models), dependencies=operator)
     app.include_router(dispatch.operator_router(services), dependencies=operator)
+    app.include_router(scores.operator_router(services), dependencies=operator)
     app.include_router(registry.operator_router(services), dependencies=operator)
     app.include_router(status_checks.operator_router(services), dependencies=operator)
     app.include_router(headend.operator_router(services), dependencies=operator)

@@ -505,3 +505,4 @@ reservation_drops = sa.Table(
 from derbridge.derms.dispatch import schema as _dispatch_schema  # noqa: E402,F401
 from derbridge.derms.events import schema as _events_schema  # noqa: E402,F401
 from derbridge.derms.reservations import schema as _reservations_schema  # noqa: E402,F401
+from derbridge.derms.scores import schema as _scores_schema  # noqa: E402,F401

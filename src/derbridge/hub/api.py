@@ -28,6 +28,7 @@ from derbridge.hub.flows.wire import msg_ack
 from derbridge.hub.lookups_api import lookups_router, start_lookups
 from derbridge.hub.notify import service as notify
 from derbridge.hub.notify.api import notifications_router
+from derbridge.hub.pickup import pickup
 from derbridge.hub.replies import Settlements
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
@@ -80,9 +81,11 @@ def start_hub(settings: Settings, dispatcher: delivery.Dispatcher) -> None:
     delivery.recover_undelivered()
     engine.schedule("hub-sweep", "0 * * * * *", delivery.sweep)
     dispatcher.start()
+    pickup.start(settings, db)
 
 
 def stop_hub(dispatcher: delivery.Dispatcher) -> None:
+    pickup.stop()
     notify.stop()
     dispatcher.stop()
     engine.shutdown()

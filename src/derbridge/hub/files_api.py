@@ -67,7 +67,7 @@ def file_endpoint(relay: FileRelay, directory: Path, max_bytes: int) -> Callable
             too_big_or_altered = FileRefused(problem.status, problem.title, problem.detail, errors)
             raise await _rejected(relay, request, None, too_big_or_altered) from problem
         try:
-            recorded = await run_in_threadpool(_take, relay, parameters, sender_key, upload, fmt, directory)
+            recorded = await run_in_threadpool(take_file, relay, parameters, sender_key, upload, fmt, directory)
         except FileRefused as refused:
             raise await _rejected(relay, request, upload, refused, directory) from refused
         finally:
@@ -104,9 +104,10 @@ def _request(relay: FileRelay, request: Request) -> tuple[FileFormat, BaseModel,
     return fmt, parameters, sender_key
 
 
-def _take(relay: FileRelay, parameters: BaseModel, sender_key: str, upload: Upload, fmt: FileFormat,
+def take_file(relay: FileRelay, parameters: BaseModel, sender_key: str, upload: Upload, fmt: FileFormat,
           directory: Path) -> messagelog.Recorded:
-    """Check and map the file, keep both files, record the message (once per sender key)."""
+    """Check and map the file, keep both files, record the message (once per sender key): a file PUT to the
+    hub, or one its pickup fetched (hub/pickup/)."""
     stem = f"{relay.kind}-{upload.sha256[:16]}-{uuid.uuid4().hex[:8]}"
     mapped_path = directory / "outbound" / f"{stem}.parquet"
     rows = map_file(relay, upload.path, fmt, mapped_path)

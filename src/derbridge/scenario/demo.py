@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from derbridge.bootstrap import BackgroundSystems, local_settings
+from derbridge.bootstrap import BackgroundSystems, configure_logging, local_settings
 from derbridge.config import Settings
 from derbridge.scenario import utility
 from derbridge.web.operator import checked, operator_client, wait_for
@@ -75,7 +75,7 @@ def run_scenario(settings: Settings, console: Console, dataset: Path) -> Scenari
         console.rule("F4, F6, F5 — enrollment")
         if enrollment_act(scenario, dacs, derms, hub, dataset):
             console.rule("F7 — device scores")
-            scores_act(scenario, dacs)
+            scores_act(scenario, dacs, derms)
     finally:
         for client in (dacs, derms, hub):
             client.close()
@@ -255,8 +255,9 @@ def enrollment_act(scenario: Scenario, dacs: Any, derms: Any, hub: Any, dataset:
     return all(scenario.step(title, action) for title, action in steps)  # each step builds on the one before
 
 
-def scores_act(scenario: Scenario, dacs: Any) -> None:
-    """The program system scores every enrolled thermostat and says why one of them scored what it did."""
+def scores_act(scenario: Scenario, dacs: Any, derms: Any) -> None:
+    """The program system scores every enrolled thermostat and says why one of them scored what it did; the
+    score file goes through the hub, and DERMS holds the new set."""
     facts = scenario.facts
 
     def run() -> str:
@@ -266,8 +267,10 @@ def scores_act(scenario: Scenario, dacs: Any) -> None:
                         SYNC_TIMEOUT_S, f"score run {started['runId']}")
         if done["status"] != "DONE" or done["devices"] != ENROLLING - 1:  # one opted out
             raise RuntimeError(f"score run {done}")
-        devices = [d["deviceId"] for d in checked(dacs.get("/api/devices", params={"status": "ACTIVE"}))]
-        facts["scores"] = [checked(dacs.get(f"/api/devices/{device}/score")) for device in devices]
+        devices = checked(dacs.get("/api/devices", params={"status": "ACTIVE"}))
+        facts["scores"] = [{**checked(dacs.get(f"/api/devices/{d['deviceId']}/score")), "nicId": d["nicId"],
+                            "headEndSystem": d["headEndSystem"]} for d in devices]
+        facts["run"] = done
         return f"{done['devices']} thermostats scored, {done['eligible']} eligible; file {done['fileName']}"
 
     def explain() -> str:
@@ -277,8 +280,23 @@ def scores_act(scenario: Scenario, dacs: Any) -> None:
             raise RuntimeError(f"the trial gives {tried['components']}, the run {facts['scores'][0]['components']}")
         return f"{device}: score {tried['score']:g} by {tried['ruleSet']}, the same components as the run"
 
+    def in_derms() -> str:
+        name = facts["run"]["fileName"]
+        held = wait_for(lambda: next((s for s in checked(derms.get("/api/score-sets"))
+                                      if s["fileName"] == name and s["inForce"]), None), SYNC_TIMEOUT_S,
+                        f"DERMS holding {name}")
+        if (held["rows"], held["eligible"]) != (facts["run"]["devices"], facts["run"]["eligible"]):
+            raise RuntimeError(f"DERMS holds {held}, the program system scored {facts['run']}")
+        first = facts["scores"][0]
+        [row] = checked(derms.get(f"/api/devices/{first['headEndSystem']}/{first['nicId']}/score"))
+        if (row["score"], row["eligible"]) != (first["score"], first["eligible"]):
+            raise RuntimeError(f"DERMS gives {first['nicId']} {row}, the program system {first}")
+        return (f"score set {held['setId']} in force: {held['rows']} devices, {held['eligible']} eligible; "
+                f"{first['nicId']} scores {row['score']:g} in both systems")
+
     if scenario.step(f"The program system scores the {ENROLLING - 1} enrolled thermostats", run):
         scenario.step("Why one thermostat scored what it did", explain)
+        scenario.step("The score file through the hub: DERMS switches to the new score set", in_derms)
 
 
 def _nic(record: dict[str, Any]) -> str:
@@ -338,6 +356,7 @@ def main(console: Console, keep: bool = False) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="derbridge-demo-"))
     settings = local_settings(data_dir, retry_initial_s=0.2, retry_max_interval_s=2.0, sender_poll_s=0.2,
                               log_level="warning")
+    configure_logging(settings)
     console.print(f"[bold]derbridge demo[/] — three systems on loopback, data in {data_dir}")
     from derbridge.dataset.generate import generate  # polars: loaded when the demo runs, not for `trail_table`
 

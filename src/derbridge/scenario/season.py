@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from derbridge.bootstrap import BackgroundSystems, local_settings
+from derbridge.bootstrap import BackgroundSystems, configure_logging, local_settings
 from derbridge.clock import SharedClock
 from derbridge.scenario import season_steps as steps
 from derbridge.scenario.demo import Scenario
@@ -73,6 +73,7 @@ def main(console: Console, keep: bool = False, customers: int = CUSTOMERS, seed:
     clock_file = data_dir / "clock"
     settings = local_settings(data_dir, retry_initial_s=0.2, retry_max_interval_s=2.0, sender_poll_s=0.1,
                               log_level="warning", clock_file=str(clock_file))
+    configure_logging(settings)
     console.print(f"[bold]derbridge demo --season[/] — three systems on loopback, one shared clock, data in "
                   f"{data_dir}")
     dataset = steps.make_dataset(data_dir / "dataset", customers, seed)

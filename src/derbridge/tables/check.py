@@ -34,11 +34,12 @@ NOT_READ = {"date": "is not a date (YYYY-MM-DD)", "datetime": "is not an ISO 860
 """What a value of each kind that does not read as one is told."""
 
 
-def check_file(spec: FileSpec, path: Path, fmt: FileFormat) -> int:
-    """Every problem the file shows on its own; returns its row count, or raises FileRefused naming them."""
+def check_file(spec: FileSpec, path: Path, fmt: FileFormat, extra: ExtraChecks | None = None) -> int:
+    """Every problem the file shows on its own; returns its row count, or raises FileRefused naming them.
+    `extra` adds a system's own row checks (given the file's schema), tallied in the same pass."""
     schema = file_schema(path, fmt)
     check_columns(spec, schema)
-    checker = _Checker(spec, schema)
+    checker = _Checker(spec, schema, extra(schema) if extra is not None else [])
     for chunk in file_chunks(path, fmt):
         checker.take(chunk)
     checker.finish(lambda: file_chunks(path, fmt))
@@ -92,12 +93,17 @@ def rows_where(frame: pl.DataFrame, failed: pl.Expr, field: str, kind: str, mess
 
 
 @dataclass(frozen=True)
-class _Check:
+class RowCheck:
+    """A check of every row: `failed` is true on a row that fails it (null counts as passing)."""
+
     field: str
     type: str
     message: str
     failed: pl.Expr
-    """True on a row that fails the check (null counts as passing)."""
+
+
+_Check = RowCheck
+ExtraChecks = Callable[[pl.Schema], list[RowCheck]]
 
 
 def _value_checks(spec: FileSpec, schema: pl.Schema) -> list[_Check]:
@@ -142,9 +148,9 @@ class _Checker:
     """One pass over a file's chunks, tallying every value problem and keeping the hashes of keys and of the
     values that must agree; `finish` judges those and refuses the file if anything was found."""
 
-    def __init__(self, spec: FileSpec, schema: pl.Schema) -> None:
+    def __init__(self, spec: FileSpec, schema: pl.Schema, extra: list[RowCheck] | None = None) -> None:
         self.spec, self.schema = spec, schema
-        self.checks = _value_checks(spec, schema)
+        self.checks = [*_value_checks(spec, schema), *(extra or [])]
         self.hashed = [*self._key_hashes(), *self._agreement_hashes()]
         self.problems = Problems()
         self.hashes: list[pl.DataFrame] = []

@@ -63,11 +63,13 @@ def devices_table(found: dict[str, Any]) -> Table:
     title = f"Availability {found['eventStart']} → {found['eventEnd']}" + (
         f" (first {shown} of {total} devices)" if found["truncated"] else "")
     table = Table(title=title)
-    for column in ("head end", "nic", "program", "time zone", "available", "violated rules"):
+    for column in ("head end", "nic", "program", "time zone", "score", "eligible", "available", "violated rules"):
         table.add_column(column)
     for d in found["devices"]:
         violations = ", ".join(v["code"] + (" (overridable)" if v["overridable"] else "") for v in d["violations"])
-        table.add_row(d["headEndSystem"], d["nicId"], d["programCode"], d["timeZone"],
+        score = "" if d.get("score") is None else f"{d['score']:g}"
+        eligible = "" if d.get("eligible") is None else "yes" if d["eligible"] else f"no: {d.get('scoreReason')}"
+        table.add_row(d["headEndSystem"], d["nicId"], d["programCode"], d["timeZone"], score, eligible,
                       "[green]yes[/]" if d["available"] else "[red]no[/]", violations)
     return table
 

@@ -4,7 +4,9 @@ The devices are one or more named devices, or every active device of a program. 
 from the registry (devices.subscription_id → subscriptions.program_code; active devices of active
 subscriptions only), the program's rules from F2 (program_rules.py), its time zone from its service location
 (the request's default time zone when it has none), its history from its participation (participation.py).
-Declared unavailability (F13): the customers' windows DERMS holds (unavailability/windows.py).
+Declared unavailability (F13): the customers' windows DERMS holds (unavailability/windows.py). Scores (F7): each
+device's score and eligibility in the score set in force (scores/sets.py); a device the set marks not eligible
+is never available (NOT_ELIGIBLE, not overridable).
 
 The fleet is split by program and time zone, because each has its own rules and calendar (usually one or
 two groups); each group is one SQL summary of its history and one `fleet_availability` call over all its
@@ -27,7 +29,9 @@ from derbridge.derms.availability.engine import UNAVAILABILITY_COLUMNS, EventWin
 from derbridge.derms.availability.participation import HISTORY_COLUMNS, history_frame, periods_of, recent_days_frame
 from derbridge.derms.availability.rule_set import ProgramRules
 from derbridge.derms.programs import rules as program_rules
+from derbridge.derms.reservations.scores import best_per_device
 from derbridge.derms.schema import devices, sensitive_premises, service_locations, subscriptions
+from derbridge.derms.scores.sets import current_scores
 from derbridge.derms.unavailability.windows import overlapping
 from derbridge.errors import Conflict, InvalidInput
 from derbridge.store.bulk import select_frame
@@ -87,8 +91,22 @@ def evaluate(engine: Engine, request: AvailabilityRequest, now: datetime,
     again) does not count."""
     with reading(engine) as connection:
         judged = judge(connection, _fleet(connection, request), request, now, excluding_event)
-    return judged.select("head_end_system", "nic_id", "program_code", "time_zone", "available", "reasons",
-                         "overridable")
+        scores = best_per_device(current_scores(connection))
+    return with_scores(judged, scores).select(
+        "head_end_system", "nic_id", "program_code", "time_zone", "available", "reasons", "overridable", "score",
+        "eligible", "score_reason")
+
+
+def with_scores(judged: pl.DataFrame, scores: pl.DataFrame) -> pl.DataFrame:
+    """Each judged device's score, eligible and score_reason from the set in force (null where it holds none);
+    one it marks not eligible gets NOT_ELIGIBLE and is not available."""
+    held = scores.select(*KEYS, "score", "eligible", score_reason="reason")
+    joined = judged.join(held, on=list(KEYS), how="left", maintain_order="left")
+    not_eligible = pl.col("eligible").eq(False).fill_null(False)  # noqa: FBT003
+    return joined.with_columns(
+        reasons=pl.when(not_eligible).then(pl.col("reasons").list.concat(pl.lit([Reason.NOT_ELIGIBLE.value])))
+        .otherwise(pl.col("reasons")),
+        available=pl.col("available") & ~not_eligible)
 
 
 def judge(connection: Connection, fleet: pl.DataFrame, request: AvailabilityRequest, now: datetime,
@@ -261,7 +279,8 @@ def answer(request: AvailabilityRequest, judged: pl.DataFrame, now: datetime) ->
         "summary": summary(judged),
         "devices": [
             {"headEndSystem": row["head_end_system"], "nicId": row["nic_id"], "programCode": row["program_code"],
-             "timeZone": row["time_zone"], "available": row["available"],
+             "timeZone": row["time_zone"], "available": row["available"], "score": row["score"],
+             "eligible": row["eligible"], "scoreReason": row["score_reason"],
              "violations": [{"code": code, "text": Reason(code).text, "overridable": code in row["overridable"]}
                             for code in row["reasons"]]}
             for row in listed.iter_rows(named=True)

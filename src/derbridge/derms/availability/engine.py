@@ -40,6 +40,7 @@ class Reason(StrEnum):
     SEASONAL_CAP_REACHED = "SEASONAL_CAP_REACHED"
     ANNUAL_HOURS_EXCEEDED = "ANNUAL_HOURS_EXCEEDED"
     CONSECUTIVE_DAYS_EXCEEDED = "CONSECUTIVE_DAYS_EXCEEDED"
+    NOT_ELIGIBLE = "NOT_ELIGIBLE"
 
     @property
     def text(self) -> str:
@@ -60,6 +61,7 @@ REASON_TEXTS: dict[Reason, str] = {
     Reason.SEASONAL_CAP_REACHED: "the device has already taken part in the most events allowed this season",
     Reason.ANNUAL_HOURS_EXCEEDED: "the event would take the device past the program's event hours per year",
     Reason.CONSECUTIVE_DAYS_EXCEEDED: "the event would make too many consecutive event days for the device",
+    Reason.NOT_ELIGIBLE: "the score set in force (the program system's score file) marks the device not eligible",
 }
 
 

@@ -41,7 +41,8 @@ from derbridge.store.outbox import new_outbox_values
 ACK_PATH = "/hub/from-derms/programAck"
 WEEKDAY_NAMES = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 CYCLES_SHORTEST_FIRST = ("WEEK", "MONTH", "SEASON")
-NEVER_OVERRIDABLE = frozenset({Reason.PROGRAM_NOT_AVAILABLE, Reason.LIFE_SUPPORT, Reason.UNAVAILABLE_DECLARED})
+NEVER_OVERRIDABLE = frozenset({Reason.PROGRAM_NOT_AVAILABLE, Reason.LIFE_SUPPORT, Reason.UNAVAILABLE_DECLARED,
+                               Reason.NOT_ELIGIBLE})
 OVERRIDABLE = tuple(reason for reason in Reason if reason not in NEVER_OVERRIDABLE)
 # The engine's field → the message field that carries it, to name a bad field the way the sender wrote it.
 WIRE_FIELDS = {

@@ -12,6 +12,7 @@ from derbridge.hub.flows import (
     f5_bulk_sync,
     f5_enrollment_sync,
     f6_status_check,
+    f7_scores,
     f8_events,
     f9_reservations,
     f10_cancellation,
@@ -38,7 +39,7 @@ FLOWS = [
     Flow("F4", "Enrollment request", "DERMS → program system", "working"),
     Flow("F5", "Enrollment sync (+ ack)", "program system → DERMS", "working"),
     Flow("F6", "Device status check (async result)", "both", "working"),
-    Flow("F7", "Device score and eligibility file", "program system → DERMS", "planned"),
+    Flow("F7", "Device score and eligibility file", "program system → DERMS", "working: one file per score run"),
     Flow("F8", "Event, stages and status", "DERMS → program system", "working: stages, then status changes"),
     Flow("F9", "Device reservation", "DERMS → program system", "working: a CSV device list, sent in chunks"),
     Flow("F10", "Pre-event cancellation", "DERMS → program system", "working: beside lifecycle F1CN"),
@@ -57,6 +58,7 @@ INBOUND: list[Inbound] = [*RELAYS, f4_enrollment_request.INTAKE]
 LEGS: dict[str, Leg] = {leg.kind: leg for leg in [*(relay.leg for relay in RELAYS), *f4_enrollment_request.LEGS]}
 LEGS.update({leg.kind: leg for leg in f12_optouts.LEGS})  # DERMS's ERROR ack is a refusal, not a delivery
 
-FILE_RELAYS: list[FileRelay] = [*f1_network.FILE_RELAYS, *f5_bulk_sync.FILE_RELAYS, *f9_reservations.FILE_RELAYS,
+FILE_RELAYS: list[FileRelay] = [*f1_network.FILE_RELAYS, *f5_bulk_sync.FILE_RELAYS, *f7_scores.FILE_RELAYS,
+                                *f9_reservations.FILE_RELAYS,
                                 *f11_outcomes.FILE_RELAYS]
 LEGS.update({leg.kind: leg for relay in FILE_RELAYS for leg in relay.legs})

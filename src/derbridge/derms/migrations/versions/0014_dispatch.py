@@ -3,8 +3,8 @@
 Events that had started before this revision were never dispatched: their stages are recorded as MISSED and
 their outcomes as settled (none sent), so that DERMS does not report every device of a past event as an error.
 
-Revision ID: 0013
-Revises: 0014
+Revision ID: 0014
+Revises: 0013
 """
 
 import sqlalchemy as sa
@@ -12,8 +12,8 @@ from alembic import op
 
 from derbridge.clock import utcnow
 
-revision = "0013"
-down_revision = "0014"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """what became of each drop from a reservation, the standby devices that replaced them, and whether the
 reservation still meets its target
 
-Revision ID: 0014
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
