@@ -64,6 +64,17 @@ def test_create_approve_what_if_reserve_and_cancel_from_the_command_line(stack: 
     in_program_system = run(config, "program-events", "show", event_id)
     assert in_program_system.exit_code == 0 and f"{planned['reserved']} reserved" in in_program_system.output
 
+    performance = run(config, "events", "performance", event_id, "--feeders")
+    assert performance.exit_code == 0, performance.output
+    assert "NOT_YET" in performance.output and "outcomes: not yet" in performance.output
+    assert "F-1" in performance.output and "F-2" in performance.output
+    before = printed_json(run(config, "events", "performance", event_id, "--json").output)
+    assert before["reservedKw"] > 0 and before["outcomesCollected"] is False
+    assert [stage["name"] for stage in before["stages"]] == ["RAMP_UP", "SUSTAIN", "RAMP_DOWN"]
+    assert run(config, "events", "performance", "EV0000000000").exit_code == 1
+    live = printed_json(run(config, "events", "performance", event_id, "--live", "--json").output)
+    assert live["live"] and {stage["deliveredKw"] for stage in live["stages"]} == {None}, "nothing started yet"
+
     cancelled = run(config, "events", "cancel", event_id, "--reason", "forecast cooler")
     assert cancelled.exit_code == 0 and "CANCELLED (forecast cooler)" in cancelled.output
     wait_program_event(settings, event_id, "CANCELLED", reserved=0)

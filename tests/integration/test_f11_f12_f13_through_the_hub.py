@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -16,6 +17,8 @@ from sqlalchemy.engine import Connection
 from derbridge.bootstrap import BackgroundSystems
 from derbridge.clock import utcnow
 from derbridge.dacs.schema import event_participations, program_types
+from derbridge.derms.dispatch.collect import wire_records
+from derbridge.derms.dispatch.outcomes import OUTCOME_SCHEMA
 from derbridge.derms.schema import declared_unavailability, event_opt_outs
 from derbridge.store.db import make_engine
 from derbridge.web.auth import outbound_credential
@@ -86,6 +89,34 @@ def test_an_outcome_file_from_derms_is_applied_whole(running_stack: BackgroundSy
     assert answer.status_code == 202, answer.text
     wait_for(lambda: outcomes_of(running_stack, "EV-FILE") == {"F1": "D1SP", "F2": "D1IO", "F3": "D1CN"}, 60,
              "the outcome file applied")
+
+
+def test_an_outcome_file_as_derms_writes_it_is_applied_with_its_times_and_messages(
+        running_stack: BackgroundSystems, tmp_path: Path) -> None:
+    settings = running_stack.settings
+    start = datetime(2026, 7, 15, 20, tzinfo=UTC)
+    found = pl.DataFrame({
+        "head_end_system": [HEAD_END] * 2, "nic_id": ["W1", "W2"], "outcome": ["D1SP", "D1ER"],
+        "start_at": [start, None], "end_at": [start + timedelta(hours=2), None],
+        "error_message": [None, "ECOCLOUD unavailable: HTTP 503"]}, schema=OUTCOME_SCHEMA)
+    path = tmp_path / "outcomes.csv"
+    wire_records(found, "EV-WIRE").write_csv(path)
+    body = path.read_bytes()
+    with make_client(settings.url("hub"), outbound_credential(settings, "derms", "hub"), 30) as derms:
+        answer = derms.put("/hub/files/from-derms/eventOutcomes", params={"fileId": "EV-WIRE-OUTCOMES"},
+                           content=body, headers={"content-type": "text/csv", "idempotency-key": "EV-WIRE-OUTCOMES",
+                                                  "x-content-sha256": hashlib.sha256(body).hexdigest()})
+    assert answer.status_code == 202, answer.text
+    wait_for(lambda: outcomes_of(running_stack, "EV-WIRE") == {"W1": "D1SP", "W2": "D1ER"}, 60,
+             "the outcome file applied")
+    engine = make_engine(settings.database_url("dacs"))
+    p = event_participations
+    with engine.connect() as connection:
+        rows = {row.nic_id: row for row in connection.execute(sa.select(p).where(p.c.event_external_id == "EV-WIRE"))}
+    engine.dispose()
+    assert rows["W1"].participation_start.replace(tzinfo=UTC) == start
+    assert rows["W1"].participation_end.replace(tzinfo=UTC) == start + timedelta(hours=2)
+    assert rows["W2"].outcome_message == "ECOCLOUD unavailable: HTTP 503" and rows["W2"].participation_start is None
 
 
 def test_an_agents_opt_out_reaches_derms_and_one_it_cannot_take_comes_back_declined(

@@ -46,6 +46,9 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "network-export": ("derbridge.benchmarks.network_export",
                        "F1 full export of N service points from DERMS into the program system (s) vs a raw "
                        "SQLite bulk insert of the same rows"),
+    "dispatch-outcomes": ("derbridge.benchmarks.dispatch_outcomes",
+                          "DERMS dispatches an event's three stages to N reserved devices and works out their "
+                          "outcomes and performance from telemetry (s) vs a bulk insert of one stage's rows"),
     "optout-backfill": ("derbridge.benchmarks.optout_backfill",
                         "An opt-out in the program system until DERMS's backfilled reservation update is applied "
                         "back there, at 10 opt-outs/s (p50 and p99, ms)"),

@@ -3,7 +3,8 @@
 The documented paths the hub calls (/aggregator, /program, /enroll, /status_check, /enroll-to-dacs/results),
 the acks of reservation device lists (/reserveDeviceAck) and the files it PUTs (/files/…) take the hub's
 credential; aggregators enroll devices under /api/aggregator; operators have the rest under /api. A scheduler
-moves events on the shared clock, releasing the devices of an event it cancels.
+moves events on the shared clock, releasing the devices of an event it cancels; the dispatch worker (in
+DermsServices) dispatches each stage as it starts and sends the outcomes after the event.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from derbridge.config import Settings
 from derbridge.derms.aggregators import api as aggregators
 from derbridge.derms.availability import api as availability
 from derbridge.derms.customers.api import CIS_PREFIX, cis_uploads
+from derbridge.derms.dispatch import api as dispatch
 from derbridge.derms.enrollment import api as enrollment
 from derbridge.derms.events import api as events
 from derbridge.derms.events.events import advance
@@ -99,6 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(unavailability.unavailability_operator_router(runtime), dependencies=operator)
     app.include_router(events.operator_router(runtime, settings, release), dependencies=operator)
     app.include_router(reservations.operator_router(runtime, settings, models), dependencies=operator)
+    app.include_router(dispatch.operator_router(services), dependencies=operator)
     app.include_router(scores.operator_router(services), dependencies=operator)
     app.include_router(registry.operator_router(services), dependencies=operator)
     app.include_router(status_checks.operator_router(services), dependencies=operator)

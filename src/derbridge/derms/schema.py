@@ -502,6 +502,7 @@ reservation_drops = sa.Table(
 
 # ---- capabilities that declare their tables in their own package, on this metadata ---------------------------
 # Imported last, so that migrations and the schema check see every table of DERMS.
+from derbridge.derms.dispatch import schema as _dispatch_schema  # noqa: E402,F401
 from derbridge.derms.events import schema as _events_schema  # noqa: E402,F401
 from derbridge.derms.reservations import schema as _reservations_schema  # noqa: E402,F401
 from derbridge.derms.scores import schema as _scores_schema  # noqa: E402,F401

@@ -1,13 +1,14 @@
 """What DERMS runs beside its database between start-up and shutdown: its head ends (the gateway, and the
 clouds it simulates in its own process), the status-check worker, the registration worker, the bulk-sync
-runner and the score-set loader. All share one gateway, so a device registers with the same cloud its status
-is asked of. Nothing is built at import."""
+runner, the score-set loader and the dispatch worker. All share one gateway, so a device registers with, and
+is dispatched through, the same cloud its status is asked of. Nothing is built at import."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from derbridge.config import Settings
+from derbridge.derms.dispatch.worker import DispatchWorker
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.setup import HeadEnds
 from derbridge.derms.registry.bulk_sync import BulkSyncRunner
@@ -25,6 +26,7 @@ class DermsServices:
         self._status_checks: StatusCheckWorker | None = None
         self._registrations: RegistrationWorker | None = None
         self._bulk_syncs: BulkSyncRunner | None = None
+        self._dispatch: DispatchWorker | None = None
         self._score_sets: ScoreSetLoader | None = None
 
     @property
@@ -47,16 +49,17 @@ class DermsServices:
                                                  poll_s=settings.sender_poll_s * 2)
         self._bulk_syncs = BulkSyncRunner(db, self._registrations.wake, poll_s=settings.sender_poll_s * 2)
         self._score_sets = ScoreSetLoader(db, poll_s=settings.sender_poll_s * 2)
-        for worker in (self._status_checks, self._registrations, self._bulk_syncs, self._score_sets):
+        self._dispatch = DispatchWorker(db, self.gateway, self.files_dir, wake_senders, poll_s=settings.sender_poll_s)
+        for worker in (self._status_checks, self._registrations, self._bulk_syncs, self._score_sets, self._dispatch):
             worker.start()
 
     def close(self) -> None:
-        for worker in (self._score_sets, self._bulk_syncs, self._registrations, self._status_checks):
+        for worker in (self._dispatch, self._score_sets, self._bulk_syncs, self._registrations, self._status_checks):
             if worker is not None:
                 worker.stop()
         if self._head_ends is not None:
             self._head_ends.close()
-        self._status_checks = self._registrations = self._bulk_syncs = None
+        self._status_checks = self._registrations = self._bulk_syncs = self._dispatch = None
         self._score_sets = None
         self._head_ends = None
 
@@ -67,6 +70,10 @@ class DermsServices:
     def wake_registrations(self) -> None:
         if self._registrations is not None:
             self._registrations.wake()
+
+    def wake_dispatch(self) -> None:
+        if self._dispatch is not None:
+            self._dispatch.wake()
 
     def wake_bulk_syncs(self) -> None:
         if self._bulk_syncs is not None:

@@ -1,5 +1,6 @@
-"""`derbridge events`: demand-response events in the running DERMS — create, list, show, approve, cancel — and
-their reservation: what the engine would reserve (`reserve --dry-run`), and the reservation itself."""
+"""`derbridge events`: demand-response events in the running DERMS — create, list, show, approve, cancel — their
+reservation (what the engine would reserve, `reserve --dry-run`, and the reservation itself), and how each
+stage's dispatch performed (`performance`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from derbridge.cli.support import ActorOption, ConfigOption, JsonOption, call, c
 
 app = typer.Typer(help="Demand-response events in DERMS: New → Scheduled → In Progress → Completed, or Cancelled "
                        "before the start. The program system hears of each (F8, F10); reservations go to it as "
-                       "device lists (F9).", no_args_is_help=True)
+                       "device lists (F9); each stage is dispatched at its start, and each device's outcome goes "
+                       "to it after the event (F11).", no_args_is_help=True)
 EVENT_TYPES = ("ECONOMIC", "EMERGENCY", "RELIABILITY", "DEVICE-TEST")
 
 
@@ -71,14 +73,16 @@ def list_events(status: Annotated[str | None, typer.Option(help="NEW, SCHEDULED,
 
 @app.command("show")
 def show_event(event_id: str, as_json: JsonOption = False, config: ConfigOption = None) -> None:
-    """One event: its stages, the history of its statuses, and its reservation if it has one: the devices
-    dropped from it (who, why, in which update) and the standby devices that replaced them."""
+    """One event: its stages, the history of its statuses, its reservation if it has one (the devices dropped
+    from it — who, why, in which update — and the standby devices that replaced them), and its performance."""
     event = call(config, "derms", "GET", f"/api/events/{event_id}")
     held = call(config, "derms", "GET", f"/api/events/{event_id}/reservation", params={"limit": 0},
                 missing_ok=True)
     changes = None if held is None else call(config, "derms", "GET", f"/api/events/{event_id}/reservation/changes")
+    performed = call(config, "derms", "GET", f"/api/events/{event_id}/performance")
     if as_json:
-        show({**event, "reservation": held if held is None else {**held, **(changes or {})}})
+        show({**event, "reservation": held if held is None else {**held, **(changes or {})},
+              "performance": performed})
         return
     console.print(event_table(event))
     console.print(table_of("History", event["history"], [("status", "status"), ("at", "at"), ("by", "actor"),
@@ -93,6 +97,26 @@ def show_event(event_id: str, as_json: JsonOption = False, config: ConfigOption 
         console.print(table_of("Backfilled from standby", changes["backfills"], [
             ("head end", "headEndSystem"), ("NIC", "nicId"), ("rank", "rank"), ("expected kW", "expectedKw"),
             ("update", "messageId"), ("at", "backfilledAt")]))
+    if any(stage["dispatch"] != "NOT_YET" for stage in performed["stages"]):
+        console.print(performance_table(performed))
+
+
+@app.command("performance")
+def performance(event_id: str, feeders: Annotated[bool, typer.Option(help="A row per stage and feeder")] = False,
+                live: Annotated[bool, typer.Option(help="While the event runs: delivered so far, from the head "
+                                                        "ends' telemetry read now")] = False,
+                as_json: JsonOption = False, config: ConfigOption = None) -> None:
+    """Target, reserved, dispatched and delivered kW of each stage (and feeder), and the devices' outcomes.
+
+    Delivered kW is measured from telemetry against each device's own baseline (the mean of the same quarter hours
+    on the five days before, when not under an event), once the event is completed and its outcomes sent, or so
+    far with --live."""
+    performed = call(config, "derms", "GET", f"/api/events/{event_id}/performance",
+                     params={"live": "true"} if live else None)
+    if as_json:
+        show(performed)
+        return
+    console.print(performance_table(performed, feeders))
 
 
 @app.command("approve")
@@ -177,4 +201,25 @@ def reservation_table(held: dict[str, Any]) -> Table:
         table.add_row(f"device list {device_list['version']}",
                       f"{device_list['messageId']}: +{device_list['reserved']} −{device_list['released']}, "
                       f"ack {device_list['ackType'] or 'awaited'}")
+    return table
+
+
+def performance_table(performed: dict[str, Any], feeders: bool = False) -> Table:
+    outcomes = ", ".join(f"{code} {count}" for code, count in sorted(performed["outcomes"].items())) or "not yet"
+    so_far = " (delivered so far)" if performed.get("live") else ""
+    table = Table(title=f"Performance of {performed['eventId']} — {performed['status']}{so_far}; outcomes: {outcomes}")
+    for column in ("stage", "feeder", "dispatch", "target kW", "reserved kW", "dispatched kW", "delivered kW",
+                   "devices"):
+        table.add_column(column, justify="right" if "kW" in column or column == "devices" else "left")
+
+    def kw(value: float | None) -> str:
+        return "—" if value is None else f"{value:,.1f}"
+
+    for stage in performed["stages"]:
+        table.add_row(stage["name"], "all", stage["dispatch"], kw(stage["targetKw"]), kw(stage["reservedKw"]),
+                      kw(stage["dispatchedKw"]), kw(stage["deliveredKw"]),
+                      f"{stage['devicesAccepted'] or 0}/{stage['devicesDispatched']}")
+        for feeder in stage["byFeeder"] if feeders else []:
+            table.add_row("", feeder["feederId"] or "(none)", "", "", kw(feeder["reservedKw"]),
+                          kw(feeder["dispatchedKw"]), kw(feeder["deliveredKw"]), str(feeder["devices"]))
     return table

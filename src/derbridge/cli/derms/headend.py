@@ -33,13 +33,22 @@ def serve(
                                                                           "does not answer")] = 0.0,
     registration_failure_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of (de)registrations "
                                                                                 "refused")] = 0.0,
-    seed: Annotated[int, typer.Option(help="Seed of the failure draws (same seed, same failures)")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of every draw (same seed, same failures and responses)")] = 0,
+    response_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of dispatched devices that take "
+                                                                    "the event")] = 0.9,
+    override_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of responding devices whose "
+                                                                    "customer overrides the event")] = 0.05,
+    offline_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of dispatched devices that go off "
+                                                                   "line during the event")] = 0.02,
+    peak_temperature: Annotated[float, typer.Option(help="Afternoon outdoor temperature, °C")] = 35.0,
+    temperature_swing: Annotated[float, typer.Option(min=0, help="How much cooler the night is, °C")] = 10.0,
     config: ConfigOption = None,
 ) -> None:
     """Run a simulated aggregator cloud as its own process.
 
-    It answers DERMS's gateway (credential `derms`) and operators (credential `operator`, see `derbridge
-    credentials headend`). Point DERMS at it with DERBRIDGE_HEADENDS="NAME url=http://HOST:PORT, …".
+    Its fleet answers dispatches as docs/fleets.md describes. It answers DERMS's gateway (credential
+    `derms`) and operators (credential `operator`, see `derbridge credentials headend`). Point DERMS at it with
+    DERBRIDGE_HEADENDS="NAME url=http://HOST:PORT, …".
     """
     import uvicorn
 
@@ -50,7 +59,8 @@ def serve(
 
     settings = settings_from(config)
     configure_logging(settings)
-    profile = CloudProfile(name, lag, status_failure_rate, registration_failure_rate, seed)
+    profile = CloudProfile(name, lag, status_failure_rate, registration_failure_rate, seed, response_rate,
+                           override_rate, offline_rate, peak_temperature, temperature_swing)
     cloud = load_fleets(devices_file(dataset), [profile])[name] if dataset else SimulatedCloud(profile)
     load_or_create_credentials(settings)
     console.print(f"head end {name} listening on http://{settings.host}:{port} with {cloud.size:,} devices; "

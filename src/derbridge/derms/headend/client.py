@@ -7,17 +7,22 @@ answer) is `HeadEndUnavailable`, so the gateway answers each device of that head
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
 
-from derbridge.derms.headend.model import DeviceStatus, HeadEndUnavailable, Registration
+from derbridge.clock import iso_z
+from derbridge.derms.headend.model import DeviceStatus, DispatchOrder, HeadEndUnavailable, Registration
 from derbridge.derms.headend.service import (
     MAX_DEVICES_PER_REQUEST,
     registration_from_json,
     status_from_json,
 )
 from derbridge.web.client import make_client
+
+if TYPE_CHECKING:
+    import polars as pl
 
 Answer = TypeVar("Answer", DeviceStatus, Registration)
 
@@ -50,14 +55,57 @@ class HttpHeadEnd:
         return self._ask("/gateway/deregister", nic_ids,
                          lambda body: [registration_from_json(item) for item in body["devices"]])
 
+    def dispatch(self, order: DispatchOrder, devices: pl.DataFrame) -> pl.DataFrame:
+        """The cloud's answers, a chunk of devices at a time."""
+        import polars as pl
+
+        header = {"eventId": order.event_id, "stageId": order.stage_id, "startISO": iso_z(order.start),
+                  "endISO": iso_z(order.end)}
+        frames = []
+        for first in range(0, devices.height, MAX_DEVICES_PER_REQUEST):
+            chunk = devices.slice(first, MAX_DEVICES_PER_REQUEST)
+            body = self._post("/gateway/dispatch", {**header, "devices": chunk.select(
+                nicId="nic_id", kw="kw").to_dicts()})
+            try:
+                answers = pl.DataFrame(body["devices"], schema={"nicId": pl.String, "result": pl.String,
+                                                                "message": pl.String}).select(
+                    nic_id="nicId", result="result", message=pl.col("message").fill_null(""))
+            except (KeyError, TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+                raise HeadEndUnavailable(f"an answer DERMS cannot read ({type(exc).__name__}: {exc})") from exc
+            if not answers["nic_id"].equals(chunk["nic_id"]):
+                raise HeadEndUnavailable(f"an answer for other devices than asked ({answers.height} for "
+                                         f"{chunk.height})")
+            frames.append(answers)
+        return pl.concat(frames) if frames else pl.DataFrame(schema={"nic_id": pl.String, "result": pl.String,
+                                                                     "message": pl.String})
+
+    def telemetry(self, nic_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
+        """The cloud's columns, a chunk of devices at a time."""
+        import polars as pl
+
+        frames = []
+        for first in range(0, len(nic_ids), MAX_DEVICES_PER_REQUEST):
+            chunk = nic_ids[first:first + MAX_DEVICES_PER_REQUEST]
+            body = self._post("/gateway/telemetry", {"nicIds": chunk, "startISO": iso_z(start), "endISO": iso_z(end)})
+            try:
+                frames.append(pl.DataFrame({
+                    "nic_id": body["nicId"], "interval_start": body["intervalStartISO"], "kw": body["kw"],
+                    "state": body["state"]}, schema={"nic_id": pl.String, "interval_start": pl.String,
+                                                     "kw": pl.Float64, "state": pl.String})
+                    .with_columns(pl.col("interval_start").str.to_datetime(time_unit="us", time_zone="UTC")))
+            except (KeyError, TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+                raise HeadEndUnavailable(f"telemetry DERMS cannot read ({type(exc).__name__}: {exc})") from exc
+        return pl.concat(frames)
+
     def close(self) -> None:
         self._client.close()
 
-    def _ask(self, path: str, nic_ids: list[str], read: Callable[[dict[str, Any]], list[Answer]]) -> list[Answer]:
+    def _ask(self, path: str, nic_ids: list[str], read: Callable[[dict[str, Any]], list[Answer]],
+             request: Callable[[list[str]], dict[str, Any]] = lambda chunk: {"nicIds": chunk}) -> list[Answer]:
         answers: list[Answer] = []
         for start in range(0, len(nic_ids), MAX_DEVICES_PER_REQUEST):
             chunk = nic_ids[start:start + MAX_DEVICES_PER_REQUEST]
-            body = self._post(path, chunk)
+            body = self._post(path, request(chunk))
             try:
                 replies = read(body)
             except (KeyError, TypeError, ValueError) as exc:
@@ -67,9 +115,9 @@ class HttpHeadEnd:
             answers += replies
         return answers
 
-    def _post(self, path: str, nic_ids: list[str]) -> dict[str, Any]:
+    def _post(self, path: str, request: dict[str, Any]) -> dict[str, Any]:
         try:
-            response = self._client.post(path, json={"nicIds": nic_ids})
+            response = self._client.post(path, json=request)
         except httpx2.TransportError as exc:
             raise HeadEndUnavailable(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code != 200:

@@ -9,9 +9,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
 
-from derbridge.derms.headend.model import DeviceStatus, HeadEnd, HeadEndUnavailable, Registration
+from derbridge.derms.headend.model import (
+    ERROR,
+    DeviceStatus,
+    DispatchOrder,
+    HeadEnd,
+    HeadEndUnavailable,
+    Registration,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
 
 DeviceKey = tuple[str, str]  # (head-end system, NIC id)
 Answer = TypeVar("Answer", DeviceStatus, Registration)
@@ -36,6 +47,55 @@ class Gateway:
     def deregister(self, devices: Iterable[DeviceKey]) -> dict[DeviceKey, Registration]:
         return self._ask(devices, lambda head_end, nics: head_end.deregister(nics),
                          lambda nic, why: Registration(nic, False, False, why))
+
+    def dispatch(self, order: DispatchOrder, devices: pl.DataFrame) -> pl.DataFrame:
+        """One order per head end for its devices (`head_end_system`, `nic_id`, `kw`); each device's answer
+        (`head_end_system` and model.DISPATCH_COLUMNS), ERROR for each device of a head end that cannot be asked."""
+        import polars as pl
+
+        answers = []
+        for (name,), part in devices.partition_by("head_end_system", as_dict=True, maintain_order=True).items():
+            head_end = self.head_ends.get(str(name))
+            why = f"unknown head-end system {name!r}" if head_end is None else ""
+            if head_end is not None:
+                try:
+                    answer = head_end.dispatch(order, part.select("nic_id", "kw"))
+                except HeadEndUnavailable as exc:
+                    why = f"{name} unavailable: {exc}"
+                else:
+                    answers.append(answer.select(pl.lit(name, pl.String).alias("head_end_system"), "nic_id",
+                                                 "result", "message"))
+                    continue
+            answers.append(part.select("head_end_system", "nic_id", result=pl.lit(ERROR), message=pl.lit(why)))
+        schema = pl.Schema({"head_end_system": pl.String(), "nic_id": pl.String(), "result": pl.String(),
+                            "message": pl.String()})
+        return pl.concat(answers) if answers else pl.DataFrame(schema=schema)
+
+    def telemetry(self, devices: Iterable[DeviceKey], start: datetime, end: datetime
+                  ) -> tuple[pl.DataFrame, dict[str, str]]:
+        """The devices' quarter hours from every head end (model.TELEMETRY_COLUMNS with `head_end_system` first),
+        and the head ends that could not be asked, each with why."""
+        import polars as pl
+
+        by_head_end: dict[str, list[str]] = defaultdict(list)
+        for head_end_system, nic_id in devices:
+            by_head_end[head_end_system].append(nic_id)
+        frames, failed = [], {}
+        for name, nic_ids in by_head_end.items():
+            head_end = self.head_ends.get(name)
+            if head_end is None:
+                failed[name] = f"unknown head-end system {name!r}"
+                continue
+            try:
+                frame = head_end.telemetry(nic_ids, start, end)
+            except HeadEndUnavailable as exc:
+                failed[name] = f"{name} unavailable: {exc}"
+                continue
+            frames.append(frame.select(pl.lit(name).alias("head_end_system"), "nic_id",
+                                       pl.col("interval_start").dt.cast_time_unit("us"), "kw", "state"))
+        schema = pl.Schema({"head_end_system": pl.String(), "nic_id": pl.String(),
+                            "interval_start": pl.Datetime("us", "UTC"), "kw": pl.Float64(), "state": pl.String()})
+        return (pl.concat(frames) if frames else pl.DataFrame(schema=schema)), failed
 
     def _ask(self, devices: Iterable[DeviceKey], call: Callable[[HeadEnd, list[str]], list[Answer]],
              failed: Callable[[str, str], Answer]) -> dict[DeviceKey, Answer]:

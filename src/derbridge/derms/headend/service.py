@@ -6,6 +6,11 @@ The gateway's questions take a list of NIC ids and answer one entry per device, 
                                                     online, lastSeenISO, message}]}
     POST /gateway/register    {"nicIds": [...]} → {"headEndSystem", "devices": [{nicId, registered, ok, message}]}
     POST /gateway/deregister  {"nicIds": [...]} → the same
+    POST /gateway/dispatch    {"eventId", "stageId", "startISO", "endISO", "devices": [{nicId, kw}]}
+                              → {"headEndSystem", "devices": [{nicId, result, message}]}; the stage id keys it
+    POST /gateway/telemetry   {"nicIds": [...], "startISO", "endISO"} → {"headEndSystem", "intervalMinutes": 15,
+                              "nicId": [...], "intervalStartISO": [...], "kw": [...], "state": [...]}: one entry
+                              per quarter hour a device reported, as columns
 
 `reportingLagS` is how stale the cloud's statuses are: DERMS holds a status that long before it acts on it.
 An operator sees the fleet (`GET /fleet`), adds a device (`POST /fleet/devices`) and takes one on or off line
@@ -23,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from derbridge.clock import as_utc, clock_for, iso_z, use_clock, utcnow
 from derbridge.config import Settings
-from derbridge.derms.headend.model import DeviceStatus, Registration
+from derbridge.derms.headend.model import DeviceStatus, DispatchOrder, Registration
 from derbridge.derms.headend.simulator import FleetDevice, SimulatedCloud
 from derbridge.errors import NotFound
 from derbridge.web.apps import health_and_metrics, new_app
@@ -41,6 +46,30 @@ class DeviceList(BaseModel):
     nicIds: list[str] = Field(min_length=1, max_length=MAX_DEVICES_PER_REQUEST)
 
 
+class DispatchDevice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    nicId: str = NicId
+    kw: float = Field(ge=0)
+
+
+class DispatchIn(BaseModel):
+    """A dispatch order for one stage of an event, for a list of devices."""
+
+    model_config = ConfigDict(extra="forbid")
+    eventId: str = Field(min_length=1, max_length=40)
+    stageId: str = Field(min_length=1, max_length=60)
+    startISO: UtcDateTime
+    endISO: UtcDateTime
+    devices: list[DispatchDevice] = Field(min_length=1, max_length=MAX_DEVICES_PER_REQUEST)
+
+
+class TelemetryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    nicIds: list[str] = Field(min_length=1, max_length=MAX_DEVICES_PER_REQUEST)
+    startISO: UtcDateTime
+    endISO: UtcDateTime
+
+
 class NewDevice(BaseModel):
     """A device joining the fleet (a customer connects a thermostat to the aggregator's app)."""
 
@@ -51,6 +80,8 @@ class NewDevice(BaseModel):
     model: str = Field(min_length=1, max_length=30)
     firmware: str = Field(default="1.0.0", max_length=30)
     online: bool = True
+    deviceType: str = Field(default="SMART-THERMOSTAT", max_length=30)
+    """The kind of device, for its load and what it can shed (behaviour.py)."""
     lastSeenISO: UtcDateTime | None = None
     """When the device last reported; now if not given."""
 
@@ -88,7 +119,7 @@ def registration_from_json(item: dict[str, Any]) -> Registration:
 def add_device(cloud: SimulatedCloud, device: NewDevice) -> dict[str, Any]:
     last_seen = as_utc(device.lastSeenISO) if device.lastSeenISO else utcnow()
     cloud.add_device(FleetDevice(device.nicId, device.serialNo, device.make, device.model, device.firmware,
-                                 device.online, last_seen))
+                                 device.online, last_seen, device.deviceType))
     return {"headEndSystem": cloud.name, **device.model_dump(mode="json"), "lastSeenISO": iso_z(last_seen)}
 
 
@@ -132,6 +163,24 @@ def gateway_router(cloud: SimulatedCloud) -> APIRouter:
     def deregister(body: DeviceList) -> dict[str, Any]:
         return {"headEndSystem": cloud.name,
                 "devices": [registration_json(answer) for answer in cloud.deregister(body.nicIds)]}
+
+    @router.post("/dispatch", summary="Pass a stage's dispatch order to each device")
+    def dispatch(body: DispatchIn) -> dict[str, Any]:
+        order = DispatchOrder(body.eventId, body.stageId, as_utc(body.startISO), as_utc(body.endISO))
+        import polars as pl
+
+        devices = pl.DataFrame({"nic_id": [d.nicId for d in body.devices], "kw": [d.kw for d in body.devices]},
+                               schema={"nic_id": pl.String, "kw": pl.Float64})
+        answers = cloud.dispatch(order, devices)
+        return {"headEndSystem": cloud.name,
+                "devices": answers.select(nicId="nic_id", result="result", message="message").to_dicts()}
+
+    @router.post("/telemetry", summary="Each device's kW and state per quarter hour, as columns")
+    def telemetry(body: TelemetryIn) -> dict[str, Any]:
+        frame = cloud.telemetry(body.nicIds, as_utc(body.startISO), as_utc(body.endISO))
+        return {"headEndSystem": cloud.name, "intervalMinutes": 15, "nicId": frame["nic_id"].to_list(),
+                "intervalStartISO": [iso_z(moment) for moment in frame["interval_start"].to_list()],
+                "kw": [round(kw, 4) for kw in frame["kw"].to_list()], "state": frame["state"].to_list()}
 
     return router
 

@@ -5,6 +5,8 @@ The `headends` setting lists them, comma-separated; each entry is a name and opt
     ECOCLOUD                           a simulated cloud in DERMS's process, answering at once, never failing
     ECOCLOUD lag=2 status_failure_rate=0.05 registration_failure_rate=0.01 seed=7
                                        the same with a profile (simulator.CloudProfile)
+    ECOCLOUD response_rate=0.8 override_rate=0.1 offline_rate=0.05 peak_temperature=38 temperature_swing=12
+                                       how its fleet answers dispatches (behaviour.py, docs/fleets.md)
     NESTLIKE url=http://127.0.0.1:8481 a cloud in a process of its own (`derbridge headend serve NESTLIKE …`),
                                        whose profile is set where it runs
 
@@ -26,7 +28,10 @@ from derbridge.web.auth import outbound_credential
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$")
 PROFILE_OPTIONS = {"lag": ("reporting_lag_s", float), "status_failure_rate": ("status_failure_rate", float),
-                   "registration_failure_rate": ("registration_failure_rate", float), "seed": ("seed", int)}
+                   "registration_failure_rate": ("registration_failure_rate", float), "seed": ("seed", int),
+                   "response_rate": ("response_rate", float), "override_rate": ("override_rate", float),
+                   "offline_rate": ("offline_rate", float), "peak_temperature": ("peak_temperature_c", float),
+                   "temperature_swing": ("temperature_swing_c", float)}
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ def _with(profile: CloudProfile, attribute: str, kind: type, value: str, name: s
         number = kind(value)
     except ValueError as exc:
         raise ConfigError(f"setting headends: {name}: {key}={value!r} is not a number") from exc
-    if number < 0 or (key.endswith("rate") and number > 1):
+    if (number < 0 and key != "peak_temperature") or (key.endswith("rate") and number > 1):
         raise ConfigError(f"setting headends: {name}: {key}={value} is out of range")
     return replace(profile, **{attribute: number})
 

@@ -1,9 +1,11 @@
 """A simulated aggregator cloud: one head-end system with its thermostat fleet.
 
-It answers what a real cloud answers DERMS's gateway: a device's latest communication status, and whether
-the utility's registration of a device took. Its behaviour is set by a profile: how stale its reports are
-(reporting lag) and how often a status query or a registration fails. Failures are decided by hashing the
-seed, the NIC id and the attempt number, so a run is reproducible and a retry may succeed.
+It answers what a real cloud answers DERMS's gateway: a device's latest communication status, whether the
+utility's registration of a device took, which devices took a dispatch order, and each device's kW in each
+quarter hour (behaviour.py: the fleet's model of load, response, overrides and devices going off line).
+Its behaviour is set by a profile: how stale its reports are (reporting lag), how often a status query or a
+registration fails, and how its fleet answers dispatches. Failures are decided by hashing the seed, the NIC id
+and the attempt number, so a run is reproducible and a retry may succeed.
 
 The fleet comes from a dataset's devices table (one row per device, `derbridge dataset generate`) and is
 kept as a polars frame sorted by NIC id (a million devices in tens of megabytes); devices added at run time
@@ -24,13 +26,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from derbridge.clock import utcnow
-from derbridge.derms.headend.model import DeviceStatus, Registration
+from derbridge.derms.headend.model import (
+    ACCEPTED,
+    DEFAULT_TYPE,
+    DISPATCH_COLUMNS,
+    OFFLINE,
+    REFUSED,
+    DeviceStatus,
+    DispatchOrder,
+    Registration,
+)
 
 if TYPE_CHECKING:
     import polars as pl
 
 FLEET_COLUMNS = ("nicId", "serialNo", "make", "model", "firmware", "online", "lastSeenUtc")
 DATASET_AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
+KEEP_ORDERS = timedelta(days=8)
+"""A cloud remembers its dispatch orders this long after they end: longer than DERMS reads back for a baseline."""
 ONLINE_REPORT_EVERY_S = 900
 """An online device reports at least this often: its last report is at most this old."""
 
@@ -47,6 +60,16 @@ class CloudProfile:
     registration_failure_rate: float = 0.0
     """Share of registrations and deregistrations the cloud refuses."""
     seed: int = 0
+    response_rate: float = 0.9
+    """Share of dispatched devices that take the event (behaviour.py)."""
+    override_rate: float = 0.05
+    """Share of the devices taking an event whose customer overrides it while it runs."""
+    offline_rate: float = 0.02
+    """Share of dispatched devices that go off line during the event."""
+    peak_temperature_c: float = 35.0
+    """The afternoon's outdoor temperature (15:00 in the fleet's time zone)."""
+    temperature_swing_c: float = 10.0
+    """How much cooler the night is (03:00)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +81,7 @@ class FleetDevice:
     firmware: str
     online: bool
     last_seen: datetime
+    device_type: str = DEFAULT_TYPE
 
 
 class SimulatedCloud:
@@ -74,6 +98,9 @@ class SimulatedCloud:
         self._status_changes: dict[str, tuple[bool, datetime]] = {}
         self._registered: set[str] = set()
         self._attempts: dict[tuple[str, str], int] = {}
+        self._orders: dict[str, pl.DataFrame] = {}
+        self._order_ends: dict[str, datetime] = {}
+        self._dispatched: list[pl.DataFrame] = []
         self._lock = threading.Lock()
 
     @property
@@ -107,6 +134,50 @@ class SimulatedCloud:
 
     def deregister(self, nic_ids: list[str]) -> list[Registration]:
         return self._change_registration(nic_ids, register=False)
+
+    def dispatch(self, order: DispatchOrder, devices: pl.DataFrame) -> pl.DataFrame:
+        """Pass the order to each device on line; the same order again is answered as the first time."""
+        import polars as pl
+
+        with self._lock:
+            self._forget_before(self._clock() - KEEP_ORDERS)
+            answered = self._orders.get(order.stage_id)
+            self._order_ends[order.stage_id] = order.end
+        new = devices if answered is None else devices.join(answered, on="nic_id", how="anti")
+        if new.height:
+            known = self._frame(new["nic_id"].to_list()).select("nic_id", online=pl.col("offline_since").is_null())
+            online = pl.col("online")
+            acks = new.join(known, on="nic_id", how="left").select(
+                "nic_id", "kw",
+                result=pl.when(online.is_null()).then(pl.lit(REFUSED)).when(online).then(pl.lit(ACCEPTED))
+                .otherwise(pl.lit(OFFLINE)),
+                message=pl.when(online.is_null()).then(pl.format("{} has no device {}", pl.lit(self.name), "nic_id"))
+                .when(online).then(pl.lit("")).otherwise(pl.lit("the device is off line")))
+            accepted = acks.filter(pl.col("result") == ACCEPTED).select(
+                "nic_id", pl.col("kw").cast(pl.Float64), event_id=pl.lit(order.event_id),
+                start=pl.lit(order.start).dt.cast_time_unit("us"), end=pl.lit(order.end).dt.cast_time_unit("us"))
+            with self._lock:
+                before = self._orders.get(order.stage_id)
+                answers = acks.select(DISPATCH_COLUMNS)
+                self._orders[order.stage_id] = answers if before is None else pl.concat([before, answers])
+                self._dispatched.append(accepted)
+        with self._lock:
+            answered = self._orders[order.stage_id]
+        return devices.select("nic_id").join(answered, on="nic_id", how="left", maintain_order="left")
+
+    def telemetry(self, nic_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
+        """Each known device's kW and state per quarter hour of [start, end) that has ended (behaviour.py)."""
+        import polars as pl
+
+        from derbridge.derms.headend.behaviour import telemetry
+
+        with self._lock:
+            dispatched = pl.concat(self._dispatched) if self._dispatched else pl.DataFrame(
+                schema={"nic_id": pl.String, "kw": pl.Float64, "event_id": pl.String,
+                        "start": pl.Datetime("us", "UTC"), "end": pl.Datetime("us", "UTC")})
+        dispatched = dispatched.filter(pl.col("nic_id").is_in(nic_ids), pl.col("start") < end, pl.col("end") > start)
+        return telemetry(self.profile, self._frame(nic_ids).select("nic_id", "device_type", "offline_since"),
+                         dispatched, start, end, self._clock())
 
     # ---- what an operator or a test does to the fleet ----
 
@@ -160,9 +231,56 @@ class SimulatedCloud:
                 "statusChanges": len(changes), "fleetBytes": self._fleet.estimated_size() if self._fleet is not None
                 else 0, "reportingLagS": self.profile.reporting_lag_s,
                 "statusFailureRate": self.profile.status_failure_rate,
-                "registrationFailureRate": self.profile.registration_failure_rate, "seed": self.profile.seed}
+                "registrationFailureRate": self.profile.registration_failure_rate, "seed": self.profile.seed,
+                "responseRate": self.profile.response_rate, "overrideRate": self.profile.override_rate,
+                "offlineRate": self.profile.offline_rate, "peakTemperatureC": self.profile.peak_temperature_c,
+                "temperatureSwingC": self.profile.temperature_swing_c, "ordersDispatched": len(self._orders)}
 
     # ---- inside ----
+
+    def _forget_before(self, moment: datetime) -> None:
+        """Under the lock: orders that ended before `moment` are forgotten, so a long-running cloud stays small."""
+        old = [stage for stage, end in self._order_ends.items() if end < moment]
+        if not old:
+            return
+        for stage in old:
+            self._orders.pop(stage, None)
+            self._order_ends.pop(stage, None)
+        import polars as pl
+
+        self._dispatched = [frame.filter(pl.col("end") >= moment) for frame in self._dispatched]
+        self._dispatched = [frame for frame in self._dispatched if frame.height]
+
+    def _frame(self, nic_ids: list[str]) -> pl.DataFrame:
+        """The fleet's devices among `nic_ids`, whole frame at a time: nic_id, device_type, offline_since (null
+        when on line now)."""
+        import polars as pl
+
+        schema = pl.Schema({"nic_id": pl.String(), "device_type": pl.String(), "online": pl.Boolean(),
+                            "last_seen": pl.Datetime("us", "UTC")})
+        parts = []
+        if self._fleet is not None:
+            kind = pl.col("deviceType").cast(pl.String) if "deviceType" in self._fleet.columns else pl.lit(
+                DEFAULT_TYPE)
+            parts.append(self._fleet.lazy().filter(pl.col("nicId").is_in(nic_ids)).select(
+                nic_id="nicId", device_type=kind, online="online",
+                last_seen=(pl.col("lastSeenUtc") + self._shift).dt.cast_time_unit("us")).collect())
+        with self._lock:
+            added = [device for nic, device in self._added.items() if nic in set(nic_ids)]
+            changes = dict(self._status_changes)
+        parts.append(pl.DataFrame({"nic_id": [d.nic_id for d in added], "device_type": [d.device_type for d in added],
+                                   "online": [d.online for d in added], "last_seen": [d.last_seen for d in added]},
+                                  schema=schema))
+        frame = pl.concat([part.cast(schema) for part in parts]).unique("nic_id", keep="last")
+        if changes:
+            changed = pl.DataFrame({"nic_id": list(changes), "now_online": [c[0] for c in changes.values()],
+                                    "since": [c[1] for c in changes.values()]},
+                                   schema={"nic_id": pl.String, "now_online": pl.Boolean,
+                                           "since": pl.Datetime("us", "UTC")})
+            frame = frame.join(changed, on="nic_id", how="left").select(
+                "nic_id", "device_type", online=pl.coalesce("now_online", "online"),
+                last_seen=pl.when(pl.col("now_online").is_null()).then("last_seen").otherwise("since"))
+        return frame.with_columns(offline_since=pl.when(pl.col("online")).then(None).otherwise(pl.col("last_seen")))
 
     def _status_of(self, device: FleetDevice, now: datetime) -> DeviceStatus:
         online, last_seen = device.online, device.last_seen
@@ -215,7 +333,8 @@ def _sorted_fleet(fleet: pl.DataFrame | None) -> pl.DataFrame | None:
     missing = [column for column in FLEET_COLUMNS if column not in fleet.columns]
     if missing:
         raise ValueError(f"a fleet needs the columns {missing}")
-    return fleet.select(FLEET_COLUMNS).sort("nicId")
+    extra = ["deviceType"] if "deviceType" in fleet.columns else []
+    return fleet.select(*FLEET_COLUMNS, *extra).sort("nicId")
 
 
 def devices_file(dataset_dir: Path) -> Path:
@@ -240,8 +359,9 @@ def load_fleets(devices_file: Path, profiles: list[CloudProfile],
 
     scan = pl.scan_parquet(devices_file) if devices_file.suffix == ".parquet" else pl.scan_csv(
         devices_file, try_parse_dates=True)
-    compact = [pl.col(name).cast(pl.Categorical) if name in ("make", "model", "firmware") else pl.col(name)
-               for name in FLEET_COLUMNS]
+    names = [*FLEET_COLUMNS, *(["deviceType"] if "deviceType" in scan.collect_schema().names() else [])]
+    compact = [pl.col(name).cast(pl.Categorical) if name in ("make", "model", "firmware", "deviceType")
+               else pl.col(name) for name in names]
     return {profile.name: SimulatedCloud(
         profile, scan.filter(pl.col("headEndSystem") == profile.name).select(compact).collect(), clock)
         for profile in profiles}
