@@ -100,10 +100,10 @@ def run_season(scenario: Scenario, dataset: Path, clock_file: Path, scale: float
     console.rule("Set-up — customers, network, programs, enrolled devices")
     if not set_up(scenario, dataset):
         return scenario
-    clock = SharedClock(clock_file)
     scenario.facts["events"] = []
     scenario.facts["firstScores"] = steps.current_scores(settings)
-    day = steps.midnight(clock.now(), UTILITY_ZONE)
+    day = summer_after(SharedClock(clock_file).now())
+    steps.move_to(clock_file, day)
     for plan in SEASON:
         day += timedelta(days=plan.days_later)
         console.rule(f"{day:%a %d %b} — {plan.name} ({plan.event_type})")
@@ -114,6 +114,14 @@ def run_season(scenario: Scenario, dataset: Path, clock_file: Path, scale: float
                   lambda: scores_after_season(scenario))
     scenario.step("The three systems agree", lambda: steps.reconcile(settings, scenario.facts["events"]))
     return scenario
+
+
+def summer_after(moment: datetime) -> datetime:
+    """The first of June after `moment`, local midnight: demand response is a summer business (the simulated
+    fleets' air conditioning follows the outdoor temperature)."""
+    local = moment.astimezone(UTILITY_ZONE)
+    year = local.year + (1 if (local.month, local.day) >= (6, 1) else 0)
+    return datetime(year, 6, 1, tzinfo=UTILITY_ZONE)
 
 
 def set_up(scenario: Scenario, dataset: Path) -> bool:
@@ -142,7 +150,7 @@ def run_event(scenario: Scenario, plan: EventPlan, day: datetime, clock_file: Pa
     def create() -> str:
         created = steps.create_event(settings, plan.name, plan.event_type, PROGRAM, target_kw, start, end,
                                      plan.needs_approval)
-        event.update(eventId=created["eventId"], status=created["status"])
+        event.update(eventId=created["eventId"], status=created["status"], stages=created["stages"])
         if plan.needs_approval:
             approved = steps.approve(settings, created["eventId"])
             event["status"] = approved["status"]
@@ -170,8 +178,8 @@ def run_event(scenario: Scenario, plan: EventPlan, day: datetime, clock_file: Pa
                         lambda: steps.cancel(settings, event)))
     else:
         actions += [
-            ("The stages start: DERMS dispatches the reserved devices",
-             lambda: steps.in_progress(settings, event, clock_file, start)),
+            ("Each stage starts: DERMS dispatches the reserved devices through their head ends",
+             lambda: steps.in_progress(settings, event, clock_file)),
             ("The event ends: each device's outcome reaches the program system (F11)",
              lambda: steps.completed(settings, event, clock_file, end)),
         ]

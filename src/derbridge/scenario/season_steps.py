@@ -199,20 +199,51 @@ def cancel(settings: Settings, event: dict[str, Any]) -> str:
     return f"cancelled in both systems; {found['participations']} participations, none reserved"
 
 
-def in_progress(settings: Settings, event: dict[str, Any], clock_file: Path, start: datetime) -> str:
-    move_to(clock_file, start + timedelta(minutes=1))
-    wait_program_event(settings, event["eventId"], "IN_PROGRESS")
-    event["status"] = "IN_PROGRESS"
-    return f"IN PROGRESS in both systems at {SharedClock(clock_file).now().astimezone(start.tzinfo):%H:%M}"
+def in_progress(settings: Settings, event: dict[str, Any], clock_file: Path) -> str:
+    """The clock moved to each stage's start in turn: both systems show the event in progress, and DERMS
+    dispatches each stage to the reserved devices through their head ends."""
+    sent = []
+    for number, stage in enumerate(event["stages"]):
+        move_to(clock_file, datetime.fromisoformat(stage["start"]) + timedelta(minutes=1))
+        if number == 0:
+            wait_program_event(settings, event["eventId"], "IN_PROGRESS")
+            event["status"] = "IN_PROGRESS"
+
+        def dispatched(number: int = number) -> dict[str, Any] | None:
+            found = performance(settings, event["eventId"])["stages"][number]
+            return found if found["dispatch"] == "SENT" else None
+
+        found = wait_for(dispatched, TIMEOUT_S, f"stage {stage['stageId']} dispatched", interval_s=0.1)
+        sent.append(f"{found['name']} {found['devicesAccepted']}/{found['devicesDispatched']}")
+    return "IN PROGRESS in both systems; devices accepting each stage's dispatch: " + ", ".join(sent)
 
 
 def completed(settings: Settings, event: dict[str, Any], clock_file: Path, end: datetime) -> str:
-    move_to(clock_file, end + timedelta(minutes=1))
+    """The clock past the end and the head ends' reporting lag: DERMS works out each device's outcome and the
+    stages' delivered kW from telemetry; the program system's participations hold the same outcomes."""
+    move_to(clock_file, end + timedelta(minutes=30))
     wait_program_event(settings, event["eventId"], "COMPLETED")
     event["status"] = "COMPLETED"
-    outcomes = Counter(p["outcome"] for p in participations(settings, event["eventId"]) if p["outcome"])
-    event["outcomes"] = dict(outcomes)
-    return f"COMPLETED; outcomes in the program system {dict(outcomes) or 'none yet'}"
+    found = wait_for(lambda: (measured := performance(settings, event["eventId"]))["outcomesCollected"] and measured,
+                     TIMEOUT_S, f"the outcomes of {event['eventId']} in DERMS", interval_s=0.1)
+    sent = {code: count for code, count in found["outcomes"].items() if count}
+
+    def applied() -> dict[str, int] | None:
+        held = Counter(p["outcome"] for p in participations(settings, event["eventId"]) if p["outcome"])
+        return dict(held) if held == sent else None
+
+    wait_for(applied, TIMEOUT_S, f"the outcomes of {event['eventId']} in the program system", interval_s=0.1)
+    event.update(outcomes=sent, deliveredKw=delivered_kw(found["stages"]))
+    return (f"COMPLETED; delivered {event['deliveredKw']:.1f} kW on average against {event['targetKw']:g}; "
+            f"outcomes {sent}, the same in the program system")
+
+
+def delivered_kw(stages: list[dict[str, Any]]) -> float:
+    """The event's delivered kW: its stages' delivered kW weighted by their durations."""
+    durations = [(datetime.fromisoformat(s["end"]) - datetime.fromisoformat(s["start"])).total_seconds()
+                 for s in stages]
+    weighted = sum((s["deliveredKw"] or 0.0) * seconds for s, seconds in zip(stages, durations, strict=True))
+    return weighted / sum(durations) if sum(durations) else 0.0
 
 
 # ---- what the systems hold ----
@@ -220,6 +251,11 @@ def completed(settings: Settings, event: dict[str, Any], clock_file: Path, end: 
 def reservation(settings: Settings, event_id: str) -> dict[str, Any]:
     with operator_client(settings, "derms") as derms:
         return dict(checked(derms.get(f"/api/events/{event_id}/reservation")))
+
+
+def performance(settings: Settings, event_id: str) -> dict[str, Any]:
+    with operator_client(settings, "derms") as derms:
+        return dict(checked(derms.get(f"/api/events/{event_id}/performance")))
 
 
 def participations(settings: Settings, event_id: str) -> list[dict[str, Any]]:
@@ -262,9 +298,14 @@ def _disagreements(settings: Settings, event_id: str) -> list[str]:
         response = derms.get(f"/api/events/{event_id}/reservation")
         reserved = 0 if response.status_code == 404 else int(checked(response)["devices"].get("RESERVED", 0))
         opted_out = len(checked(derms.get("/api/opt-outs", params={"eventId": event_id, "limit": 5000})))
+        sent = {code: count for code, count in checked(derms.get(f"/api/events/{event_id}/performance"))[
+            "outcomes"].items() if count}
+    applied = dict(Counter(p["outcome"] for p in participations(settings, event_id) if p["outcome"]))
     found = []
     if held["reserved"] != reserved:
         found.append(f"{event_id}: DERMS reserves {reserved}, the program system {held['reserved']}")
     if held["optedOut"] != opted_out:
         found.append(f"{event_id}: DERMS holds {opted_out} opt-outs, the program system {held['optedOut']}")
+    if sent != applied:
+        found.append(f"{event_id}: DERMS sent outcomes {sent}, the program system holds {applied}")
     return found
