@@ -14,13 +14,13 @@ TARGET_S = 20.0
 
 
 def run(size: int | None, database: str | None) -> dict[str, Any]:
-    baseline = _timed([sys.executable, "-m", "derbridge.cli", "--help"])
-    value = _timed([sys.executable, "-m", "derbridge.cli", "demo"])
+    baseline = timed([sys.executable, "-m", "derbridge.cli", "--help"])
+    value = timed([sys.executable, "-m", "derbridge.cli", "demo"])
     return {"name": "demo-time", "value": round(value, 2), "unit": "s", "baseline": round(baseline, 2),
             "ratio": round(value / baseline, 2), "target": TARGET_S, "met": value <= TARGET_S}
 
 
-def _timed(command: list[str]) -> float:
+def timed(command: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, timeout=300)
     return time.perf_counter() - started

@@ -20,6 +20,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
                 "F3 end-to-end aggregator syncs/s vs one loopback POST + one SQLite insert per item"),
     "up-idle-memory": ("derbridge.benchmarks.up_idle_memory", "`derbridge up` idle resident memory (MB)"),
     "demo-time": ("derbridge.benchmarks.demo_time", "`derbridge demo` wall time on a fresh data directory (s)"),
+    "season-time": ("derbridge.benchmarks.season_time",
+                    "`derbridge demo --season` wall time on a fresh data directory, N customers (s)"),
     "availability": ("derbridge.benchmarks.availability", "Availability of N devices for one event window (s)"),
     "availability-stored": ("derbridge.benchmarks.availability_stored",
                             "Availability of an N-device program through DERMS's storage (s)"),
