@@ -11,10 +11,13 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import psutil
 import uvicorn
 from fastapi import FastAPI, Request
@@ -78,7 +81,19 @@ def postgres_urls(database: str) -> dict[str, str]:
 
 def baseline_rate(tmp: Path, size: int) -> float:
     """One loopback POST and one SQLite insert (own transaction, WAL) per item, same concurrency."""
-    db_path = tmp / "baseline.sqlite"
+    body = aggregator_body("baseline", ["P1"])
+    with inserting_server(tmp / "baseline.sqlite") as client:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            list(pool.map(lambda _i: client.post("/items", json=body).raise_for_status(), range(size)))
+        elapsed = time.perf_counter() - started
+    return size / elapsed
+
+
+@contextmanager
+def inserting_server(db_path: Path) -> Iterator[httpx2.Client]:
+    """A loopback HTTP server whose POST /items inserts the body as one row into SQLite (WAL, own transaction),
+    and a client of it: the baseline of the benchmarks that time a message through the systems."""
     connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
@@ -96,17 +111,13 @@ def baseline_rate(tmp: Path, size: int) -> float:
     thread.start()
     while not server.started:
         time.sleep(0.01)
-    client = make_client(f"http://127.0.0.1:{port}", timeout_s=30)
-    body = aggregator_body("baseline", ["P1"])
-    started = time.perf_counter()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        list(pool.map(lambda _i: client.post("/items", json=body).raise_for_status(), range(size)))
-    elapsed = time.perf_counter() - started
-    server.should_exit = True
-    thread.join(timeout=10)
-    client.close()
-    connection.close()
-    return size / elapsed
+    try:
+        with make_client(f"http://127.0.0.1:{port}", timeout_s=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        connection.close()
 
 
 def _rss_mb(pid: int) -> float:

@@ -15,31 +15,26 @@ one row into SQLite (WAL), as f3-sync's baseline does per item.
 
 from __future__ import annotations
 
-import sqlite3
 import statistics
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-import uvicorn
-from fastapi import FastAPI, Request
 
-from derbridge.benchmarks.f3_sync import postgres_urls
+from derbridge.benchmarks.f3_sync import inserting_server, postgres_urls
 from derbridge.benchmarks.reservation_deliver import enroll, every_chunk_taken
 from derbridge.benchmarks.reservation_fleet import HEAD_END, PLANNED_AT, load_fleet, schedule_event
 from derbridge.benchmarks.status_check_latency import percentile
-from derbridge.bootstrap import free_port, local_settings
+from derbridge.bootstrap import local_settings
 from derbridge.clock import advance_shared_clock, clock_for, use_clock
 from derbridge.config import Settings
 from derbridge.dacs.schema import event_participations, program_types
 from derbridge.scenario.processes import running
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import upgrade
-from derbridge.web.client import make_client
 from derbridge.web.operator import checked, operator_client, wait_for
 
 DEFAULT_SIZE = 200
@@ -197,30 +192,10 @@ def _utc(value: datetime) -> datetime:
 
 def baseline_round_trip_s(tmp: Path, count: int) -> float:
     """The median round trip of a loopback POST whose handler inserts one row into SQLite (WAL)."""
-    connection = sqlite3.connect(tmp / "baseline.sqlite", check_same_thread=False, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    connection.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, body TEXT)")
-    app = FastAPI()
-
-    @app.post("/items")
-    async def insert(request: Request) -> dict[str, bool]:
-        connection.execute("INSERT INTO items (body) VALUES (?)", ((await request.body()).decode(),))
-        return {"ok": True}
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
     timings = []
-    with make_client(f"http://127.0.0.1:{port}", timeout_s=10) as client:
+    with inserting_server(tmp / "baseline.sqlite") as client:
         for _ in range(count):
             began = time.perf_counter()
             client.post("/items", json={"eventId": "EV1", "nicId": "NIC1"}).raise_for_status()
             timings.append(time.perf_counter() - began)
-    server.should_exit = True
-    thread.join(timeout=10)
-    connection.close()
     return statistics.median(timings)
