@@ -132,7 +132,7 @@ def set_up(scenario: Scenario, dataset: Path) -> bool:
         ("Set up and approve the programs (rules to DERMS, F2)",
          lambda: steps.set_up_programs(settings, dataset, PROGRAM)),
         ("Migrate the enrolled thermostats and sync them to DERMS (F5, bulk)",
-         lambda: steps.migrate_enrolled(settings, dataset, scenario.facts)),
+         lambda: steps.migrate_enrolled(settings, dataset)),
         ("Score every device; the score file goes to DERMS (F7)", lambda: steps.score_run(settings)),
     ]
     return all(scenario.step(title, action) for title, action in actions)
@@ -188,7 +188,7 @@ def run_event(scenario: Scenario, plan: EventPlan, day: datetime, clock_file: Pa
 
 def scores_after_season(scenario: Scenario) -> str:
     settings, facts = scenario.settings, scenario.facts
-    steps.score_run(settings)
+    ran = steps.score_run(settings)
     before, after = facts["firstScores"], steps.current_scores(settings)
     moved = {device: (before[device], score) for device, score in after.items()
              if device in before and score != before[device]}
@@ -196,4 +196,4 @@ def scores_after_season(scenario: Scenario) -> str:
     if not moved:
         raise RuntimeError("no device's score changed over the season")
     directions = Counter("up" if new > old else "down" for old, new in moved.values())
-    return f"{len(moved)} devices' scores moved ({directions['down']} down, {directions['up']} up)"
+    return f"{ran}; {len(moved)} devices' scores moved ({directions['down']} down, {directions['up']} up)"

@@ -80,7 +80,7 @@ def set_up_programs(settings: Settings, dataset: Path, program: str) -> str:
     return f"approved: {', '.join(approved)}; DERMS holds {program}'s rule {SEASON_RULE['ruleCode']}"
 
 
-def migrate_enrolled(settings: Settings, dataset: Path, facts: dict[str, Any]) -> str:
+def migrate_enrolled(settings: Settings, dataset: Path) -> str:
     extract = (dataset / "enrolled_devices.parquet").read_bytes()
     with operator_client(settings, "dacs", timeout_s=TIMEOUT_S) as dacs:
         imported = checked(dacs.put("/api/legacy/enrolled-devices", content=extract, headers=_file_headers(extract)))
@@ -91,7 +91,6 @@ def migrate_enrolled(settings: Settings, dataset: Path, facts: dict[str, Any]) -
             return found if found["status"] == "ACKED" else None
 
         done = wait_for(acked, TIMEOUT_S, "DERMS's ack of the initial sync", interval_s=0.2)
-    facts["devices"] = imported["rows"]
     return (f"{imported['rows']:,} devices ACTIVE in the program system; DERMS registered {done['registered']:,} "
             f"with their head ends ({done['notRegistered']:,} not)")
 
@@ -103,6 +102,7 @@ def _file_headers(body: bytes) -> dict[str, str]:
 # ---- scores ----
 
 def score_run(settings: Settings) -> str:
+    """A score run on demand in the program system, until DERMS has switched to its score set (F7)."""
     with operator_client(settings, "dacs") as dacs:
         started = checked(dacs.post("/api/score-runs"))
         path = f"/api/score-runs/{started['runId']}"
@@ -110,7 +110,14 @@ def score_run(settings: Settings) -> str:
                         TIMEOUT_S, f"score run {started['runId']}", interval_s=0.2)
     if done["status"] != "DONE":
         raise RuntimeError(f"score run {done}")
-    return f"{done['devices']:,} devices scored, {done['eligible']:,} eligible; file {done['fileName']}"
+    with operator_client(settings, "derms") as derms:
+        held = wait_for(lambda: next((s for s in checked(derms.get("/api/score-sets"))
+                                      if s["fileName"] == done["fileName"] and s["inForce"]), None),
+                        TIMEOUT_S, f"DERMS holding {done['fileName']}", interval_s=0.2)
+    if (held["rows"], held["eligible"]) != (done["devices"], done["eligible"]):
+        raise RuntimeError(f"DERMS holds {held}, the program system scored {done}")
+    return (f"{done['devices']:,} devices scored, {done['eligible']:,} eligible; DERMS's score set in force is "
+            f"{done['fileName']}")
 
 
 def current_scores(settings: Settings) -> dict[str, float]:
