@@ -8,7 +8,6 @@ A million customers take seconds."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from derbridge.dataset.devices import devices_table, enrolled_devices_table, mak
 from derbridge.dataset.draws import AS_OF, Dice
 from derbridge.dataset.network import build_network, service_points_table
 from derbridge.dataset.spec import DEFAULT_THERMOSTAT_SHARE, MAX_CUSTOMERS, FileFormat
+from derbridge.tables.spec import sha256_of
 
 FORMAT_VERSION = 1
 
@@ -103,14 +103,6 @@ def write_frame(frame: pl.DataFrame, path: Path, fmt: FileFormat) -> None:
         frame.write_parquet(path, compression="zstd", statistics=True, row_group_size=256 * 1024)
     else:
         frame.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%SZ", date_format="%Y-%m-%d")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def generate(out_dir: Path, customers: int, seed: int, fmt: FileFormat = "parquet",

@@ -12,10 +12,11 @@ from fastapi.responses import JSONResponse
 from derbridge.clock import iso_z, utcnow
 from derbridge.config import Settings
 from derbridge.derms.scores import sets
-from derbridge.derms.scores.files import COMPUTED_AT_PATTERN, NAME_PATTERN, name_and_time
+from derbridge.derms.scores.files import name_and_time
 from derbridge.derms.services import DermsServices
 from derbridge.errors import FileRefused, NotFound
 from derbridge.store.db import reading
+from derbridge.tables.score_file_names import COMPUTED_AT_PATTERN, NAME_PATTERN
 from derbridge.web.problems import RejectionKeeper
 from derbridge.web.uploads import receive_upload
 

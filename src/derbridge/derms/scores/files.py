@@ -10,7 +10,6 @@ names each column, its rows and count (tables/refusals.py); nothing is applied.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +18,7 @@ from derbridge.errors import InvalidInput
 from derbridge.tables import check
 from derbridge.tables.read import file_chunks, file_schema
 from derbridge.tables.refusals import invalid
+from derbridge.tables.score_file_names import computed_at_of, name_of
 from derbridge.tables.spec import FileColumn, FileFormat, FileSpec
 from derbridge.tables.values import holds_text, typed
 
@@ -37,20 +37,7 @@ SCORE_FILE = FileSpec("score file", (
 ), keys=(("headEndSystem", "nicId", "subscriptionId"),))
 """One row per device and subscription."""
 DECIMAL = r"^[0-9]+(\.[0-9]{1,6})?$"
-NAME_PATTERN = r"^SDCSE_V1_[0-9]{8}T[0-9]{6}Z\.csv$"
-COMPUTED_AT_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.000Z$"
 CODE = r"^[A-Z0-9_]+$"
-
-
-def name_of(computed_at: str) -> str:
-    """The file's name for its computedAt (layout v1)."""
-    moment = datetime.strptime(f"{computed_at[:19]}+0000", "%Y-%m-%dT%H:%M:%S%z")
-    return f"SDCSE_V1_{moment:%Y%m%dT%H%M%S}Z.csv"
-
-
-def computed_at_of(file_name: str) -> str:
-    stamp = file_name.removeprefix("SDCSE_V1_").removesuffix("Z.csv")
-    return f"{datetime.strptime(f'{stamp}+0000', '%Y%m%dT%H%M%S%z'):%Y-%m-%dT%H:%M:%S}.000Z"
 
 
 def name_and_time(file_name: str | None, computed_at: str | None) -> tuple[str, str]:

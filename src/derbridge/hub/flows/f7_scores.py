@@ -11,17 +11,14 @@ however often it is sent, and refuses another file under a name it has already t
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from derbridge.hub import messagelog
 from derbridge.hub.flows.files import FileRelay, StoredFile
+from derbridge.tables.score_file_names import COMPUTED_AT_PATTERN, NAME_PATTERN, computed_at_of, name_of
 from derbridge.tables.spec import FileColumn
-
-NAME_PATTERN = r"^SDCSE_V1_[0-9]{8}T[0-9]{6}Z\.csv$"
-COMPUTED_AT_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.000Z$"
 
 
 class ScoreFile(BaseModel):
@@ -47,17 +44,6 @@ class ScoreFile(BaseModel):
             assert self.fileName is not None
             self.computedAt = computed_at_of(self.fileName)
         return self
-
-
-def name_of(computed_at: str) -> str:
-    """The file's name for its computedAt (ValueError for a time that does not exist)."""
-    moment = datetime.strptime(f"{computed_at[:19]}+0000", "%Y-%m-%dT%H:%M:%S%z")
-    return f"SDCSE_V1_{moment:%Y%m%dT%H%M%S}Z.csv"
-
-
-def computed_at_of(file_name: str) -> str:
-    stamp = file_name.removeprefix("SDCSE_V1_").removesuffix("Z.csv")
-    return f"{datetime.strptime(f'{stamp}+0000', '%Y%m%dT%H%M%S%z'):%Y-%m-%dT%H:%M:%S}.000Z"
 
 
 def _text(name: str, length: int | None = None) -> FileColumn:

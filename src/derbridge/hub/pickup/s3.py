@@ -8,7 +8,6 @@ those are empty, boto3's own chain (environment, profile, instance role).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from derbridge.config import ConfigError, Settings
+from derbridge.tables.spec import sha256_of
 
 
 class S3Prefix:
@@ -47,11 +47,7 @@ class S3Prefix:
     def fetch(self, name: str, to: Path) -> tuple[int, str]:
         to.parent.mkdir(parents=True, exist_ok=True)
         self.client.download_file(self.bucket, self._key(name), str(to))
-        digest = hashlib.sha256()
-        with to.open("rb") as file:
-            for chunk in iter(lambda: file.read(1 << 20), b""):
-                digest.update(chunk)
-        return to.stat().st_size, digest.hexdigest()
+        return to.stat().st_size, sha256_of(to)
 
     def read_text(self, name: str) -> str:
         body = self.client.get_object(Bucket=self.bucket, Key=self._key(name))["Body"]

@@ -9,7 +9,6 @@ connection held open would mostly idle). The server's host key is checked agains
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import posixpath
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import asyncssh
 
 from derbridge.config import ConfigError, Settings
+from derbridge.tables.spec import sha256_of
 
 T = TypeVar("T")
 
@@ -52,11 +52,7 @@ class SftpDirectory:
         async def get(sftp: asyncssh.SFTPClient) -> None:
             await sftp.get(self._path(name), str(to))
         self._run(get)
-        digest = hashlib.sha256()
-        with to.open("rb") as file:
-            for chunk in iter(lambda: file.read(1 << 20), b""):
-                digest.update(chunk)
-        return to.stat().st_size, digest.hexdigest()
+        return to.stat().st_size, sha256_of(to)
 
     def read_text(self, name: str) -> str:
         async def read(sftp: asyncssh.SFTPClient) -> str:
