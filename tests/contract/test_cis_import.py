@@ -3,7 +3,6 @@ or nothing; and the queries other code asks of the imported customers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,9 +18,7 @@ from derbridge.dataset.generate import generate
 from derbridge.derms import schema as derms_schema
 from derbridge.derms.customers import cis as derms_cis
 from derbridge.errors import FileRefused
-from derbridge.store.db import make_engine
 from derbridge.store.importlog import ImportRecord
-from derbridge.store.migrations import upgrade
 from derbridge.tables import read as table_files
 from derbridge.tables.load import import_table_file
 from derbridge.tables.spec import TableSpec
@@ -36,20 +33,6 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture
-def dacs_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("dacs", engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def derms_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("derms", engine)
-    yield engine
-    engine.dispose()
 
 
 def load(engine: Engine, spec: TableSpec, path: Path, imports: sa.Table) -> ImportRecord:

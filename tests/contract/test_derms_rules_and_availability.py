@@ -4,7 +4,6 @@ PostgreSQL: versioned rule sets, acks through the outbox, the bulk history summa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,20 +16,11 @@ from derbridge.derms.availability import participation
 from derbridge.derms.programs import rules as program_rules
 from derbridge.derms.schema import outbound_messages
 from derbridge.errors import Conflict, InvalidInput, NotFound
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 from tests.registry import DERMS_RULE, enroll, participate, program_message
 
 EVENT = {"eventStart": "2026-07-15T19:00:00Z", "eventEnd": "2026-07-15T21:00:00Z"}  # Wed 14:00–16:00 Chicago
 NOW = datetime(2026, 7, 15, 13, tzinfo=UTC)
 
-
-@pytest.fixture
-def derms_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("derms", engine)
-    yield engine
-    engine.dispose()
 
 
 def receive(engine: Engine, message: dict[str, Any]) -> str:

@@ -4,7 +4,6 @@ reservation engine reads the share of the score."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,6 @@ from derbridge.derms.reservations.scores import device_scores
 from derbridge.derms.scores import files, sets
 from derbridge.derms.scores.schema import score_set_in_force, score_set_rows, score_sets
 from derbridge.errors import FileRefused
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 from derbridge.web.operator import wait_for
 from tests.contract.test_derms_rules_and_availability import EVENT, receive
 from tests.registry import enroll, program_message
@@ -27,13 +24,6 @@ from tests.registry import enroll, program_message
 NOW = datetime(2026, 7, 15, 13, tzinfo=UTC)
 HEADER = "deviceId,nicId,headEndSystem,programCode,subscriptionId,score,eligible,reason,computedAt,components\n"
 
-
-@pytest.fixture
-def derms_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("derms", engine)
-    yield engine
-    engine.dispose()
 
 
 def taken(engine: Engine, directory: Path, computed_at: str, *rows: tuple[str, str, str]) -> str:

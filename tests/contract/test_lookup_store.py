@@ -3,7 +3,6 @@ and bad imports change nothing, seeding is idempotent and keeps edits, running h
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -12,20 +11,11 @@ from sqlalchemy.engine import Engine
 from derbridge.hub import lookup_store as store
 from derbridge.hub.lookup_catalog import ASSET_SPEC, DACS, DERMS, EVENT_TYPE, SEEDS
 from derbridge.hub.lookups import InvalidLookup, Lookup, LookupMissing
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 
 ALICE = store.Actor("operator", "alice")
 EVENTS = Lookup.build("EventType", ["DERMS", "DACS"], [{"DERMS": "ECONOMIC", "DACS": "X1EC"},
                                                        {"DERMS": "EMERGENCY", "DACS": "X1EM"}], keys=["DERMS", "DACS"])
 
-
-@pytest.fixture
-def hub_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("hub", engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

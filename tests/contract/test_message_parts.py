@@ -4,23 +4,11 @@ stopped by holding what was not sent, and resubmit reopening the dead and held p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from derbridge.hub import messagelog, tracking
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
-
-
-@pytest.fixture
-def hub_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("hub", engine)
-    yield engine
-    engine.dispose()
 
 
 def part(number: int, status: str = messagelog.RECEIVED) -> messagelog.NewMessage:

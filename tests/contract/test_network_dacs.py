@@ -3,7 +3,6 @@ order, all or nothing; and where a service point sat on any day."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,20 +16,11 @@ from derbridge.dacs.network import queries as network
 from derbridge.dacs.network.apply import apply_export
 from derbridge.dacs.schema import network_exports, network_locations
 from derbridge.errors import FileRefused, TooEarly
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 
 JAN_1, FEB_1, MAR_1, APR_1 = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)
 NORTH = ("T-1", "F-1", "S-1")
 SOUTH = ("T-2", "F-2", "S-1")
 
-
-@pytest.fixture
-def dacs_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("dacs", engine)
-    yield engine
-    engine.dispose()
 
 
 def export_file(path: Path, rows: list[tuple[str, tuple[str, str, str], date]]) -> Path:

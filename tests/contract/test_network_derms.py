@@ -3,7 +3,6 @@ hold what changed; any sequence of changes stored and read back is what the pure
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,19 +18,10 @@ from derbridge.derms.network.connections import ChangeRefused, check_history
 from derbridge.derms.network.files import IMPORT_ORDER, create_export, import_file
 from derbridge.derms.schema import network_changes, network_exports, outbound_files, service_point_connections
 from derbridge.errors import FileRefused
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 from tests.networks import JAN_1, SERVICE_POINTS, Move, Network, Refeed, changes, write_network
 
 MAR_1, APR_1 = date(2026, 3, 1), date(2026, 4, 1)
 
-
-@pytest.fixture
-def derms_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("derms", engine)
-    yield engine
-    engine.dispose()
 
 
 def imported(engine: Engine, directory: Path, fmt: str = "csv") -> list[dict[str, object]]:

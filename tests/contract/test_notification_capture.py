@@ -4,26 +4,14 @@ a file or batch, each with the message's flow, kind, business key and error; not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from derbridge.hub import messagelog
 from derbridge.hub.notify.capture import no_file_found
 from derbridge.hub.schema import notification_events
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
-
-
-@pytest.fixture
-def hub_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("hub", engine)
-    yield engine
-    engine.dispose()
 
 
 def message(key: str, status: str = messagelog.RECEIVED, *parts: messagelog.NewMessage,

@@ -5,10 +5,8 @@ keeps failing is given up after the retry policy's attempts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -18,19 +16,10 @@ from derbridge.hub.notify import store
 from derbridge.hub.notify.config import NotifyConfig, notify_config
 from derbridge.hub.schema import notification_events
 from derbridge.runtime.retry import RetryPolicy
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 from derbridge.web.client import Outcome
 
 OPS, HOOK = "ops@utility.example", "https://hooks.utility.example/derbridge"
 
-
-@pytest.fixture
-def hub_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("hub", engine)
-    yield engine
-    engine.dispose()
 
 
 def config(**changes: object) -> NotifyConfig:

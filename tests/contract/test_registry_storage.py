@@ -3,12 +3,10 @@ registrations that race a change of mind."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -18,18 +16,9 @@ from derbridge.derms.headend.model import DeviceStatus, Registration
 from derbridge.derms.registry import bulk_sync
 from derbridge.derms.registry.registration import reconcile_due
 from derbridge.derms.schema import bulk_sync_rows, bulk_syncs, devices, subscriptions
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
-
-@pytest.fixture
-def derms_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("derms", engine)
-    yield engine
-    engine.dispose()
 
 
 def registry_state(db: Engine) -> list[tuple[object, ...]]:
