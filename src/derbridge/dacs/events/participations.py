@@ -17,7 +17,8 @@ participation for a device and event.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,10 @@ from derbridge.errors import Conflict, DerbridgeError, InvalidInput
 DEFAULT_CATEGORY = "X1EC"
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 """How SQLAlchemy keeps a UTC date-time in SQLite: naive text."""
+GROUP_PAGE_CACHE_KB = 65_536
+"""SQLite's page cache while a group is written. Reserving 100,000 of 120,000 enrolled devices goes through
+about 70 MB of tables and indexes (the device keys, devices, subscriptions and participations): the usual 2 MB
+cache reads most pages again for each device, and took twice the CPU (measured)."""
 Answer = dict[str, Any] | DerbridgeError
 """A call's answer, or why it is refused."""
 
@@ -52,12 +57,26 @@ def reserve_many(engine: Engine, bodies: list[ReserveDeviceIn], now: datetime) -
     are applied. When the database refuses the group (another writer created the same event meanwhile), each
     call is applied on its own, so the others do not pay for it."""
     try:
-        with engine.begin() as connection:
+        with engine.begin() as connection, _page_cache_for_a_group(connection):
             return [_answer(connection, body, now) for body in bodies]
     except IntegrityError:
         if len(bodies) == 1:
             raise
         return [answer for body in bodies for answer in reserve_many(engine, [body], now)]
+
+
+@contextmanager
+def _page_cache_for_a_group(connection: Connection) -> Iterator[None]:
+    """On SQLite, a page cache that holds what a group reads and writes while it is written, given back after."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    usual = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{GROUP_PAGE_CACHE_KB}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size={usual}")
 
 
 def _answer(connection: Connection, body: ReserveDeviceIn, now: datetime) -> Answer:
