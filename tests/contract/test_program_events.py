@@ -218,3 +218,16 @@ def test_a_repeated_reservation_refreshes_the_window_and_reserves_a_released_dev
     assert participation_rows(dacs_db) == [("ECO-1", True), ("ECO-2", True)]
     shown = {p["nicId"]: p["reservationStart"] for p in program_events.participations_of(dacs_db, EVENT, 10, 0)}
     assert shown == {"ECO-1": later.isoformat(), "ECO-2": START.isoformat()}
+
+
+def test_a_device_with_a_participation_but_no_longer_active_is_refused_and_nothing_applied(dacs_db: Engine) -> None:
+    """Its participation (here one an outcome created) is held, yet the call is refused whole, as before."""
+    program_events.create(dacs_db, stage(1), NOW)
+    with dacs_db.begin() as connection:
+        connection.execute(sa.insert(event_participations).values(
+            event_external_id=EVENT, head_end_system="ECOCLOUD", nic_id="GHOST", reserved=False, opted_out=False,
+            updated_at=NOW))
+    with pytest.raises(InvalidInput) as refused:
+        participations.reserve(dacs_db, reservation(DEVICES[0], ("ECOCLOUD", "GHOST")), NOW)
+    assert refused.value.problems == {"deviceList.1": "no active controllable device ECOCLOUD/GHOST"}
+    assert participation_rows(dacs_db) == [("GHOST", False)]

@@ -7,11 +7,12 @@ refused (409). The calls that arrive together are applied in one transaction, on
 costs one commit (the endpoint gathers them: runtime/group_commit.py).
 
 Each call is applied set-based, its devices passed as one JSON parameter (thousands of keys bound one by one
-cost more to prepare than the statements cost to run): one query for the devices not enrolled, one UPDATE for
-the participations already held (reserved again over the window given now), one INSERT … SELECT … ON CONFLICT
-DO NOTHING for the others, joined to the enrolled devices for their ids and program. A call repeated, a chunk
-delivered twice, or a device named twice finds its participation held, so there is never a second
-participation for a device and event.
+cost more to prepare than the statements cost to run), in a savepoint: one UPDATE for the participations
+already held (reserved again over the window given now), one INSERT … SELECT … ON CONFLICT DO NOTHING for the
+others, joined to the enrolled devices for their ids and program. Every active device listed is then either
+refreshed or inserted, so fewer than the distinct devices listed means some are unknown: the query naming them
+runs only then, and the savepoint undoes the call. A call repeated, a chunk delivered twice, or a device named
+twice finds its participation held, so there is never a second participation for a device and event.
 """
 
 from __future__ import annotations
@@ -82,25 +83,30 @@ def _page_cache_for_a_group(connection: Connection) -> Iterator[None]:
 def _answer(connection: Connection, body: ReserveDeviceIn, now: datetime) -> Answer:
     try:
         return _apply(connection, body, now)
-    except (InvalidInput, Conflict) as refusal:  # raised before the call writes anything
+    except (InvalidInput, Conflict) as refusal:  # what the call wrote is undone: the others stand
         return refusal
 
 
 def _apply(connection: Connection, body: ReserveDeviceIn, now: datetime) -> dict[str, Any]:
+    """Write first, then count: every device the program system holds active is either refreshed or inserted
+    (once), so fewer than the distinct devices listed means some are unknown, and the savepoint undoes the call."""
     event_id = body.eventExternalIdentifier
     listed = _listed(connection, body)
-    _refuse_unknown(connection, listed)
     if program_events.is_cancelled(connection, event_id):
+        _refuse_unknown(connection, listed)  # an unknown device is named first, as for an open event
         raise Conflict(f"event {event_id} is cancelled: no device can be reserved for it")
-    created = not program_events.exists(connection, event_id)
-    if created:
-        program_events.placeholder(connection, event_id, _most_listed_program(connection, listed),
-                                   body.eventType or DEFAULT_CATEGORY, body.eventStartDateTime,
-                                   body.eventEndDateTime, now)
-    again = _refresh(connection, event_id, listed, now)
-    fresh = _insert_new(connection, event_id, listed, now)
-    released = [(device.headEndSystem, device.nicId) for device in body.releasedDeviceList]
-    unreserved = _release(connection, event_id, released, now)
+    with connection.begin_nested():
+        created = not program_events.exists(connection, event_id)
+        if created:
+            program_events.placeholder(connection, event_id, _most_listed_program(connection, listed),
+                                       body.eventType or DEFAULT_CATEGORY, body.eventStartDateTime,
+                                       body.eventEndDateTime, now)
+        again = _refresh(connection, event_id, listed, now)
+        fresh = _insert_new(connection, event_id, listed, now)
+        if again + fresh < len({(device.headEndSystem, device.nicId) for device in body.deviceList}):
+            _refuse_unknown(connection, listed)
+        released = [(device.headEndSystem, device.nicId) for device in body.releasedDeviceList]
+        unreserved = _release(connection, event_id, released, now)
     return {"eventExternalIdentifier": event_id, "reserved": fresh, "alreadyReserved": again,
             "released": unreserved, "programEventCreated": created}
 
@@ -166,13 +172,17 @@ def _enrolled(listed: sa.Subquery) -> sa.Select[Any]:
                          .join(s, s.c.subscription_id == d.c.subscription_id)))
 
 
-def _refuse_unknown(connection: Connection, listed: sa.Subquery) -> None:
+def _is_enrolled(rows: sa.Subquery) -> sa.ColumnElement[bool]:
+    """Whether the row's device (head_end_system, nic_id) is one the program system holds active."""
     k, d, s = active_device_keys, controllable_devices, program_subscriptions
-    known = (sa.select(k.c.device_id).join(d, d.c.device_id == k.c.device_id)
-             .join(s, s.c.subscription_id == d.c.subscription_id)
-             .where(k.c.head_end_system == listed.c.head_end_system, k.c.nic_id == listed.c.nic_id))
+    return (sa.select(k.c.device_id).join(d, d.c.device_id == k.c.device_id)
+            .join(s, s.c.subscription_id == d.c.subscription_id)
+            .where(k.c.head_end_system == rows.c.head_end_system, k.c.nic_id == rows.c.nic_id).exists())
+
+
+def _refuse_unknown(connection: Connection, listed: sa.Subquery) -> None:
     unknown = connection.execute(sa.select(listed.c.position, listed.c.head_end_system, listed.c.nic_id)
-                                 .where(~known.exists()).order_by(listed.c.position)).all()
+                                 .where(~_is_enrolled(listed)).order_by(listed.c.position)).all()
     if unknown:
         raise InvalidInput({f"deviceList.{position}": f"no active controllable device {head_end}/{nic}"
                             for position, head_end, nic in unknown})
@@ -191,16 +201,16 @@ def _most_listed_program(connection: Connection, listed: sa.Subquery) -> str:
 
 
 def _refresh(connection: Connection, event_id: str, listed: sa.Subquery, now: datetime) -> int:
-    """Participations held already: reserved again over the window given now; how many. Each listed device
-    looks its participation up by the unique key (the list drives the statement: SQLite would otherwise scan
-    the event's participations for each device)."""
+    """Participations held already of devices held active: reserved again over the window given now; how many.
+    Each listed device looks its participation up by the unique key (the list drives the statement: SQLite
+    would otherwise scan the event's participations for each device)."""
     p, held = event_participations, event_participations.alias("held")
     held_id = sa.select(held.c.participation_id).where(
         held.c.event_external_id == event_id, held.c.head_end_system == listed.c.head_end_system,
         held.c.nic_id == listed.c.nic_id).scalar_subquery()
-    pairs = sa.select(held_id.label("participation_id"), listed.c.reservation_start,
-                      listed.c.reservation_end).subquery("pairs")
-    again = sa.select(pairs).where(pairs.c.participation_id.is_not(None)).subquery("again")
+    pairs = sa.select(held_id.label("participation_id"), listed.c.head_end_system, listed.c.nic_id,
+                      listed.c.reservation_start, listed.c.reservation_end).subquery("pairs")
+    again = sa.select(pairs).where(pairs.c.participation_id.is_not(None), _is_enrolled(pairs)).subquery("again")
     return int(connection.execute(
         sa.update(p).where(p.c.participation_id == again.c.participation_id)
         .values(reserved=True, reservation_start=again.c.reservation_start,
