@@ -175,3 +175,59 @@ def test_the_agents_view_lists_events_with_their_participation(dacs_db: Engine) 
                       "start": START.isoformat(), "end": (START + timedelta(hours=1)).isoformat(),
                       "status": "PENDING", "stages": 2, "participations": 2, "reserved": 2, "optedOut": 0}
     assert program_events.list_events(dacs_db, "CANCELLED", 10) == []
+
+
+def test_a_device_named_twice_in_one_call_makes_one_participation(dacs_db: Engine) -> None:
+    program_events.create(dacs_db, stage(1), NOW)
+    answer = participations.reserve(dacs_db, reservation(DEVICES[0], DEVICES[1], DEVICES[0]), NOW)
+    assert (answer["reserved"], answer["alreadyReserved"]) == (2, 0)
+    assert participation_rows(dacs_db) == [("ECO-1", True), ("ECO-2", True)]
+
+
+def test_calls_applied_together_answer_each_as_if_alone(dacs_db: Engine) -> None:
+    """A group: a device reserved twice (the second call finds it held), a repeated call, a call naming an
+    unknown device (refused, nothing of it applied) and one for a cancelled event (refused)."""
+    program_events.create(dacs_db, stage(1), NOW)
+    other = ReserveDeviceIn.model_validate({**reservation(DEVICES[4]).model_dump(),
+                                            "eventExternalIdentifier": "EV1000000002"})
+    program_events.create(dacs_db, stage(1, event="EV1000000002"), NOW)
+    program_events.cancel_before_start(dacs_db, PreEventCancellationIn(eventExternalIdentifier="EV1000000002"), NOW)
+    answers = participations.reserve_many(dacs_db, [
+        reservation(*DEVICES[:2]), reservation(DEVICES[1], DEVICES[2]),
+        reservation(DEVICES[3], ("ECOCLOUD", "GHOST")), reservation(*DEVICES[:2]), other], NOW)
+    first, second, unknown, repeated, cancelled = answers
+    assert (first["reserved"], first["alreadyReserved"]) == (2, 0)
+    assert (second["reserved"], second["alreadyReserved"]) == (1, 1)
+    assert isinstance(unknown, InvalidInput)
+    assert unknown.problems == {"deviceList.1": "no active controllable device ECOCLOUD/GHOST"}
+    assert (repeated["reserved"], repeated["alreadyReserved"]) == (0, 2)
+    assert isinstance(cancelled, Conflict)
+    assert participation_rows(dacs_db) == [("ECO-1", True), ("ECO-2", True), ("ECO-3", True)]
+
+
+def test_a_repeated_reservation_refreshes_the_window_and_reserves_a_released_device_again(dacs_db: Engine) -> None:
+    program_events.create(dacs_db, stage(1), NOW)
+    participations.reserve(dacs_db, reservation(*DEVICES[:2]), NOW)
+    participations.reserve(dacs_db, reservation(released=(DEVICES[0],)), NOW)
+    later = START + timedelta(minutes=30)
+    again = ReserveDeviceIn.model_validate({**reservation(*DEVICES[:2]).model_dump(), "deviceList": [
+        {"headEndSystem": DEVICES[0][0], "nicId": DEVICES[0][1], "reservationStartDateTime": later.isoformat()},
+        {"headEndSystem": DEVICES[1][0], "nicId": DEVICES[1][1]}]})
+    answer = participations.reserve(dacs_db, again, NOW)
+    assert (answer["reserved"], answer["alreadyReserved"]) == (0, 2)
+    assert participation_rows(dacs_db) == [("ECO-1", True), ("ECO-2", True)]
+    shown = {p["nicId"]: p["reservationStart"] for p in program_events.participations_of(dacs_db, EVENT, 10, 0)}
+    assert shown == {"ECO-1": later.isoformat(), "ECO-2": START.isoformat()}
+
+
+def test_a_device_with_a_participation_but_no_longer_active_is_refused_and_nothing_applied(dacs_db: Engine) -> None:
+    """Its participation (here one an outcome created) is held, yet the call is refused whole, as before."""
+    program_events.create(dacs_db, stage(1), NOW)
+    with dacs_db.begin() as connection:
+        connection.execute(sa.insert(event_participations).values(
+            event_external_id=EVENT, head_end_system="ECOCLOUD", nic_id="GHOST", reserved=False, opted_out=False,
+            updated_at=NOW))
+    with pytest.raises(InvalidInput) as refused:
+        participations.reserve(dacs_db, reservation(DEVICES[0], ("ECOCLOUD", "GHOST")), NOW)
+    assert refused.value.problems == {"deviceList.1": "no active controllable device ECOCLOUD/GHOST"}
+    assert participation_rows(dacs_db) == [("GHOST", False)]

@@ -61,7 +61,9 @@ def run(size: int | None, database: str | None) -> dict[str, Any]:
 
 
 def deliver_s(tmp: Path, size: int, database: str | None) -> tuple[float, dict[str, Any]]:
-    settings = local_settings(tmp / "data", log_level="warning", sender_poll_s=0.2,
+    # No daily score run: the program system would score its freshly enrolled devices not eligible, and DERMS,
+    # taking that score set, would reserve none of them.
+    settings = local_settings(tmp / "data", log_level="warning", sender_poll_s=0.2, score_run_hour=-1,
                               clock_file=str(tmp / "clock"))
     if database:
         settings = settings.with_overrides(**postgres_urls(database))

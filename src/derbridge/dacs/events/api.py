@@ -11,8 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from derbridge.clock import utcnow
-from derbridge.dacs.events import program_events
+from derbridge.dacs.events import participations, program_events
 from derbridge.dacs.events.wire import LifecycleIn, PreEventCancellationIn, ProgramEventIn, ReserveDeviceIn
+from derbridge.errors import DerbridgeError
+from derbridge.runtime.group_commit import GroupCommit
 from derbridge.runtime.system import Runtime
 from derbridge.web.batch import Answer, add_single_and_batch
 from derbridge.web.problems import RejectionKeeper
@@ -44,17 +46,25 @@ def cross_router(runtime: Runtime, keep_rejected: RejectionKeeper) -> APIRouter:
     add_single_and_batch(router, PRE_EVENT_CANCELLATION, PreEventCancellationIn, cancellation, keep_rejected,
                          status_code=200, summary="Cancel an event before its start (F10, older releases)")
 
+    together: GroupCommit[ReserveDeviceIn, participations.Answer] = GroupCommit(
+        lambda bodies: participations.reserve_many(runtime.db, bodies, utcnow()))
+
+    def reserve(body: ReserveDeviceIn) -> dict[str, Any]:
+        """Calls arriving together (a list's chunks are sent concurrently) are written in one transaction."""
+        answer = together.submit(body)
+        if isinstance(answer, DerbridgeError):
+            raise answer
+        return answer
+
     @router.post(RESERVE_DEVICE, summary="Reserve devices for an upcoming event (F9; the event created if missing)",
                  openapi_extra=RESERVE_DEVICE_BODY)
     async def reserve_device(request: Request) -> dict[str, Any]:
         """The body is read straight into its model: thousands of devices a call, validated in one pass."""
-        from derbridge.dacs.events.participations import reserve  # polars loads with the first reservation
-
         try:
             body = ReserveDeviceIn.model_validate_json(await request.body())
         except ValidationError as exc:
             raise RequestValidationError(exc.errors()) from exc
-        return await run_in_threadpool(reserve, runtime.db, body, utcnow())
+        return await run_in_threadpool(reserve, body)
 
     return router
 
