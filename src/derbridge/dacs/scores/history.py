@@ -6,21 +6,25 @@ last 365 days or were opted out of in the last 90 (variables.py says how each ti
 
 PostgreSQL sums them in one GROUP BY, hashing the rows of one sequential scan. SQLite can only group by walking
 the (head end, NIC) index, a random read of the table for each of a fleet's millions of participations, so there
-the rows are read in the order they are stored, each as a few narrow columns (an outcome code, two times), and
-polars sums them per device; both give the same frame.
+the rows are read in the order they are stored, each as a few narrow columns (an outcome code, two times), the
+two halves of the table at once on two connections (each scan is one core's work), and polars sums them per
+device; both give the same frame.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from derbridge.dacs.schema import controllable_devices, event_participations
 from derbridge.store.bulk import select_frame
+from derbridge.store.db import reading
 
 RECENT_DAYS = 90
 NEVER_DAYS = 365
@@ -29,6 +33,8 @@ UTC_TIME = pl.Datetime("us", "UTC")
 _OUTCOME_CODES = {SUCCESSFUL: 1, OVERRIDE: 2, NOT_RESPONDING: 3}
 _OPTED_OUT = 4
 """Added to a row's outcome code when it is an opt-out of the last 90 days."""
+SQLITE_PARTS = 2
+"""Ranges of participation ids read at once on SQLite: the machine's two cores."""
 
 _p = event_participations
 _began = sa.func.coalesce(_p.c.participation_start, _p.c.reservation_start)
@@ -36,13 +42,17 @@ _ended = sa.func.coalesce(_p.c.participation_end, _p.c.participation_start, _p.c
 _opted_at = sa.func.coalesce(_p.c.opted_out_at, _p.c.reservation_start)
 
 
-def summed_history(connection: Connection, now: datetime, cycle_starts: list[datetime],
+def summed_history(engine: Engine, now: datetime, cycle_starts: list[datetime],
                    device_id: str | None) -> pl.DataFrame:
     """Per device (head end, NIC) with history: `cu_<n>` for each of `cycle_starts`, `last_success_end`, OO, IO
     and ND (see the module's docstring)."""
-    if connection.dialect.name == "sqlite":
-        return _summed_in_polars(connection, now, cycle_starts, device_id)
-    return _summed_in_sql(connection, now, cycle_starts, device_id)
+    if engine.dialect.name != "sqlite":
+        with reading(engine) as connection:
+            return _summed_in_sql(connection, now, cycle_starts, device_id)
+    parts = _id_ranges(engine, 1 if device_id else SQLITE_PARTS)
+    with ThreadPoolExecutor(len(parts), thread_name_prefix="score-history") as pool:
+        rows = list(pool.map(lambda ids: _read_rows(engine, now, device_id, ids), parts))
+    return _summed_in_polars(pl.concat(rows), now, cycle_starts)
 
 
 def _schema(cycles: int) -> dict[str, Any]:
@@ -76,24 +86,41 @@ def _summed_in_sql(connection: Connection, now: datetime, cycle_starts: list[dat
     return select_frame(connection, query, _schema(len(cycle_starts)))
 
 
-def _summed_in_polars(connection: Connection, now: datetime, cycle_starts: list[datetime],
-                      device_id: str | None) -> pl.DataFrame:
+def _id_ranges(engine: Engine, parts: int) -> list[tuple[int, int]]:
+    """`parts` ranges (low, high] of participation ids of about as many rows each, together all of them."""
+    with reading(engine) as connection:
+        low, high = connection.execute(sa.select(sa.func.min(_p.c.participation_id) - 1,
+                                                 sa.func.max(_p.c.participation_id))).one()
+    low, high = low or 0, high or 0
+    bounds = [low + (high - low) * part // parts for part in range(parts + 1)]
+    return list(pairwise(bounds))
+
+
+def _read_rows(engine: Engine, now: datetime, device_id: str | None, ids: tuple[int, int]) -> pl.DataFrame:
+    """The participations that count whose id is in the range (low, high], in stored order: head end, NIC, an
+    outcome code (1 successful, 2 override, 3 non-response, else 0; + 4 for an opt-out of the last 90 days),
+    when it began and, if successful, when it ended."""
     recent = now - timedelta(days=RECENT_DAYS)
-    recent_utc = pl.lit(recent, dtype=UTC_TIME)
     code = (sa.case(*((_p.c.outcome == outcome, number) for outcome, number in _OUTCOME_CODES.items()), else_=0)
             + sa.case((sa.and_(_p.c.opted_out, _opted_at >= recent), _OPTED_OUT), else_=0))
+    low, high = ids
     query = (sa.select(_p.c.head_end_system, _p.c.nic_id, code.label("code"), _began.label("began"),
                        sa.case((_p.c.outcome == SUCCESSFUL, _ended)).label("success_end"))
-             .where(_counted(now, device_id)))
-    rows = select_frame(connection, query, {"head_end_system": pl.String, "nic_id": pl.String, "code": pl.Int64,
-                                            "began": UTC_TIME, "success_end": UTC_TIME})
+             .where(_p.c.participation_id > low, _p.c.participation_id <= high, _counted(now, device_id)))
+    with reading(engine) as connection:
+        return select_frame(connection, query, {"head_end_system": pl.String, "nic_id": pl.String,
+                                                "code": pl.Int64, "began": UTC_TIME, "success_end": UTC_TIME})
+
+
+def _summed_in_polars(rows: pl.DataFrame, now: datetime, cycle_starts: list[datetime]) -> pl.DataFrame:
+    recent = pl.lit(now - timedelta(days=RECENT_DAYS), dtype=UTC_TIME)
     outcome, began = pl.col("code") % _OPTED_OUT, pl.col("began")
     successful = outcome == _OUTCOME_CODES[SUCCESSFUL]
     counts = {**{f"cu_{n}": successful & (began >= pl.lit(start, dtype=UTC_TIME))
                  for n, start in enumerate(cycle_starts)},
               "OO": pl.col("code") >= _OPTED_OUT,
-              "IO": (outcome == _OUTCOME_CODES[OVERRIDE]) & (began >= recent_utc),
-              "ND": (outcome == _OUTCOME_CODES[NOT_RESPONDING]) & (began >= recent_utc)}
+              "IO": (outcome == _OUTCOME_CODES[OVERRIDE]) & (began >= recent),
+              "ND": (outcome == _OUTCOME_CODES[NOT_RESPONDING]) & (began >= recent)}
     return (rows.lazy().with_columns(condition.cast(pl.Int64).alias(name) for name, condition in counts.items())
             .group_by("head_end_system", "nic_id")
             .agg(*(pl.col(name).sum() for name in counts), pl.col("success_end").max().alias("last_success_end"))

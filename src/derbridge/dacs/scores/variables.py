@@ -61,14 +61,14 @@ _CHECKS = {"head_end_system": pl.String, "nic_id": pl.String, "last_failure": UT
 
 def device_variables(engine: Engine, now: datetime, device_id: str | None = None) -> pl.DataFrame:
     """Every scored device (or just `device_id`) with IDENTITY and VARIABLES as columns, as of `now`. The
-    devices and their history are read at the same time on two connections (SQLite and PostgreSQL both work
-    while Python waits), so a fleet's two big reads overlap."""
+    devices and their history are read at the same time on connections of their own (SQLite and PostgreSQL
+    both work while Python waits; the history takes two on SQLite, history.py), so a fleet's big reads overlap."""
     with reading(engine) as connection:
         terms = _program_terms(connection)
         cycles = _cycles(_time_zones(connection), [*terms["frequency"].unique(), DEFAULT_FREQUENCY], now)
     with ThreadPoolExecutor(2, thread_name_prefix="score-read") as pool:
         devices = pool.submit(_read, engine, read_devices, now, device_id)
-        history = pool.submit(_read, engine, summed_history, now, list(cycles["start"]), device_id)
+        history = pool.submit(summed_history, engine, now, list(cycles["start"]), device_id)
         checks = _read(engine, _failed_checks, device_id)
         joined = (devices.result().join(terms, on="program_code", how="left")
                   .with_columns(pl.col("frequency").fill_null(DEFAULT_FREQUENCY),
