@@ -34,7 +34,7 @@ _OUTCOME_CODES = {SUCCESSFUL: 1, OVERRIDE: 2, NOT_RESPONDING: 3}
 _OPTED_OUT = 4
 """Added to a row's outcome code when it is an opt-out of the last 90 days."""
 SQLITE_PARTS = 2
-"""Ranges of participation ids read at once on SQLite: the machine's two cores."""
+"""Ranges of participation ids read at once on SQLite, each scan one core's work."""
 
 _p = event_participations
 _began = sa.func.coalesce(_p.c.participation_start, _p.c.reservation_start)
@@ -49,9 +49,10 @@ def summed_history(engine: Engine, now: datetime, cycle_starts: list[datetime],
     if engine.dialect.name != "sqlite":
         with reading(engine) as connection:
             return _summed_in_sql(connection, now, cycle_starts, device_id)
-    parts = _id_ranges(engine, 1 if device_id else SQLITE_PARTS)
-    with ThreadPoolExecutor(len(parts), thread_name_prefix="score-history") as pool:
-        rows = list(pool.map(lambda ids: _read_rows(engine, now, device_id, ids), parts))
+    if device_id is not None:  # its rows, through the (head end, NIC) index
+        return _summed_in_polars(_read_rows(engine, now, device_id, None), now, cycle_starts)
+    with ThreadPoolExecutor(SQLITE_PARTS, thread_name_prefix="score-history") as pool:
+        rows = list(pool.map(lambda ids: _read_rows(engine, now, None, ids), _id_ranges(engine, SQLITE_PARTS)))
     return _summed_in_polars(pl.concat(rows), now, cycle_starts)
 
 
@@ -96,17 +97,18 @@ def _id_ranges(engine: Engine, parts: int) -> list[tuple[int, int]]:
     return list(pairwise(bounds))
 
 
-def _read_rows(engine: Engine, now: datetime, device_id: str | None, ids: tuple[int, int]) -> pl.DataFrame:
-    """The participations that count whose id is in the range (low, high], in stored order: head end, NIC, an
-    outcome code (1 successful, 2 override, 3 non-response, else 0; + 4 for an opt-out of the last 90 days),
-    when it began and, if successful, when it ended."""
+def _read_rows(engine: Engine, now: datetime, device_id: str | None, ids: tuple[int, int] | None) -> pl.DataFrame:
+    """The participations that count (of `device_id`, or whose id is in the range (low, high]), in stored
+    order: head end, NIC, an outcome code (1 successful, 2 override, 3 non-response, else 0; + 4 for an opt-out
+    of the last 90 days), when it began and, if successful, when it ended."""
     recent = now - timedelta(days=RECENT_DAYS)
     code = (sa.case(*((_p.c.outcome == outcome, number) for outcome, number in _OUTCOME_CODES.items()), else_=0)
             + sa.case((sa.and_(_p.c.opted_out, _opted_at >= recent), _OPTED_OUT), else_=0))
-    low, high = ids
     query = (sa.select(_p.c.head_end_system, _p.c.nic_id, code.label("code"), _began.label("began"),
                        sa.case((_p.c.outcome == SUCCESSFUL, _ended)).label("success_end"))
-             .where(_p.c.participation_id > low, _p.c.participation_id <= high, _counted(now, device_id)))
+             .where(_counted(now, device_id)))
+    if ids is not None:
+        query = query.where(_p.c.participation_id > ids[0], _p.c.participation_id <= ids[1])
     with reading(engine) as connection:
         return select_frame(connection, query, {"head_end_system": pl.String, "nic_id": pl.String,
                                                 "code": pl.Int64, "began": UTC_TIME, "success_end": UTC_TIME})
