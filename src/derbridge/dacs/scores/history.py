@@ -33,8 +33,10 @@ UTC_TIME = pl.Datetime("us", "UTC")
 _OUTCOME_CODES = {SUCCESSFUL: 1, OVERRIDE: 2, NOT_RESPONDING: 3}
 _OPTED_OUT = 4
 """Added to a row's outcome code when it is an opt-out of the last 90 days."""
-SQLITE_PARTS = 2
-"""Ranges of participation ids read at once on SQLite, each scan one core's work."""
+SQLITE_READERS = 2
+"""Connections reading ranges of participation ids at once on SQLite, each scan one core's work."""
+SQLITE_RANGES = 8
+"""Ranges the ids are read in on SQLite: a range's text, held until decoded, is an eighth of the history's."""
 
 _p = event_participations
 _began = sa.func.coalesce(_p.c.participation_start, _p.c.reservation_start)
@@ -51,8 +53,8 @@ def summed_history(engine: Engine, now: datetime, cycle_starts: list[datetime],
             return _summed_in_sql(connection, now, cycle_starts, device_id)
     if device_id is not None:  # its rows, through the (head end, NIC) index
         return _summed_in_polars(_read_rows(engine, now, device_id, None), now, cycle_starts)
-    with ThreadPoolExecutor(SQLITE_PARTS, thread_name_prefix="score-history") as pool:
-        rows = list(pool.map(lambda ids: _read_rows(engine, now, None, ids), _id_ranges(engine, SQLITE_PARTS)))
+    with ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="score-history") as pool:
+        rows = list(pool.map(lambda ids: _read_rows(engine, now, None, ids), _id_ranges(engine, SQLITE_RANGES)))
     return _summed_in_polars(pl.concat(rows), now, cycle_starts)
 
 
