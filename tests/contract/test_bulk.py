@@ -116,6 +116,19 @@ def test_a_query_read_into_a_frame_keeps_its_order_and_any_text(db: Engine) -> N
     assert read.equals(frame.with_columns(pl.col("id").cast(pl.Int64)).reverse())
 
 
+@pytest.mark.parametrize("names", [["x", "", "y,z", "a b", '","'], ["x", None, "", None, "y"], [None, None]])
+def test_text_and_whole_numbers_read_the_same_whether_split_or_decoded(db: Engine, names: list[str | None]) -> None:
+    frame = pl.DataFrame({"id": range(1, len(names) + 1), "name": names}, schema={"id": pl.Int64, "name": pl.String})
+    with db.begin() as connection:
+        bulk_insert(connection, sample, frame)
+        read = select_frame(connection, sa.select(
+            sample.c.id, sample.c.name, sa.case((sample.c.id > 1, sample.c.id * 10)).label("tens"),
+            sa.cast(sample.c.id, sa.Float).label("whole")).order_by(sample.c.id),
+            {"id": pl.Int64, "name": pl.String, "tens": pl.Int64, "whole": pl.Int64})
+    assert read.equals(frame.with_columns(tens=pl.when(pl.col("id") > 1).then(pl.col("id") * 10),
+                                          whole=pl.col("id")))
+
+
 def test_a_query_without_rows_reads_into_an_empty_frame_with_the_columns(db: Engine) -> None:
     with db.begin() as connection:
         read = select_frame(connection, sa.select(sample.c.id, sample.c.day), {"id": pl.Int64, "day": pl.Date})

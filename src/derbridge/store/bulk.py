@@ -116,18 +116,52 @@ def select_frame(connection: Connection, query: sa.Select[Any], schema: dict[str
 
 def _select_as_json_arrays(connection: Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
     """SQLite gathers each column into one JSON array and polars decodes it: no Python object per value, which
-    halves the time of a million-row read. Rows keep the query's order: SQLite never drops the ORDER BY of a
-    subquery whose outer query aggregates with anything but count, min or max. Each array is let go once
-    decoded, so the text of only the columns not yet decoded is held."""
+    halves the time of a million-row read. Dates and date-times, text of one fixed form, are gathered as one list
+    separated by commas instead; so are whole numbers and text that JSON need not escape, when split rather than
+    decoded (see `_split_array`): a split takes a third of a decode's time. Rows keep the query's order: SQLite
+    never drops the ORDER BY of a subquery whose outer query aggregates with anything but count, min or max.
+    Each column is let go once decoded, so the text of only the columns not yet decoded is held."""
     rows = query.subquery()
-    count, *arrays = connection.execute(
-        sa.select(sa.func.count(), *(sa.func.json_group_array(column) for column in rows.c))).one()
+    times = {name for name, dtype in schema.items() if _is_time(dtype)}
+    count, *arrays = connection.execute(sa.select(sa.func.count(), *(
+        sa.func.group_concat(sa.func.coalesce(column, ""), ",") if name in times else sa.func.json_group_array(column)
+        for column, name in zip(rows.c, schema, strict=True)))).one()
     if not count:
         return pl.DataFrame(schema=schema)
     arrays.reverse()
-    columns = [pl.Series(name, [arrays.pop()]).str.json_decode(pl.List(dtype)).explode()
+    columns = [_split_times(name, arrays.pop()) if name in times else _decoded(name, arrays.pop(), dtype, count)
                for name, dtype in _as_stored(schema).items()]
     return _typed_text(pl.DataFrame(columns), schema)
+
+
+def _split_times(name: str, text: str) -> pl.Series:
+    values = pl.Series(name, [text]).str.split(",").explode()
+    return values.set(values == "", None)
+
+
+def _decoded(name: str, array: str, dtype: Any, count: int) -> pl.Series:
+    """The values of one JSON array: split where that gives them exactly, else decoded."""
+    split = _split_array(name, array, dtype)
+    if split is not None and split.len() == count:
+        return split
+    return pl.Series(name, [array]).str.json_decode(pl.List(dtype)).explode()
+
+
+def _split_array(name: str, array: str, dtype: Any) -> pl.Series | None:
+    """A JSON array's values by splitting it, or None when that may not give them exactly. Without a backslash,
+    no string in it is escaped, so the text between `["` and `"]` split on `","` is its strings, unless a null
+    among them joined two (the caller compares the count); an array of whole numbers without nulls is its text
+    between brackets split on commas, unless a number is written otherwise (1.0)."""
+    if dtype == pl.String and array.startswith('["') and array.endswith('"]') and "\\" not in array:
+        return pl.Series(name, [array[2:-2]]).str.split('","').explode()
+    if dtype == pl.Int64 and "null" not in array:
+        numbers = pl.Series(name, [array[1:-1]]).str.split(",").explode().cast(pl.Int64, strict=False)
+        return None if numbers.has_nulls() else numbers
+    return None
+
+
+def _is_time(dtype: Any) -> bool:
+    return dtype == pl.Date or isinstance(dtype, pl.Datetime)
 
 
 def select_to_parquet(connection: Connection, query: sa.Select[Any], schema: dict[str, Any],
@@ -180,8 +214,7 @@ def _typed_frame(dialect: str, rows: list[Any], schema: dict[str, Any]) -> pl.Da
 
 def _as_stored(schema: dict[str, Any]) -> dict[str, Any]:
     """`schema` as SQLite hands the values over: dates and date-times as text."""
-    return {name: pl.String if dtype == pl.Date or isinstance(dtype, pl.Datetime) else dtype
-            for name, dtype in schema.items()}
+    return {name: pl.String if _is_time(dtype) else dtype for name, dtype in schema.items()}
 
 
 def _typed_text(frame: pl.DataFrame, schema: dict[str, Any]) -> pl.DataFrame:

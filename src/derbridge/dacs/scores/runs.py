@@ -29,6 +29,7 @@ from derbridge.clock import as_utc, iso_utc, iso_z, utcnow
 from derbridge.dacs import ids
 from derbridge.dacs.schema import device_scores, outbound_files, score_runs
 from derbridge.dacs.scores import score_file
+from derbridge.dacs.scores.formula import RuleSet
 from derbridge.dacs.scores.frames import score_frame
 from derbridge.dacs.scores.inputs import WHOLE_NUMBERS
 from derbridge.dacs.scores.rule_sets import Scoring, default_scoring, scoring_by_program
@@ -115,9 +116,26 @@ def score_devices(variables: pl.DataFrame, by_program: dict[str, Scoring], defau
         groups.setdefault(scoring.name, (scoring, []))[1].append(code)
     parts = [(scoring, pl.col("program_code").is_in(codes)) for scoring, codes in groups.values()]
     parts.append((default, ~pl.col("program_code").is_in(list(by_program))))
-    return pl.concat([score_frame(scoring.rule_set, variables.filter(which)).select(
-        *IDENTITY, "score", "eligible", "reason",
-        score_file.components(scoring.rule_set, WHOLE_NUMBERS).alias("components")) for scoring, which in parts])
+    return pl.concat([_scored_once_per_inputs(scoring.rule_set, variables.filter(which)) for scoring, which in parts])
+
+
+def _scored_once_per_inputs(rule_set: RuleSet, devices: pl.DataFrame) -> pl.DataFrame:
+    """Devices with the same inputs score the same, so each distinct set of inputs is scored and explained once
+    (a fleet has far fewer than it has devices, and the components column is most of the work), then joined
+    back to its devices in their order."""
+    inputs = list(rule_set.inputs)
+    outputs = ("score", "eligible", "reason")
+    if not inputs:
+        return _scored_and_explained(rule_set, devices).select(*IDENTITY, *outputs, "components")
+    scored = _scored_and_explained(rule_set, devices.select(inputs).unique()).select(*inputs, *outputs, "components")
+    return devices.select(*IDENTITY, *inputs).join(
+        scored, on=inputs, how="left", nulls_equal=True, maintain_order="left").select(
+        *IDENTITY, *outputs, "components")
+
+
+def _scored_and_explained(rule_set: RuleSet, frame: pl.DataFrame) -> pl.DataFrame:
+    return score_frame(rule_set, frame).with_columns(
+        score_file.components(rule_set, WHOLE_NUMBERS).alias("components"))
 
 
 def _execute(engine: Engine, run_id: str, destination: Destination) -> dict[str, Any]:

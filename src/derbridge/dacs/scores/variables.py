@@ -3,7 +3,7 @@
 A device is scored when it is an ACTIVE controllable device of an ACTIVE subscription of an ACTIVE program:
 one row per device (a device belongs to one subscription). Its history is that of the physical device, its
 head-end system and NIC id, in `event_participations` and `status_checks`. Nothing loops over devices: a few
-queries read the devices, each program's rules, and the history summed per device in one GROUP BY; polars
+queries read the devices, each program's rules, and the history summed per device (history.py); polars
 does the rest. The variables, as docs/scores.md explains them to program managers:
 
 - AV availability: 1 when the device may be called — its subscription is in effect now (started, not ended),
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -37,7 +37,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from derbridge.dacs.schema import (
     controllable_devices,
-    event_participations,
     premises,
     program_rule_associations,
     program_rules,
@@ -47,32 +46,29 @@ from derbridge.dacs.schema import (
     status_checks,
 )
 from derbridge.dacs.scores.cycles import DEFAULT_FREQUENCY, FREQUENCIES, UTC_ZONE, Frequency, current_cycle
+from derbridge.dacs.scores.history import NEVER_DAYS, UTC_TIME, of_device, summed_history
 from derbridge.store.bulk import select_frame
 from derbridge.store.db import reading
 
 IDENTITY = ("device_id", "nic_id", "head_end_system", "program_code", "subscription_id")
-RECENT_DAYS = 90
-NEVER_DAYS = 365
 ACTIVE, REGISTERED, FAILURE, SUCCESS = "ACTIVE", "D1RE", "FAILURE", "SUCCESS"
-SUCCESSFUL, OVERRIDE, NOT_RESPONDING = "D1SP", "D1IO", "D1ND"
 _CAPS = {"WEEKLY": program_rules.c.max_events_per_week, "MONTHLY": program_rules.c.max_events_per_month,
          "SEASONAL": program_rules.c.max_events_per_season}
-_UTC = pl.Datetime("us", "UTC")
 _DEVICES = {"device_id": pl.String, "nic_id": pl.String, "head_end_system": pl.String, "program_code": pl.String,
             "subscription_id": pl.String, "in_service": pl.Int64, "time_zone": pl.String}
-_CHECKS = {"head_end_system": pl.String, "nic_id": pl.String, "last_failure": _UTC, "last_success": _UTC}
+_CHECKS = {"head_end_system": pl.String, "nic_id": pl.String, "last_failure": UTC_TIME, "last_success": UTC_TIME}
 
 
 def device_variables(engine: Engine, now: datetime, device_id: str | None = None) -> pl.DataFrame:
     """Every scored device (or just `device_id`) with IDENTITY and VARIABLES as columns, as of `now`. The
-    devices and their history are read at the same time on two connections (SQLite and PostgreSQL both work
-    while Python waits), so a fleet's two big reads overlap."""
+    devices and their history are read at the same time on connections of their own (SQLite and PostgreSQL
+    both work while Python waits; the history takes two on SQLite, history.py), so a fleet's big reads overlap."""
     with reading(engine) as connection:
         terms = _program_terms(connection)
         cycles = _cycles(_time_zones(connection), [*terms["frequency"].unique(), DEFAULT_FREQUENCY], now)
     with ThreadPoolExecutor(2, thread_name_prefix="score-read") as pool:
         devices = pool.submit(_read, engine, read_devices, now, device_id)
-        history = pool.submit(_read, engine, _history, now, list(cycles["start"]), device_id)
+        history = pool.submit(summed_history, engine, now, list(cycles["start"]), device_id)
         checks = _read(engine, _failed_checks, device_id)
         joined = (devices.result().join(terms, on="program_code", how="left")
                   .with_columns(pl.col("frequency").fill_null(DEFAULT_FREQUENCY),
@@ -139,38 +135,8 @@ def _cycles(time_zones: list[str], frequencies: list[str], now: datetime) -> pl.
     return pl.DataFrame({"time_zone": [zone for zone, _ in pairs], "frequency": [f for _, f in pairs],
                          "cycle": list(range(len(pairs))), "start": [cycle.start for cycle in cycles],
                          "DP": [float(cycle.days) for cycle in cycles]},
-                        schema={"time_zone": pl.String, "frequency": pl.String, "cycle": pl.Int64, "start": _UTC,
+                        schema={"time_zone": pl.String, "frequency": pl.String, "cycle": pl.Int64, "start": UTC_TIME,
                                 "DP": pl.Float64})
-
-
-def _history(connection: Connection, now: datetime, cycle_starts: list[datetime],
-             device_id: str | None) -> pl.DataFrame:
-    """Per device (head end, NIC): successful participations since each cycle start (`cu_<n>`), the end of the
-    last one, and the opt-outs, overrides and non-responses of the last 90 days; one GROUP BY."""
-    p = event_participations
-    began = sa.func.coalesce(p.c.participation_start, p.c.reservation_start)
-    ended = sa.func.coalesce(p.c.participation_end, p.c.participation_start, p.c.reservation_end)
-    opted_at = sa.func.coalesce(p.c.opted_out_at, p.c.reservation_start)
-    recent, oldest = now - timedelta(days=RECENT_DAYS), now - timedelta(days=NEVER_DAYS)
-
-    def count(*conditions: Any) -> Any:
-        return sa.func.sum(sa.case((sa.and_(*conditions), 1), else_=0))
-
-    query = (sa.select(p.c.head_end_system, p.c.nic_id,
-                       *(count(p.c.outcome == SUCCESSFUL, began >= start).label(f"cu_{n}")
-                         for n, start in enumerate(cycle_starts)),
-                       sa.func.max(sa.case((p.c.outcome == SUCCESSFUL, ended))).label("last_success_end"),
-                       count(p.c.opted_out, opted_at >= recent).label("OO"),
-                       count(p.c.outcome == OVERRIDE, began >= recent).label("IO"),
-                       count(p.c.outcome == NOT_RESPONDING, began >= recent).label("ND"))
-             .where(sa.or_(began >= oldest, opted_at >= recent))
-             .group_by(p.c.head_end_system, p.c.nic_id))
-    if device_id is not None:
-        query = query.where(_of_device(p, device_id))
-    schema = {"head_end_system": pl.String, "nic_id": pl.String,
-              **{f"cu_{n}": pl.Int64 for n in range(len(cycle_starts))}, "last_success_end": _UTC,
-              "OO": pl.Int64, "IO": pl.Int64, "ND": pl.Int64}
-    return select_frame(connection, query, schema)
 
 
 def _failed_checks(connection: Connection, device_id: str | None) -> pl.DataFrame:
@@ -183,20 +149,13 @@ def _failed_checks(connection: Connection, device_id: str | None) -> pl.DataFram
              .where(c.c.status.in_([SUCCESS, FAILURE]), c.c.answered_at.is_not(None))
              .group_by(c.c.head_end_system, c.c.nic_id).having(sa.func.max(failure).is_not(None)))
     if device_id is not None:
-        query = query.where(_of_device(c, device_id))
+        query = query.where(of_device(c, device_id))
     return select_frame(connection, query, _CHECKS)
-
-
-def _of_device(table: sa.Table, device_id: str) -> sa.ColumnElement[bool]:
-    """Rows of `table` about the physical device (head end, NIC) that `device_id` is."""
-    d = controllable_devices
-    return sa.tuple_(table.c.head_end_system, table.c.nic_id).in_(
-        sa.select(d.c.head_end_system, d.c.nic_id).where(d.c.device_id == device_id))
 
 
 def _variables(now: datetime, cycles: int) -> list[pl.Expr]:
     """The variables from the joined columns, in VARIABLES order."""
-    moment = pl.lit(now, dtype=_UTC)
+    moment = pl.lit(now, dtype=UTC_TIME)
     answered_since = (pl.col("last_failure") <= pl.col("last_success")).fill_null(False)
     communicating = pl.col("last_failure").is_null() | answered_since
     in_cycle = [pl.when(pl.col("cycle") == n).then(pl.col(f"cu_{n}")) for n in range(cycles)]  # at least UTC's
