@@ -6,8 +6,8 @@ last 365 days or were opted out of in the last 90 (variables.py says how each ti
 
 PostgreSQL sums them in one GROUP BY, hashing the rows of one sequential scan. SQLite can only group by walking
 the (head end, NIC) index, a random read of the table for each of a fleet's millions of participations, so there
-the rows are read in the order they are stored, each as a few narrow columns (an outcome code, two times), the
-two halves of the table at once on two connections (each scan is one core's work), and polars sums them per
+the rows are read in the order they are stored, each as a few narrow columns (an outcome code, two times), in
+eight ranges of ids, two at a time on two connections (each scan is one core's work), and polars sums them per
 device; both give the same frame.
 """
 
