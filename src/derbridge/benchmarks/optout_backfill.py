@@ -61,8 +61,10 @@ def run(size: int | None, database: str | None) -> dict[str, Any]:
 def opt_out_latencies(tmp: Path, size: int, database: str | None) -> tuple[list[float], dict[str, Any]]:
     models = tmp / "models.toml"
     models.write_text("standby_share = 1.0\n")  # a standby device for every reserved one
+    # No daily score run: the program system would score its freshly seeded devices not eligible, and DERMS,
+    # taking that score set, would reserve none of them.
     settings = local_settings(tmp / "data", log_level="warning", clock_file=str(tmp / "clock"),
-                              reservation_models=str(models))
+                              reservation_models=str(models), score_run_hour=-1)
     if database:
         settings = settings.with_overrides(**postgres_urls(database))
     advance_shared_clock(Path(settings.clock_file), PLANNED_AT - datetime.now(UTC))
