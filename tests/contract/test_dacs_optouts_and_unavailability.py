@@ -19,8 +19,6 @@ from derbridge.dacs.optouts import optouts
 from derbridge.dacs.schema import event_participations, outbound_messages, program_types
 from derbridge.dacs.unavailability import windows
 from derbridge.errors import Conflict, InvalidInput, Refused
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 from tests.event_seed import add_device, add_event, add_program_type, reserve
 from tests.seed import NOW, add_program
 
@@ -28,18 +26,16 @@ START = NOW + timedelta(hours=3)  # the cut-off is an hour before: NOW + 2 h
 
 
 @pytest.fixture
-def dacs_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("dacs", engine)
-    with engine.begin() as connection:
+def dacs_db(dacs_db: Engine) -> Iterator[Engine]:
+    """The migrated database (contract/conftest.py), seeded."""
+    with dacs_db.begin() as connection:
         add_program_type(connection)
         add_program(connection)
         add_event(connection, "EV-1", START, stages=3)
         add_device(connection, "D00000000001", "NIC-1")
         add_device(connection, "D00000000002", "NIC-2")
         reserve(connection, "EV-1", "NIC-1", "D00000000001")
-    yield engine
-    engine.dispose()
+    yield dacs_db
 
 
 def opt_out(engine: Engine, device_id: str = "D00000000001", event: str = "EV-1",

@@ -16,8 +16,6 @@ from derbridge.derms.events import events
 from derbridge.derms.events.wire import EventIn
 from derbridge.derms.schema import outbound_messages
 from derbridge.errors import Conflict, InvalidInput
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 from tests.grid import add_grid, add_program
 
 NOW = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
@@ -26,13 +24,11 @@ INSTANCE = "DERMS-1"
 
 
 @pytest.fixture
-def derms_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("derms", engine)
-    add_program(engine)
-    add_grid(engine)
-    yield engine
-    engine.dispose()
+def derms_db(derms_db: Engine) -> Iterator[Engine]:
+    """The migrated database (contract/conftest.py), seeded."""
+    add_program(derms_db)
+    add_grid(derms_db)
+    yield derms_db
 
 
 def new_event(**changes: Any) -> EventIn:

@@ -14,8 +14,6 @@ from derbridge.derms.availability import devices as device_availability
 from derbridge.derms.optouts import drops, store
 from derbridge.derms.programs import rules as program_rules
 from derbridge.derms.unavailability import windows
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 from tests.event_seed import reserve_in_derms
 from tests.registry import enroll, program_message
 
@@ -25,14 +23,12 @@ NOW = datetime(2026, 7, 15, 13, tzinfo=UTC)
 
 
 @pytest.fixture
-def derms_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("derms", engine)
+def derms_db(derms_db: Engine) -> Iterator[Engine]:
+    """The migrated database (contract/conftest.py), seeded."""
     parsed = program_rules.ProgramMessage.model_validate(program_message("SMARTSTAT", 1, "SR1"))
-    program_rules.apply(engine, parsed, program_rules.check_rules(parsed))
-    enroll(engine, "SMARTSTAT", "S1", ["N1", "N2"])
-    yield engine
-    engine.dispose()
+    program_rules.apply(derms_db, parsed, program_rules.check_rules(parsed))
+    enroll(derms_db, "SMARTSTAT", "S1", ["N1", "N2"])
+    yield derms_db
 
 
 def window(version: int, status: str = "ACTIVE", nic: str = "N1", start_hour: int = 18, hours: int = 4,

@@ -19,8 +19,7 @@ from derbridge.dacs.scores import explain, rule_sets, runs, score_file
 from derbridge.dacs.scores.inputs import VARIABLES
 from derbridge.dacs.scores.schedule import Destination
 from derbridge.dacs.scores.variables import device_variables
-from derbridge.store.db import make_engine, reading
-from derbridge.store.migrations import upgrade
+from derbridge.store.db import reading
 from tests.score_seed import Device, add_device, add_participation, add_programs, add_status_check, utc
 from tests.seed import NOW
 
@@ -33,13 +32,11 @@ SCORED = (CALLED, NEVER, FAILING, UNREGISTERED, WEEKLY, NOT_YET, CAPPED, OVERRID
 
 
 @pytest.fixture
-def dacs_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("dacs", engine)
-    with engine.begin() as connection:
+def dacs_db(dacs_db: Engine) -> Iterator[Engine]:
+    """The migrated database (contract/conftest.py), seeded."""
+    with dacs_db.begin() as connection:
         seed(connection)
-    yield engine
-    engine.dispose()
+    yield dacs_db
 
 
 def seed(connection: Any) -> None:

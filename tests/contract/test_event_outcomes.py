@@ -14,8 +14,6 @@ from sqlalchemy.engine import Engine
 
 from derbridge.dacs.outcomes.outcomes import OUTCOMES, Applied, Outcome, apply_outcomes
 from derbridge.dacs.schema import event_participations
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 from tests.event_seed import HEAD_END, add_device, add_event, reserve
 from tests.seed import NOW
 
@@ -24,16 +22,14 @@ LATER = NOW + timedelta(hours=8)
 
 
 @pytest.fixture
-def dacs_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("dacs", engine)
-    with engine.begin() as connection:
+def dacs_db(dacs_db: Engine) -> Iterator[Engine]:
+    """The migrated database (contract/conftest.py), seeded."""
+    with dacs_db.begin() as connection:
         add_event(connection, "EV-1", START)
         for n in range(1, 7):
             add_device(connection, f"D{n:011d}", f"NIC-{n}")
             reserve(connection, "EV-1", f"NIC-{n}", f"D{n:011d}")
-    yield engine
-    engine.dispose()
+    yield dacs_db
 
 
 def outcome(nic: str, code: str = "D1SP", event: str = "EV-1", message: str | None = None) -> Outcome:

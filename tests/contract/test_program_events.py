@@ -15,8 +15,6 @@ from derbridge.dacs.events import participations, program_events
 from derbridge.dacs.events.wire import LifecycleIn, PreEventCancellationIn, ProgramEventIn, ReserveDeviceIn
 from derbridge.dacs.schema import event_participations
 from derbridge.errors import Conflict, InvalidInput, NotFound, TooEarly
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 from tests.seed import add_enrolled_devices, add_program
 
 NOW = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
@@ -26,14 +24,12 @@ DEVICES = [("ECOCLOUD", f"ECO-{n}") for n in range(1, 6)]
 
 
 @pytest.fixture
-def dacs_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("dacs", engine)
-    with engine.begin() as connection:
+def dacs_db(dacs_db: Engine) -> Iterator[Engine]:
+    """The migrated database (contract/conftest.py), seeded."""
+    with dacs_db.begin() as connection:
         add_program(connection)
         add_enrolled_devices(connection, "SMARTSTAT", DEVICES)
-    yield engine
-    engine.dispose()
+    yield dacs_db
 
 
 def stage(number: int, event: str = EVENT, **changes: Any) -> ProgramEventIn:

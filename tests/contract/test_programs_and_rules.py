@@ -14,8 +14,6 @@ from sqlalchemy.engine import Engine
 from derbridge.dacs.programs import programs, rules
 from derbridge.dacs.schema import sync_requests
 from derbridge.errors import Conflict, InvalidInput, NotFound
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 
 PROGRAM_TYPE = programs.ProgramTypeCreate.model_validate({
     "programTypeCode": "DR", "description": "Demand response", "category": "DEMAND_RESPONSE",
@@ -30,12 +28,10 @@ RULE = {
 
 
 @pytest.fixture
-def dacs_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("dacs", engine)
-    programs.create_type(engine, PROGRAM_TYPE)
-    yield engine
-    engine.dispose()
+def dacs_db(dacs_db: Engine) -> Iterator[Engine]:
+    """The migrated database (contract/conftest.py), seeded."""
+    programs.create_type(dacs_db, PROGRAM_TYPE)
+    yield dacs_db
 
 
 def new_program(engine: Engine, code: str = "SMARTSTAT", **changes: Any) -> dict[str, Any]:

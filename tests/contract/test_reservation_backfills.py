@@ -21,8 +21,6 @@ from derbridge.derms.reservations import backfills, reserve
 from derbridge.derms.reservations.models import Models
 from derbridge.derms.schema import event_participations
 from derbridge.derms.unavailability import windows
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 from tests.contract.test_reservations import device_list
 from tests.grid import SMALL_GRID, add_devices, add_grid, add_program
 
@@ -34,15 +32,13 @@ WIDE_STANDBY = Models(standby_share=1.0)
 
 
 @pytest.fixture
-def derms_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("derms", engine)
-    add_program(engine)
-    add_grid(engine)
-    add_devices(engine, SMALL_GRID, "T-1", ["A1", "A2", "A3", "A4"])
-    add_devices(engine, SMALL_GRID, "T-2", ["B1", "B2", "B3", "B4"])
-    yield engine
-    engine.dispose()
+def derms_db(derms_db: Engine) -> Iterator[Engine]:
+    """The migrated database (contract/conftest.py), seeded."""
+    add_program(derms_db)
+    add_grid(derms_db)
+    add_devices(derms_db, SMALL_GRID, "T-1", ["A1", "A2", "A3", "A4"])
+    add_devices(derms_db, SMALL_GRID, "T-2", ["B1", "B2", "B3", "B4"])
+    yield derms_db
 
 
 def reserved_event(engine: Engine, files: Path, models: Models = WIDE_STANDBY) -> tuple[str, list[str], list[str]]:

@@ -27,8 +27,6 @@ from derbridge.derms.reservations.schema import reservation_devices
 from derbridge.derms.schema import event_participations, outbound_files, status_checks
 from derbridge.derms.scores import sets as score_sets
 from derbridge.errors import Conflict
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 from derbridge.web.operator import wait_for
 from tests.grid import SMALL_GRID, add_devices, add_grid, add_program
 from tests.registry import participate
@@ -41,15 +39,13 @@ REFERENCE = Models()
 
 
 @pytest.fixture
-def derms_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("derms", engine)
-    add_program(engine)
-    add_grid(engine)
-    add_devices(engine, SMALL_GRID, "T-1", ["A1", "A2", "A3"])
-    add_devices(engine, SMALL_GRID, "T-3", ["C1"])
-    yield engine
-    engine.dispose()
+def derms_db(derms_db: Engine) -> Iterator[Engine]:
+    """The migrated database (contract/conftest.py), seeded."""
+    add_program(derms_db)
+    add_grid(derms_db)
+    add_devices(derms_db, SMALL_GRID, "T-1", ["A1", "A2", "A3"])
+    add_devices(derms_db, SMALL_GRID, "T-3", ["C1"])
+    yield derms_db
 
 
 def new_event(engine: Engine, **changes: Any) -> str:

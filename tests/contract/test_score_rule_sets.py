@@ -12,8 +12,6 @@ from sqlalchemy.engine import Engine
 from derbridge.dacs.scores import rule_sets
 from derbridge.dacs.scores.formula import FormulaError
 from derbridge.errors import Conflict, InvalidInput, NotFound
-from derbridge.store.db import make_engine
-from derbridge.store.migrations import upgrade
 from tests.score_seed import add_programs
 
 BODY = {"rules": [{"name": "REST", "formula": "min(DE / DP, 1)"}, {"name": "SC", "formula": "100 * AV * REST"}],
@@ -21,13 +19,11 @@ BODY = {"rules": [{"name": "REST", "formula": "min(DE / DP, 1)"}, {"name": "SC",
 
 
 @pytest.fixture
-def dacs_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("dacs", engine)
-    with engine.begin() as connection:
+def dacs_db(dacs_db: Engine) -> Iterator[Engine]:
+    """The migrated database (contract/conftest.py), seeded."""
+    with dacs_db.begin() as connection:
         add_programs(connection)
-    yield engine
-    engine.dispose()
+    yield dacs_db
 
 
 def create(engine: Engine, name: str = "rested", **changes: Any) -> dict[str, Any]:

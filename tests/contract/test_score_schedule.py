@@ -18,22 +18,19 @@ from derbridge.dacs.schema import device_scores
 from derbridge.dacs.scores import runs
 from derbridge.dacs.scores.schedule import Destination, score_tasks
 from derbridge.errors import Conflict
-from derbridge.store.db import make_engine, reading
-from derbridge.store.migrations import upgrade
+from derbridge.store.db import reading
 from tests.score_seed import Device, add_device, add_programs, utc
 
 HOUR = 2
 
 
 @pytest.fixture
-def dacs_db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade("dacs", engine)
-    with engine.begin() as connection:
+def dacs_db(dacs_db: Engine) -> Iterator[Engine]:
+    """The migrated database (contract/conftest.py), seeded."""
+    with dacs_db.begin() as connection:
         add_programs(connection)
         add_device(connection, Device(1))
-    yield engine
-    engine.dispose()
+    yield dacs_db
 
 
 @pytest.fixture
