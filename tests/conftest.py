@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from derbridge.bootstrap import local_settings
+from derbridge.bootstrap import PORT_RANGE_VARIABLE, local_settings, port_range
 from derbridge.config import Settings
 from derbridge.store.testing import drop_postgres_database, fresh_postgres_database, server_reachable
 
@@ -18,6 +18,21 @@ BACKENDS = ["sqlite", "postgresql"]
 # Test stacks: fast retries, and no daily score run (whether it fires would depend on the hour the tests run).
 FAST_RETRIES = {"retry_initial_s": 0.2, "retry_max_interval_s": 1.0, "sender_poll_s": 0.1, "log_level": "warning",
                 "score_run_hour": -1}
+
+
+def _a_port_band_per_worker() -> None:
+    """Each pytest-xdist worker draws ports from a band of its own (its systems' subprocesses inherit it), so a
+    port one worker has chosen and not yet bound is never chosen by the other."""
+    worker, workers = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if not worker.startswith("gw") or not workers:
+        return
+    low, high = port_range()
+    width = (high - low) // int(workers)
+    start = low + int(worker.removeprefix("gw")) * width
+    os.environ[PORT_RANGE_VARIABLE] = f"{start}-{start + width}"
+
+
+_a_port_band_per_worker()
 
 
 def postgres_or_skip() -> str:

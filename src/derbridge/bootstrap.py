@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import signal
 import socket
@@ -128,19 +129,36 @@ class BackgroundSystems:
         self.stop()
 
 
+PORT_RANGE_VARIABLE = "DERBRIDGE_PORT_RANGE"
+"""`LOW-HIGH`: where `free_port` draws from, e.g. to give stacks started side by side bands of their own."""
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on, drawn below the kernel's ephemeral range: between the moment it is chosen and
     the moment a server binds it, no outgoing connection of this machine can take it as its local port."""
-    low = _ephemeral_low()
+    low, high = port_range()
     for _ in range(200):
-        port = random.randrange(max(1024, low - 12_000), low)
+        port = random.randrange(low, high)
         with socket.socket() as probe:
             try:
                 probe.bind((host, port))
             except OSError:
                 continue
             return port
-    raise RuntimeError(f"no free port below {low} on {host}")
+    raise RuntimeError(f"no free port in {low}-{high} on {host}")
+
+
+def port_range() -> tuple[int, int]:
+    """The ports (low included, high not) `free_port` draws from: DERBRIDGE_PORT_RANGE, else the 12,000 below the
+    kernel's ephemeral range."""
+    given = os.environ.get(PORT_RANGE_VARIABLE, "")
+    if given:
+        first, _, last = given.partition("-")
+        if not (first.isdigit() and last.isdigit() and 1024 <= int(first) < int(last) <= 65536):
+            raise ValueError(f"{PORT_RANGE_VARIABLE} is LOW-HIGH within 1024-65536, e.g. 20000-26000; got {given!r}")
+        return int(first), int(last)
+    ephemeral = _ephemeral_low()
+    return max(1024, ephemeral - 12_000), ephemeral
 
 
 def _ephemeral_low() -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from moto.server import ThreadedMotoServer
 
-from derbridge.bootstrap import BackgroundSystems
+from derbridge.bootstrap import BackgroundSystems, free_port
 from derbridge.hub.schema import notification_events
 from derbridge.store.db import make_engine
 from derbridge.web.operator import checked, operator_client, wait_for
@@ -68,12 +67,6 @@ class Bucket:
 
     def read(self, name: str) -> bytes:
         return bytes(self.client.get_object(Bucket=self.bucket, Key=f"{self.prefix}{name}")["Body"].read())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager
