@@ -138,6 +138,32 @@ def test_a_refused_file_leaves_no_rows_and_no_set(derms_db: Engine, tmp_path: Pa
         assert connection.execute(sa.select(sa.func.count()).select_from(score_set_rows)).scalar_one() == 0
 
 
+def test_the_loaders_sweep_never_takes_a_file_being_refused_for_a_leftover(
+        derms_db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader sweeps CHECKING sets no thread is loading; one whose refusal is being answered is still held."""
+    upload = tmp_path / "bad.csv"
+    upload.write_text(HEADER + "D1,N1,ECOCLOUD,SMARTSTAT,S1,-1,true,,2026-07-15T02:00:00.000Z,\n")
+    sweeping = False
+
+    def swept_first(step: Any) -> Any:
+        def step_after_a_sweep(*args: Any) -> Any:
+            nonlocal sweeping
+            if not sweeping:  # the sweep lands before each step that answers the refusal
+                sweeping = True
+                sets.discard_unchecked(derms_db)
+                sweeping = False
+            return step(*args)
+        return step_after_a_sweep
+
+    monkeypatch.setattr(sets, "discard", swept_first(sets.discard))
+    monkeypatch.setattr(sets.shutil, "move", swept_first(sets.shutil.move))
+    with pytest.raises(FileRefused):
+        sets.accept(derms_db, tmp_path, upload, "SDCSE_V1_20260715T020000Z.csv", "2026-07-15T02:00:00.000Z", "0" * 64)
+    assert upload.exists(), "left for the caller to keep"
+    assert sets.list_all(derms_db) == []
+    assert sets.discard_unchecked(derms_db) == []
+
+
 def test_a_file_whose_load_failed_is_taken_again_when_it_is_sent_again(derms_db: Engine, tmp_path: Path) -> None:
     failed = taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z", ("N1", "20", ""))
     settled(derms_db, failed)

@@ -82,8 +82,7 @@ def accept(engine: Engine, files_dir: Path, upload: Path, file_name: str, comput
                 computed_at=parse_computed_at(computed_at), run_id=run_id, state=CHECKING, file=str(kept),
                 file_format=fmt, rows=0, rows_loaded=0, received_at=utcnow()))
     except IntegrityError:  # the same file, taken by a request that raced this one
-        with _ACTIVE_LOCK:
-            _ACTIVE.discard(set_id)
+        _release(set_id)
         kept.unlink(missing_ok=True)
         raced = _by_name(engine, file_name) or {}
         _same_file(raced, file_sha256)
@@ -97,8 +96,9 @@ def accept(engine: Engine, files_dir: Path, upload: Path, file_name: str, comput
     except BaseException:
         verdict.give(False)
         loader.join()
-        discard(engine, set_id)
         shutil.move(kept, upload)
+        discard(engine, set_id)
+        _release(set_id)  # only now: a set released while its record stood would be discarded as a leftover
         raise
     _set(engine, set_id, state=LOADING, rows=counted)
     verdict.give(True)
@@ -141,8 +141,13 @@ def _load_then_switch(engine: Engine, set_id: str, path: Path, fmt: str, verdict
             if verdict.wait():
                 fail(engine, set_id, f"{type(exc).__name__}: {exc}")
     finally:
-        with _ACTIVE_LOCK:
-            _ACTIVE.discard(set_id)
+        if verdict.taken:  # a refused set is released by the request that refused it, once its record is gone
+            _release(set_id)
+
+
+def _release(set_id: str) -> None:
+    with _ACTIVE_LOCK:
+        _ACTIVE.discard(set_id)
 
 
 def _load_rows(engine: Engine, set_id: str, path: Path, fmt: str, stop: Callable[[], bool]) -> int | None:
