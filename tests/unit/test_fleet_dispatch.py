@@ -166,6 +166,36 @@ def test_an_order_off_the_quarter_hours_covers_the_quarter_hours_starting_within
     assert [at.minute for at, state in sorted(states.items()) if state == CURTAILED] == [30, 45, 0]
 
 
+def test_an_order_ended_early_curtails_no_quarter_hour_from_then_and_only_its_event() -> None:
+    clock = Clock(START - timedelta(minutes=1))
+    cloud = fleet_cloud(clock, response_rate=1.0, override_rate=0.0, offline_rate=0.0)
+    cloud.dispatch(ORDER, asked(["N0"]))
+    cloud.dispatch(DispatchOrder("EV2", "EV2-1", START, START + timedelta(hours=2)), asked(["N1"]))
+    cloud.end_dispatch("EV1", START + timedelta(minutes=30))
+    cloud.end_dispatch("EV1", START + timedelta(minutes=30))
+    cloud.end_dispatch("EV1", START + timedelta(hours=3))  # never later than the order's own end
+    clock.now = START + timedelta(hours=2)
+
+    def curtailed(nic: str) -> list[int]:
+        reported = cloud.telemetry([nic], START, START + timedelta(hours=2))
+        return sorted(int((at - START).total_seconds()) // 60 for at, state in
+                      reported.select("interval_start", "state").iter_rows() if state == CURTAILED)
+
+    assert curtailed("N0") == [0, 15]
+    assert curtailed("N1") == list(range(0, 120, 15)), "another event's order runs on"
+
+
+def test_an_order_is_ended_over_http_as_in_the_cloud(served: ServedCloud) -> None:  # noqa: F811
+    head_end = served.head_end()
+    now = served.cloud._clock()
+    order = DispatchOrder("EV9", "EV9-1", now - timedelta(hours=2), now - timedelta(hours=1))
+    head_end.dispatch(order, asked(["ECO-1"]))
+    head_end.end_dispatch("EV9", order.start + timedelta(minutes=15))
+    states = head_end.telemetry(["ECO-1"], order.start, order.end).select("interval_start", "state").rows()
+    assert [at for at, state in states if state != NORMAL] == [order.start]
+    head_end.close()
+
+
 def test_a_cloud_that_does_not_listen_is_an_error_for_each_device_dispatched() -> None:
     gone = HttpHeadEnd("ECOCLOUD", f"http://127.0.0.1:{free_port()}", "derms:secret", timeout_s=2.0)
     answers = Gateway([gone]).dispatch(ORDER, asked(["N0", "N1"]).with_columns(head_end_system=pl.lit("ECOCLOUD")))

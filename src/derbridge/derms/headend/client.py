@@ -79,6 +79,9 @@ class HttpHeadEnd:
         return pl.concat(frames) if frames else pl.DataFrame(schema={"nic_id": pl.String, "result": pl.String,
                                                                      "message": pl.String})
 
+    def end_dispatch(self, event_id: str, at: datetime) -> None:
+        self._post("/gateway/end-dispatch", {"eventId": event_id, "atISO": iso_z(at)})
+
     def telemetry(self, nic_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
         """The cloud's columns, a chunk of devices at a time."""
         import polars as pl

@@ -71,6 +71,20 @@ class Gateway:
                             "message": pl.String()})
         return pl.concat(answers) if answers else pl.DataFrame(schema=schema)
 
+    def end_dispatch(self, event_id: str, head_end_systems: Iterable[str], at: datetime) -> dict[str, str]:
+        """Tell each head end to end the event's orders at `at`; the head ends that could not be told, each with
+        why (an unknown head-end system holds no order to end)."""
+        failed = {}
+        for name in head_end_systems:
+            head_end = self.head_ends.get(name)
+            if head_end is None:
+                continue
+            try:
+                head_end.end_dispatch(event_id, at)
+            except HeadEndUnavailable as exc:
+                failed[name] = f"{name} unavailable: {exc}"
+        return failed
+
     def telemetry(self, devices: Iterable[DeviceKey], start: datetime, end: datetime
                   ) -> tuple[pl.DataFrame, dict[str, str]]:
         """The devices' quarter hours from every head end (model.TELEMETRY_COLUMNS with `head_end_system` first),

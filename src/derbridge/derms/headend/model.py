@@ -89,6 +89,11 @@ class HeadEnd(Protocol):
         device, in the order asked. Whole frames: a dispatch may name a hundred thousand devices."""
         ...
 
+    def end_dispatch(self, event_id: str, at: datetime) -> None:
+        """End the event's orders at `at` (an event cancelled while in progress): its devices go back to normal
+        from then. Harmless repeated; an event the head end holds no order of changes nothing."""
+        ...
+
     def telemetry(self, nic_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
         """Each device's kW and state in each quarter hour from `start` to `end` it reported
         (TELEMETRY_COLUMNS; `nic_id`, `interval_start` UTC, `kw` float, `state`)."""

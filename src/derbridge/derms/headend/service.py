@@ -63,6 +63,14 @@ class DispatchIn(BaseModel):
     devices: list[DispatchDevice] = Field(min_length=1, max_length=MAX_DEVICES_PER_REQUEST)
 
 
+class EndDispatchIn(BaseModel):
+    """An event cancelled while in progress: its orders end at `atISO`."""
+
+    model_config = ConfigDict(extra="forbid")
+    eventId: str = Field(min_length=1, max_length=40)
+    atISO: UtcDateTime
+
+
 class TelemetryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     nicIds: list[str] = Field(min_length=1, max_length=MAX_DEVICES_PER_REQUEST)
@@ -174,6 +182,11 @@ def gateway_router(cloud: SimulatedCloud) -> APIRouter:
         answers = cloud.dispatch(order, devices)
         return {"headEndSystem": cloud.name,
                 "devices": answers.select(nicId="nic_id", result="result", message="message").to_dicts()}
+
+    @router.post("/end-dispatch", summary="End an event's orders early (the event was cancelled in progress)")
+    def end_dispatch(body: EndDispatchIn) -> dict[str, Any]:
+        cloud.end_dispatch(body.eventId, as_utc(body.atISO))
+        return {"headEndSystem": cloud.name, "eventId": body.eventId, "endedISO": iso_z(as_utc(body.atISO))}
 
     @router.post("/telemetry", summary="Each device's kW and state per quarter hour, as columns")
     def telemetry(body: TelemetryIn) -> dict[str, Any]:

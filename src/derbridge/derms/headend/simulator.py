@@ -165,6 +165,15 @@ class SimulatedCloud:
             answered = self._orders[order.stage_id]
         return devices.select("nic_id").join(answered, on="nic_id", how="left", maintain_order="left")
 
+    def end_dispatch(self, event_id: str, at: datetime) -> None:
+        """Every order of the event ends at `at` at the latest."""
+        import polars as pl
+
+        cut = pl.when(pl.col("event_id") == event_id).then(pl.min_horizontal("end", pl.lit(at).dt.cast_time_unit(
+            "us"))).otherwise(pl.col("end"))
+        with self._lock:
+            self._dispatched = [frame.with_columns(end=cut) for frame in self._dispatched]
+
     def telemetry(self, nic_ids: list[str], start: datetime, end: datetime) -> pl.DataFrame:
         """Each known device's kW and state per quarter hour of [start, end) that has ended (behaviour.py)."""
         import polars as pl
