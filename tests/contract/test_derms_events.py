@@ -110,11 +110,35 @@ def test_cancelling_a_scheduled_event_sends_the_status_and_the_cancellation_and_
         events.cancel(derms_db, event_id, "again", "pat", NOW, INSTANCE)
 
 
-def test_an_event_that_has_started_cannot_be_cancelled(derms_db: Engine) -> None:
+@pytest.mark.parametrize("moved_by_the_clock", [True, False])
+def test_an_event_cancelled_once_started_is_stopped_and_sends_its_status_alone(derms_db: Engine,
+                                                                              moved_by_the_clock: bool) -> None:
+    """Started: its dispatch is stopped, not its reservation undone, and F10 (pre-event) is not sent. The clock
+    may not have moved it yet: it is moved In Progress first, so the program system hears every state."""
     event_id = events.create(derms_db, new_event(), "pat", NOW, INSTANCE)["eventId"]
-    events.advance(derms_db, START, INSTANCE)
-    with pytest.raises(Conflict, match="IN_PROGRESS"):
-        events.cancel(derms_db, event_id, "too late", "pat", START, INSTANCE)
+    if moved_by_the_clock:
+        events.advance(derms_db, START, INSTANCE)
+    undone: list[str] = []
+    stopped: list[tuple[str, datetime]] = []
+    at = START + timedelta(minutes=20)
+    cancelled = events.cancel(derms_db, event_id, "feeder fault", "pat", at, INSTANCE,
+                              lambda _connection, cancelled_id: undone.append(cancelled_id),
+                              lambda _connection, stopped_id, when: stopped.append((stopped_id, when)))
+    assert (cancelled["status"], undone, stopped) == ("CANCELLED", [], [(event_id, at)])
+    assert [h["status"] for h in cancelled["history"]] == ["NEW", "SCHEDULED", "IN_PROGRESS", "CANCELLED"]
+    keys = [key for key, _ in queued(derms_db)]
+    assert keys[-2:] == [f"F8:status:{event_id}:IN_PROGRESS", f"F8:status:{event_id}:CANCELLED"]
+    assert f"F10:{event_id}" not in keys
+
+
+def test_an_event_that_has_ended_cannot_be_cancelled(derms_db: Engine) -> None:
+    event_id = events.create(derms_db, new_event(), "pat", NOW, INSTANCE)["eventId"]
+    end = START + timedelta(hours=2)
+    with pytest.raises(Conflict, match="has not ended"):
+        events.cancel(derms_db, event_id, "too late", "pat", end, INSTANCE)
+    events.advance(derms_db, end, INSTANCE)
+    with pytest.raises(Conflict, match="COMPLETED"):
+        events.cancel(derms_db, event_id, "too late", "pat", end, INSTANCE)
 
 
 def test_an_event_naming_what_derms_does_not_hold_is_refused_naming_every_field(derms_db: Engine) -> None:

@@ -162,6 +162,17 @@ def test_both_cancellations_in_either_order_and_repeated_cancel_the_event_and_un
         participations.reserve(dacs_db, reservation(DEVICES[0]), NOW)
 
 
+def test_a_cancellation_after_the_start_keeps_the_reservations_for_the_outcomes_that_follow(dacs_db: Engine) -> None:
+    program_events.create(dacs_db, stage(1), NOW)
+    participations.reserve(dacs_db, reservation(*DEVICES[:2]), NOW)
+    act(dacs_db, "X1SD")
+    stopped = program_events.change_status(dacs_db, LifecycleIn(
+        eventExternalIdentifier=EVENT, action="F1CN", cancelReason="feeder fault"), START + timedelta(minutes=10))
+    assert (stopped["result"], stopped["unreserved"]) == ("applied", 0)
+    assert program_events.one_event(dacs_db, EVENT)["status"] == "CANCELLED"
+    assert participation_rows(dacs_db) == [("ECO-1", True), ("ECO-2", True)]
+
+
 def test_the_agents_view_lists_events_with_their_participation(dacs_db: Engine) -> None:
     for number in (1, 2):
         program_events.create(dacs_db, stage(number), NOW)

@@ -15,11 +15,13 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Engine
 
+from derbridge.clock import as_utc
 from derbridge.derms.dispatch import collect, queries
 from derbridge.derms.dispatch.collect import collect_due
 from derbridge.derms.dispatch.live import live_performance
 from derbridge.derms.dispatch.schema import dispatch_devices, event_outcomes, stage_dispatches, stage_performance
-from derbridge.derms.dispatch.stages import plan_due, send_pending
+from derbridge.derms.dispatch.stages import end_stopped, plan_due, send_pending, stop
+from derbridge.derms.events import events as event_store
 from derbridge.derms.events.schema import event_stages, events
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.model import HeadEndUnavailable
@@ -289,3 +291,101 @@ def test_events_started_before_dispatch_existed_are_left_as_they_were(database_u
             assert not connection.execute(sa.select(outbound_messages)).all()
     finally:
         db.dispose()
+
+
+def cancel_in_progress(engine: Engine, at: datetime) -> None:
+    """An operator cancels the event while it runs: its dispatch stops (in the cancellation's transaction)."""
+    event_store.cancel(engine, EVENT, "feeder fault", "op", at, "DERMS-1", on_stop=stop)
+
+
+def test_an_event_cancelled_in_progress_stops_its_head_ends_and_every_device_is_cancelled(
+        engine: Engine, tmp_path: Path) -> None:
+    seed(engine, NICS)
+    clock = Clock(START - timedelta(minutes=1))
+    simulated = cloud(clock, NICS, response_rate=1.0, override_rate=0.0, offline_rate=0.0)
+    gateway = Gateway([simulated])
+    set_status(engine, "IN_PROGRESS")
+    for minutes in (0, 15):
+        clock.now = START + timedelta(minutes=minutes, seconds=5)
+        plan_due(engine, clock.now)
+        send_pending(engine, gateway, clock.now)
+    cancelled_at = START + timedelta(minutes=45)
+    clock.now = cancelled_at
+    cancel_in_progress(engine, cancelled_at)
+    assert collect_due(engine, gateway, cancelled_at + timedelta(minutes=5), tmp_path) == 0, "the stop comes first"
+    assert end_stopped(engine, gateway, cancelled_at) == 1
+    assert plan_due(engine, START + timedelta(minutes=106)) == 0, "no stage of a cancelled event is dispatched"
+    with engine.connect() as connection:
+        dispatches = dict(connection.execute(sa.select(stage_dispatches.c.stage_id, stage_dispatches.c.status)).all())
+    assert dispatches == {f"{EVENT}-1": "SENT", f"{EVENT}-2": "STOPPED", f"{EVENT}-3": "MISSED"}
+
+    clock.now = START + timedelta(hours=2)
+    after = simulated.telemetry(NICS, cancelled_at + timedelta(minutes=15), START + timedelta(hours=2))
+    assert after.height and set(after["state"]) == {"NORMAL"}, "the devices went back to normal at the stop"
+    assert collect_due(engine, gateway, clock.now, tmp_path) == 1
+    with engine.connect() as connection:
+        found = connection.execute(sa.select(event_outcomes)).all()
+    assert {row.outcome for row in found} == {"D1CN"} and len(found) == len(NICS)
+    assert all(row.start_at is not None and as_utc(row.end_at) <= cancelled_at for row in found)
+    assert {row.error_message for row in found} == {"the event was cancelled in progress"}
+
+
+def test_a_stage_being_sent_as_the_event_is_cancelled_is_stopped_too(engine: Engine, tmp_path: Path) -> None:
+    seed(engine, NICS[:3])
+    clock = Clock(START + timedelta(seconds=5))
+    gateway = Gateway([cloud(clock, NICS[:3])])
+    set_status(engine, "IN_PROGRESS")
+    plan_due(engine, clock.now)
+    cancel_in_progress(engine, START + timedelta(minutes=1))
+    assert send_pending(engine, gateway, clock.now) == 0, "its order is not sent once the event is cancelled"
+    assert end_stopped(engine, gateway, START + timedelta(minutes=1)) == 1
+    assert collect_due(engine, gateway, START + timedelta(minutes=20), tmp_path) == 1
+    with engine.connect() as connection:
+        found = connection.execute(sa.select(event_outcomes.c.outcome, event_outcomes.c.start_at)).all()
+    assert sorted(found) == [("D1CN", None)] * 3
+
+
+class NoStop(SimulatedCloud):
+    """A cloud that took the dispatches but cannot be told to end them."""
+
+    reachable = False
+
+    def end_dispatch(self, event_id: str, at: datetime) -> None:
+        if not self.reachable:
+            raise HeadEndUnavailable("HTTP 503")
+        super().end_dispatch(event_id, at)
+
+
+def test_a_head_end_that_cannot_be_told_to_stop_is_told_later_and_the_outcomes_wait_for_it(
+        engine: Engine, tmp_path: Path) -> None:
+    seed(engine, NICS[:3])
+    clock = Clock(START + timedelta(seconds=5))
+    unreachable = NoStop(CloudProfile("ECOCLOUD"), clock=clock)
+    for nic in NICS[:3]:
+        unreachable.add_device(FleetDevice(nic, "S", "ECOTHERM", "ET300", "5", True, START - timedelta(days=10)))
+    gateway = Gateway([unreachable])
+    set_status(engine, "IN_PROGRESS")
+    plan_due(engine, clock.now)
+    send_pending(engine, gateway, clock.now)
+    cancelled_at = START + timedelta(minutes=10)
+    cancel_in_progress(engine, cancelled_at)
+    assert end_stopped(engine, gateway, cancelled_at + timedelta(minutes=1)) == 0
+    assert collect_due(engine, gateway, cancelled_at + timedelta(minutes=30), tmp_path) == 0, "waits for the stop"
+    unreachable.reachable = True
+    assert end_stopped(engine, gateway, cancelled_at + timedelta(minutes=31)) == 1
+    assert collect_due(engine, gateway, cancelled_at + timedelta(minutes=32), tmp_path) == 1
+
+
+def test_a_stop_no_head_end_takes_is_given_up_after_an_hour(engine: Engine, tmp_path: Path) -> None:
+    seed(engine, NICS[:3])
+    clock = Clock(START + timedelta(seconds=5))
+    unreachable = NoStop(CloudProfile("ECOCLOUD"), clock=clock)
+    for nic in NICS[:3]:
+        unreachable.add_device(FleetDevice(nic, "S", "ECOTHERM", "ET300", "5", True, START - timedelta(days=10)))
+    set_status(engine, "IN_PROGRESS")
+    plan_due(engine, clock.now)
+    send_pending(engine, Gateway([unreachable]), clock.now)
+    cancelled_at = START + timedelta(minutes=10)
+    cancel_in_progress(engine, cancelled_at)
+    assert end_stopped(engine, Gateway([unreachable]), cancelled_at + timedelta(minutes=59)) == 0
+    assert end_stopped(engine, Gateway([unreachable]), cancelled_at + timedelta(hours=1)) == 1

@@ -67,10 +67,15 @@ def test_one_stage_reaching_the_device_is_enough_for_it_to_take_part() -> None:
     assert one(["CURTAILED"], results=("ERROR", "ACCEPTED"), message="x")["outcome"] == "D1SP"
 
 
-def test_a_device_released_after_its_dispatch_is_cancelled_whatever_it_did() -> None:
-    row = one(["CURTAILED", "CURTAILED"], withdrawn=True)
-    assert (row["outcome"], row["start_at"], row["error_message"]) == (
-        "D1CN", None, "released from the event after its dispatch")
+def test_a_device_released_after_its_dispatch_is_cancelled_whatever_it_did_over_what_it_curtailed() -> None:
+    row = one(["NORMAL", "CURTAILED", "CURTAILED", "OVERRIDDEN"], withdrawn=True)
+    assert (row["outcome"], row["start_at"], row["end_at"], row["error_message"]) == (
+        "D1CN", START + Q, START + 3 * Q, "the event was cancelled in progress")
+
+
+def test_a_device_released_before_it_curtailed_is_cancelled_without_a_participation() -> None:
+    row = one(["NORMAL"], results=("OFFLINE",), withdrawn=True)
+    assert (row["outcome"], row["start_at"], row["end_at"]) == ("D1CN", None, None)
 
 
 def test_an_error_message_is_cut_to_the_documented_100_characters() -> None:

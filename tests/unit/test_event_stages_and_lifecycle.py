@@ -67,12 +67,16 @@ def test_the_clock_moves_an_event_through_every_state_it_passed(status: Status, 
     assert due_moves(status, START, START + timedelta(hours=2), now) == moves
 
 
-def test_states_never_move_backwards_and_only_an_event_not_started_can_be_cancelled() -> None:
+def test_states_never_move_backwards_and_only_an_event_not_ended_can_be_cancelled() -> None:
     order = [Status.NEW, Status.SCHEDULED, Status.IN_PROGRESS, Status.COMPLETED]
     for later, earlier in [(b, a) for i, a in enumerate(order) for b in order[i + 1:]]:
         assert not can_move(later, earlier)
     assert not can_move(Status.CANCELLED, Status.SCHEDULED)
-    assert cancellable(Status.SCHEDULED, START, START - MINUTE) is None
-    assert cancellable(Status.NEW, START, START - MINUTE) is None
-    assert "has not started" in (cancellable(Status.SCHEDULED, START, START) or "")
-    assert "IN_PROGRESS" in (cancellable(Status.IN_PROGRESS, START, START - MINUTE) or "")
+    assert can_move(Status.IN_PROGRESS, Status.CANCELLED)
+    end = START + timedelta(hours=2)
+    assert cancellable(Status.SCHEDULED, end, START - MINUTE) is None
+    assert cancellable(Status.NEW, end, START - MINUTE) is None
+    assert cancellable(Status.IN_PROGRESS, end, START + MINUTE) is None
+    assert "has not ended" in (cancellable(Status.IN_PROGRESS, end, end) or "")
+    assert "COMPLETED" in (cancellable(Status.COMPLETED, end, START) or "")
+    assert "CANCELLED" in (cancellable(Status.CANCELLED, end, START) or "")

@@ -22,6 +22,7 @@ from derbridge.derms.aggregators import api as aggregators
 from derbridge.derms.availability import api as availability
 from derbridge.derms.customers.api import CIS_PREFIX, cis_uploads
 from derbridge.derms.dispatch import api as dispatch
+from derbridge.derms.dispatch.stages import stop as stop_dispatch
 from derbridge.derms.enrollment import api as enrollment
 from derbridge.derms.events import api as events
 from derbridge.derms.events.events import advance
@@ -99,7 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(availability.operator_router(runtime), dependencies=operator)
     app.include_router(optouts.optout_operator_router(runtime), dependencies=operator)
     app.include_router(unavailability.unavailability_operator_router(runtime), dependencies=operator)
-    app.include_router(events.operator_router(runtime, settings, release), dependencies=operator)
+    app.include_router(events.operator_router(runtime, settings, release, stop_dispatch), dependencies=operator)
     app.include_router(reservations.operator_router(runtime, settings, models), dependencies=operator)
     app.include_router(dispatch.operator_router(services), dependencies=operator)
     app.include_router(scores.operator_router(services), dependencies=operator)

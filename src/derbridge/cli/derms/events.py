@@ -130,7 +130,8 @@ def approve(event_id: str, by: Annotated[str, typer.Option("--by", help="The app
 @app.command("cancel")
 def cancel(event_id: str, reason: Annotated[str, typer.Option(help="Told to the program system")],
            actor: ActorOption = None, config: ConfigOption = None) -> None:
-    """Cancel an event before its start: its devices are released and the program system hears of it (F10)."""
+    """Cancel an event before its end. Before its start its devices are released and the program system hears of
+    it (F10); once started it is stopped: the head ends end its orders and every device's outcome is D1CN."""
     cancelled = call(config, "derms", "POST", f"/api/events/{event_id}/cancel", actor=actor,
                      json={"reason": reason})
     console.print(f"{cancelled['eventId']}: {cancelled['status']} ({cancelled['cancelReason']})")

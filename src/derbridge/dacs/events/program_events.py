@@ -1,12 +1,14 @@
 """Program events: one per stage of a DERMS event, created Pending, then moved by DERMS's status changes.
 
 Every call is harmless repeated or out of order. A stage created twice is answered with the one held. A status
-change applies to every program event of the DERMS event whose status ranks lower (Pending < Scheduled <
-In Progress < Completed or Cancelled, the last two final), so a late or repeated change never moves an event
-backwards; one for an event not created yet is answered 425 Too Early, which the hub retries until the stages
-are in. A cancellation (lifecycle F1CN, or the older pre-event cancellation) also takes back every reservation
-of the event. A reservation may arrive before the stages (F9 creates the event if missing): it then holds a
-placeholder program event named after the whole event, which the first stage created replaces.
+change applies to every program event of the DERMS event whose status ranks lower (Pending < Scheduled < In
+Progress < Completed or Cancelled, the last two final), so a late or repeated change never moves an event
+backwards; one for an event not created yet is answered 425 Too Early, which the hub retries until the stages are
+in. A cancellation (lifecycle F1CN, or the older pre-event cancellation) before the event's start also takes back
+every reservation of the event; one after its start (DERMS stopped it in progress) leaves them: the devices were
+dispatched, and DERMS reports their outcomes (D1CN). A reservation may arrive before the stages (F9 creates the
+event if missing): it then holds a placeholder program event named after the whole event, which the first stage
+created replaces.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from derbridge.clock import iso_utc
+from derbridge.clock import as_utc, iso_utc
 from derbridge.dacs.events.wire import LifecycleIn, PreEventCancellationIn, ProgramEventIn
 from derbridge.dacs.ids import new_id
 from derbridge.dacs.schema import event_participations, program_events, programs
@@ -79,11 +81,12 @@ def cancel_before_start(engine: Engine, body: PreEventCancellationIn, now: datet
 
 
 def _move(engine: Engine, event_id: str, status: str, reason: str | None, now: datetime) -> dict[str, Any]:
-    """Move every program event of the DERMS event that ranks lower; a cancellation unreserves its devices."""
+    """Move every program event of the DERMS event that ranks lower; a cancellation before the start unreserves
+    its devices."""
     rank = RANKS[status]
     with engine.begin() as connection:
-        held = connection.execute(sa.select(program_events.c.status)
-                                  .where(program_events.c.event_external_id == event_id)).scalars().all()
+        held = connection.execute(sa.select(program_events.c.status, program_events.c.start_at)
+                                  .where(program_events.c.event_external_id == event_id)).all()
         if not held:
             raise TooEarly(f"no program event for event {event_id} yet: its stages are created first")
         moved = connection.execute(
@@ -91,8 +94,9 @@ def _move(engine: Engine, event_id: str, status: str, reason: str | None, now: d
             .where(program_events.c.event_external_id == event_id, program_events.c.status_rank < rank)
             .values(status=status, status_rank=rank, updated_at=now,
                     **({"cancel_reason": reason} if status == CANCELLED else {}))).rowcount
-        unreserved = unreserve_all(connection, event_id, now) if status == CANCELLED and moved else 0
-    result = "applied" if moved else f"ignored: already {', '.join(sorted(set(held)))}"
+        started = min(as_utc(row.start_at) for row in held) <= now
+        unreserved = unreserve_all(connection, event_id, now) if status == CANCELLED and moved and not started else 0
+    result = "applied" if moved else f"ignored: already {', '.join(sorted({row.status for row in held}))}"
     return {"eventExternalIdentifier": event_id, "status": status, "result": result, "programEvents": moved,
             "unreserved": unreserved}
 

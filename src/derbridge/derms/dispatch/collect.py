@@ -1,14 +1,14 @@
 """After an event: its devices' outcomes and its performance, worked out once and sent to the program system.
 
-An event is due once it is Completed, every stage's dispatch is recorded, and its head ends' reporting lag has
-passed since its end. Its devices are those dispatched and those still reserved (a device reserved but never
-dispatched, its stages missed while DERMS was down, is D1ER). DERMS then reads, in bulk per head end, the
-telemetry of the event's window and of the `BASELINE_DAYS` days before it, works out the outcomes (outcomes.py)
-and the performance (performance.py), and writes them with the messages for the hub in one transaction: up to
-`MAX_MESSAGES` messages of 1,000 outcomes, each keyed by its id (`<event>-O<n>`), or one file through the hub's
-file relay when there are more. A head end
-whose telemetry cannot be read holds the event back until `GIVE_UP_AFTER` past its end; its devices are then
-D1ER.
+An event is due once it is Completed, or Cancelled once started (its head ends told to stop), every stage's
+dispatch is recorded, and its head ends' reporting lag has passed since its end (a stopped event's end is its
+cancellation: every device of it is cancelled, D1CN, with the part of its window it curtailed in). Its devices are
+those dispatched and those still reserved (a device reserved but never dispatched, its stages missed while DERMS
+was down, is D1ER). DERMS then reads, in bulk per head end, the telemetry of the event's window and of the
+`BASELINE_DAYS` days before it, works out the outcomes (outcomes.py) and the performance (performance.py), and
+writes them with the messages for the hub in one transaction: up to `MAX_MESSAGES` messages of 1,000 outcomes, each
+keyed by its id (`<event>-O<n>`), or one file through the hub's file relay when there are more. A head end whose
+telemetry cannot be read holds the event back until `GIVE_UP_AFTER` past its end; its devices are then D1ER.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from derbridge.derms.dispatch.schema import (
     stage_dispatches,
     stage_performance,
 )
-from derbridge.derms.dispatch.stages import PENDING
+from derbridge.derms.dispatch.stages import NOT_SETTLED
 from derbridge.derms.events.lifecycle import Status
-from derbridge.derms.events.schema import event_stages, events
+from derbridge.derms.events.schema import event_history, event_stages, events
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.reservations.schema import reservation_devices
 from derbridge.derms.reservations.selection import RESERVED
@@ -57,8 +57,8 @@ ANSWER_SCHEMA = {"stage_id": pl.String, "head_end_system": pl.String, "nic_id": 
 def collect_due(engine: Engine, gateway: Gateway, now: datetime, files: Path) -> int:
     """Work out and send the outcomes of every event that is due; returns how many events were done."""
     done = 0
-    for event in _completed_without_outcomes(engine):
-        end = as_utc(event.end_at)
+    for event in _ended_without_outcomes(engine):
+        end = ended_at(event)
         with reading(engine) as connection:
             answers = select_frame(connection, sa.select(*[dispatch_devices.c[name] for name in ANSWER_SCHEMA])
                                    .where(dispatch_devices.c.event_id == event.event_id), ANSWER_SCHEMA)
@@ -70,22 +70,32 @@ def collect_due(engine: Engine, gateway: Gateway, now: datetime, files: Path) ->
     return done
 
 
-def _completed_without_outcomes(engine: Engine) -> list[Any]:
-    """Completed events with no outcomes yet whose stages' dispatches are all recorded (none PENDING)."""
-    e, d = events, stage_dispatches
-    pending = sa.select(d.c.event_id).where(d.c.status == PENDING)
+def _ended_without_outcomes(engine: Engine) -> list[Any]:
+    """Completed events, and events cancelled once started, with no outcomes yet whose stages' dispatches are all
+    settled (none PENDING, none STOPPING); a cancelled one with the time of its cancellation."""
+    e, d, h = events, stage_dispatches, event_history
+    unsettled = sa.select(d.c.event_id).where(d.c.status.in_(NOT_SETTLED))
+    cancelled_at = (sa.select(sa.func.max(h.c.at)).where(h.c.event_id == e.c.event_id, h.c.status == Status.CANCELLED)
+                    .scalar_subquery().label("cancelled_at"))
     with reading(engine) as connection:
         return list(connection.execute(
-            sa.select(e.c.event_id, e.c.start_at, e.c.end_at)
+            sa.select(e.c.event_id, e.c.start_at, e.c.end_at, cancelled_at)
             .outerjoin(outcome_runs, outcome_runs.c.event_id == e.c.event_id)
-            .where(e.c.status == Status.COMPLETED, outcome_runs.c.event_id.is_(None), e.c.event_id.not_in(pending))
+            .where(e.c.status.in_([Status.COMPLETED, Status.CANCELLED]), outcome_runs.c.event_id.is_(None),
+                   e.c.event_id.not_in(unsettled))
             .where(sa.exists(sa.select(d.c.stage_id).where(d.c.event_id == e.c.event_id)))
             .order_by(e.c.end_at)))
 
 
+def ended_at(event: Any) -> datetime:
+    """When the event's dispatch ended: its end, or its cancellation when it was cancelled in progress."""
+    end = as_utc(event.end_at)
+    return end if event.cancelled_at is None else min(end, as_utc(event.cancelled_at))
+
+
 def collect(engine: Engine, gateway: Gateway, event: Any, answers: pl.DataFrame, now: datetime, files: Path) -> bool:
     """One event's outcomes and performance, written and queued; False when a head end must be asked again."""
-    start, end = as_utc(event.start_at), as_utc(event.end_at)
+    start, end = as_utc(event.start_at), ended_at(event)
     r = reservation_devices
     with reading(engine) as connection:
         held = select_frame(connection, sa.select(r.c.head_end_system, r.c.nic_id, r.c.status)
@@ -107,8 +117,9 @@ def collect(engine: Engine, gateway: Gateway, event: Any, answers: pl.DataFrame,
                               {"stage_id": pl.String, "start_at": pl.Datetime("us", "UTC"),
                                "end_at": pl.Datetime("us", "UTC")})
     flagged = devices.join(withdrawn.with_columns(withdrawn=pl.lit(True)), on=KEY, how="left").with_columns(
-        pl.col("withdrawn").fill_null(False))
-    found = outcomes(flagged, answers, telemetry, unreachable)
+        pl.col("withdrawn").fill_null(False) | pl.lit(event.cancelled_at is not None))
+    found = outcomes(flagged, answers, telemetry, unreachable).with_columns(  # no participation past the end
+        end_at=pl.when(pl.col("end_at") > end).then(pl.lit(end).dt.cast_time_unit("us")).otherwise("end_at"))
     delivered = performance(stages, answers, telemetry, pl.concat([telemetry.head(0), *history]))
     with engine.begin() as connection:
         if connection.execute(sa.select(outcome_runs.c.event_id)

@@ -2,7 +2,9 @@
 
 The first rule that holds decides, in this order:
 
-- D1CN cancelled: DERMS released the device from the event after dispatching it (an opt-out, a drop).
+- D1CN cancelled: DERMS released the device from the event after dispatching it (the event cancelled while in
+  progress); a device that curtailed before it was released participated from its first curtailed quarter hour
+  to the end of its last.
 - D1ER error: no stage's dispatch reached the device (its head end could not be asked, or refused it: an
   unknown device), or its head end's telemetry could not be read; `errorMessage` says which.
 - D1ND non-responsive: the device was off line at every dispatch, or reported no quarter hour CURTAILED.
@@ -56,14 +58,14 @@ def outcomes(devices: pl.DataFrame, answers: pl.DataFrame, telemetry: pl.DataFra
                .when(~curtailed).then(pl.lit(NON_RESPONSIVE))
                .when(overridden).then(pl.lit(OVERRIDE))
                .otherwise(pl.lit(SUCCESSFUL)))
-    message = (pl.when(pl.col("outcome") == CANCELLED).then(pl.lit("released from the event after its dispatch"))
+    message = (pl.when(pl.col("outcome") == CANCELLED).then(pl.lit("the event was cancelled in progress"))
                .when((pl.col("outcome") == ERRORED) & ~pl.col("accepted").fill_null(False))
                .then(pl.col("why").fill_null(pl.lit("the device was never dispatched")))
                .when(pl.col("outcome") == ERRORED).then(pl.lit("no telemetry: ") + pl.col("no_telemetry"))
                .when((pl.col("outcome") == NON_RESPONSIVE) & ~pl.col("accepted").fill_null(False))
                .then(pl.lit("off line when dispatched"))
                .when(pl.col("outcome") == NON_RESPONSIVE).then(pl.lit("no curtailment in its telemetry")))
-    participated = pl.col("outcome").is_in([SUCCESSFUL, OVERRIDE])
+    participated = pl.col("outcome").is_in([SUCCESSFUL, OVERRIDE]) | ((pl.col("outcome") == CANCELLED) & curtailed)
     return (frame.with_columns(outcome=outcome)
             .select(*KEY, "outcome",
                     start_at=pl.when(participated).then(pl.col("first_curtailed")),

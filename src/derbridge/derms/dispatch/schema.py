@@ -8,7 +8,8 @@ from derbridge.derms.schema import metadata
 
 # One row per stage whose start has come: PENDING (its devices are written, the head ends not yet all asked:
 # asked again after a restart, the stage id keying the order), SENT, or MISSED (the stage had ended before the
-# scheduler saw it start).
+# scheduler saw it start). An event cancelled in progress turns its running stages STOPPING (the head ends to be
+# told to end its orders), then STOPPED, and its stages not sent MISSED.
 stage_dispatches = sa.Table(
     "stage_dispatches",
     metadata,

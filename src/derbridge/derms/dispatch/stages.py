@@ -8,21 +8,28 @@ gateway, one order per head end, and the devices with their answers are written 
 one transaction (one bulk insert: no row written twice). A restart between the two finds the stage PENDING and
 asks again with the same stage id, which the head ends key the order by: no device is dispatched twice, none
 forgotten.
+
+An event cancelled once started is stopped, in the cancellation's transaction: a stage sent and not yet ended,
+or being sent (its order may have reached the head ends), becomes STOPPING; one not yet started MISSED. Then the
+head ends of its reservation are told to end its orders at the cancellation (`end_dispatch`, harmless repeated)
+and the stages become STOPPED; a head end that cannot be reached is told at the next round. The worker tells
+them after it sends: an order sent as the event was cancelled is ended too.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.engine import Connection, Engine
 
 from derbridge.clock import as_utc
 from derbridge.derms.dispatch.schema import dispatch_devices, stage_dispatches
 from derbridge.derms.events.lifecycle import Status
-from derbridge.derms.events.schema import event_stages, events
+from derbridge.derms.events.schema import event_history, event_stages, events
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.model import ACCEPTED, ERROR, DispatchOrder
 from derbridge.derms.reservations.schema import reservation_devices
@@ -30,7 +37,11 @@ from derbridge.derms.reservations.selection import RESERVED
 from derbridge.store.bulk import bulk_insert, select_frame
 from derbridge.store.db import reading
 
-PENDING, SENT, MISSED = "PENDING", "SENT", "MISSED"
+log = structlog.get_logger()
+PENDING, SENT, MISSED, STOPPING, STOPPED = "PENDING", "SENT", "MISSED", "STOPPING", "STOPPED"
+NOT_SETTLED = (PENDING, STOPPING)
+"""A stage whose head ends are still to be told something: the event's outcomes wait for it."""
+GIVE_UP_STOPPING = timedelta(hours=1)
 DEVICE_SCHEMA = {"head_end_system": pl.String, "nic_id": pl.String, "requested_kw": pl.Float64,
                  "feeder_id": pl.String}
 
@@ -100,3 +111,45 @@ def send(engine: Engine, gateway: Gateway, stage: Any, now: datetime) -> None:
         connection.execute(sa.update(stage_dispatches).where(stage_dispatches.c.stage_id == stage.stage_id).values(
             status=SENT, sent_at=now, devices=answered.height,
             accepted=int((answered["result"] == ACCEPTED).sum())))
+
+
+def stop(connection: Connection, event_id: str, now: datetime) -> None:
+    """The event is cancelled once started: each stage's dispatch stops now (in the caller's transaction)."""
+    s, d = event_stages, stage_dispatches
+    running = sa.select(s.c.stage_id).where(s.c.event_id == event_id, s.c.end_at > now).scalar_subquery()
+    connection.execute(sa.update(d).where(d.c.event_id == event_id, sa.or_(
+        d.c.status == PENDING, sa.and_(d.c.status == SENT, d.c.stage_id.in_(running)))).values(status=STOPPING))
+    unplanned = connection.execute(
+        sa.select(s.c.stage_id).outerjoin(d, d.c.stage_id == s.c.stage_id)
+        .where(s.c.event_id == event_id, d.c.stage_id.is_(None))).scalars().all()
+    if unplanned:
+        connection.execute(sa.insert(d), [{"stage_id": stage_id, "event_id": event_id, "status": MISSED,
+                                           "devices": 0, "accepted": 0, "planned_at": now} for stage_id in unplanned])
+
+
+def end_stopped(engine: Engine, gateway: Gateway, now: datetime) -> int:
+    """Tell the head ends of every stopped event to end its orders at its cancellation; returns how many events
+    were told. An event whose head end cannot be reached stays STOPPING and is told at the next round, until
+    `GIVE_UP_STOPPING` past its cancellation (its outcomes wait for it)."""
+    d, r, h = stage_dispatches, reservation_devices, event_history
+    with reading(engine) as connection:
+        stopping = list(connection.execute(
+            sa.select(d.c.event_id, sa.func.max(h.c.at).label("at"))
+            .join(h, sa.and_(h.c.event_id == d.c.event_id, h.c.status == Status.CANCELLED))
+            .where(d.c.status == STOPPING).group_by(d.c.event_id)))
+        head_ends = {row.event_id: list(connection.execute(
+            sa.select(r.c.head_end_system).where(r.c.event_id == row.event_id).distinct()).scalars())
+            for row in stopping}
+    told = 0
+    for row in stopping:
+        at = as_utc(row.at)
+        failed = gateway.end_dispatch(row.event_id, head_ends[row.event_id], at)
+        if failed:
+            log.warning("dispatch.stop_not_told", event_id=row.event_id, head_ends=failed)
+            if now < at + GIVE_UP_STOPPING:
+                continue
+        with engine.begin() as connection:
+            connection.execute(sa.update(d).where(d.c.event_id == row.event_id, d.c.status == STOPPING)
+                               .values(status=STOPPED))
+        told += 1
+    return told

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from derbridge.clock import utcnow
 from derbridge.config import Settings
 from derbridge.derms.events import events
-from derbridge.derms.events.events import OnCancel
+from derbridge.derms.events.events import OnCancel, OnStop
 from derbridge.derms.events.lifecycle import Status
 from derbridge.derms.events.wire import Approval, Cancellation, EventIn
 from derbridge.runtime.system import Runtime
@@ -25,7 +25,8 @@ def who(request: Request) -> str:
     return f"{principal} ({actor})"[:100] if actor else principal
 
 
-def operator_router(runtime: Runtime, settings: Settings, on_cancel: OnCancel | None) -> APIRouter:
+def operator_router(runtime: Runtime, settings: Settings, on_cancel: OnCancel | None,
+                    on_stop: OnStop | None) -> APIRouter:
     router = APIRouter(prefix="/api/events", tags=["events"])
     instance = settings.derms_instance_id
 
@@ -49,9 +50,11 @@ def operator_router(runtime: Runtime, settings: Settings, on_cancel: OnCancel | 
         runtime.wake_senders()
         return approved
 
-    @router.post("/{event_id}/cancel", summary="Cancel an event before its start; its devices are released")
+    @router.post("/{event_id}/cancel", summary="Cancel an event before its end: before its start its devices are "
+                 "released; once started its dispatch is stopped and its devices' outcome is D1CN")
     def cancel(event_id: EventId, body: Cancellation, request: Request) -> dict[str, Any]:
-        cancelled = events.cancel(runtime.db, event_id, body.reason, who(request), utcnow(), instance, on_cancel)
+        cancelled = events.cancel(runtime.db, event_id, body.reason, who(request), utcnow(), instance, on_cancel,
+                                  on_stop)
         runtime.wake_senders()
         return cancelled
 

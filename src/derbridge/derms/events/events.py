@@ -3,7 +3,9 @@ each change tells the program system (events/messages.py), written in the same t
 
 The program system hears of an event once it is scheduled: its stages, then each status. An event cancelled
 while still New was never announced, so nothing is sent; one cancelled once scheduled sends the CANCELLED status
-and the cancellation message, and whatever else the caller must undo in the same transaction (its reservation).
+and the cancellation message (F10), and whatever else the caller must undo in the same transaction (its
+reservation). One cancelled once started sends the CANCELLED status alone (F10 is a pre-event cancellation): its
+devices were dispatched, so the caller stops the dispatch instead, and their outcomes follow (D1CN).
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from derbridge.clock import as_utc, iso_utc
 from derbridge.derms.events import messages
-from derbridge.derms.events.lifecycle import NOT_APPROVED_IN_TIME, Status, can_move, cancellable, due_moves
+from derbridge.derms.events.lifecycle import (
+    NOT_APPROVED_IN_TIME,
+    ORDER,
+    Status,
+    can_move,
+    cancellable,
+    due_moves,
+)
 from derbridge.derms.events.schema import event_history, event_stages, events
 from derbridge.derms.events.stages import Stage, checked_stages, default_stages
 from derbridge.derms.events.wire import EventIn
@@ -29,6 +38,7 @@ from derbridge.store.db import reading
 
 SCHEDULER = "scheduler"
 OnCancel = Callable[[Connection, str], None]
+OnStop = Callable[[Connection, str, datetime], None]
 
 
 def new_event_id() -> str:
@@ -99,15 +109,22 @@ def approve(engine: Engine, event_id: str, approved_by: str, now: datetime, inst
 
 
 def cancel(engine: Engine, event_id: str, reason: str, who: str, now: datetime, instance: str,
-           on_cancel: OnCancel | None = None) -> dict[str, Any]:
-    """Cancel an event before its start; `on_cancel` undoes, in the same transaction, what depends on it."""
+           on_cancel: OnCancel | None = None, on_stop: OnStop | None = None) -> dict[str, Any]:
+    """Cancel an event before its end, in one transaction with what depends on it: before its start `on_cancel`
+    undoes its reservation; once started `on_stop` ends its dispatch."""
     with engine.begin() as connection:
         event = _row(connection, event_id, lock=True)
-        refusal = cancellable(Status(event.status), as_utc(event.start_at), now)
+        refusal = cancellable(Status(event.status), as_utc(event.end_at), now)
         if refusal is not None:
             raise Conflict(f"event {event_id}: {refusal}")
+        if event.status == Status.SCHEDULED and now >= as_utc(event.start_at):  # started; the clock not there yet
+            _move(connection, event, Status.IN_PROGRESS, now, SCHEDULER, instance)
+            event = _row(connection, event_id)
+        started = event.status == Status.IN_PROGRESS
         _move(connection, event, Status.CANCELLED, now, who, instance, reason)
-        if on_cancel is not None:
+        if started and on_stop is not None:
+            on_stop(connection, event_id, now)
+        elif not started and on_cancel is not None:
             on_cancel(connection, event_id)
     return get(engine, event_id)
 
@@ -149,7 +166,7 @@ def _move(connection: Connection, event: Any, to: Status, now: datetime, actor: 
     if to == Status.SCHEDULED:
         messages.queue_stages(connection, event, stages, instance)
     messages.queue_status(connection, event, to, [stage.stage_id for stage in stages], now, instance, reason)
-    if to == Status.CANCELLED:
+    if to == Status.CANCELLED and current != Status.IN_PROGRESS:
         messages.queue_cancellation(connection, event.event_id, reason or "", instance)
 
 
@@ -180,8 +197,8 @@ def stages_of(connection: Connection, event_id: str) -> list[Any]:
 def get(engine: Engine, event_id: str) -> dict[str, Any]:
     with reading(engine) as connection:
         event = _row(connection, event_id)
-        history = connection.execute(sa.select(event_history).where(event_history.c.event_id == event_id)
-                                     .order_by(event_history.c.at)).all()
+        history = sorted(connection.execute(sa.select(event_history).where(event_history.c.event_id == event_id)),
+                         key=lambda h: (as_utc(h.at), ORDER.index(Status(h.status))))  # moved at once
         return {**describe(event), "stages": [describe_stage(stage) for stage in stages_of(connection, event_id)],
                 "history": [{"status": h.status, "at": iso_utc(h.at), "actor": h.actor, "note": h.note}
                             for h in history]}
