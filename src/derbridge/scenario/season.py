@@ -4,9 +4,10 @@ A utility of a few thousand customers whose enrolled thermostats come over from 
 bulk), with its network in DERMS (F1's source). Then, week after week of simulated time: the program system
 scores every device and the score file goes to DERMS (F7); an operator creates events of every type (some
 waiting for a named approver), DERMS reserves devices for them (F8, F9); customers opt out or declare
-themselves away (F12, F13) and DERMS backfills; one event is cancelled before it starts (F10); the others are
-dispatched through the head ends when their stages start, and each device's outcome goes back to the program
-system (F11), whose next score run takes it into account. The clock jumps between the moments that matter, so
+themselves away (F12, F13) and DERMS backfills; one event is cancelled before it starts (F10) and one stopped
+while it runs (F1CN, every device cancelled: D1CN); the others are dispatched through the head ends when their
+stages start, and each device's outcome goes back to the program system (F11), whose next score run takes it
+into account. The clock jumps between the moments that matter, so
 a season passes in about a minute. The closing table has, per event, its target, what was reserved and
 delivered, and the outcomes the program system holds.
 """
@@ -52,6 +53,8 @@ class EventPlan:
     opt_outs: int = 0
     unavailable: int = 0
     cancel: bool = False
+    stop_after_minutes: int | None = None
+    """Cancelled by the operator this long after its start, while it runs."""
 
 
 SEASON = (
@@ -62,9 +65,10 @@ SEASON = (
     EventPlan("Feeder relief", "RELIABILITY", 40, days_later=4, start_hour=17, hours=2),
     EventPlan("Cool front", "ECONOMIC", 60, days_later=3, cancel=True),
     EventPlan("Peak week", "RELIABILITY", 80, days_later=4, needs_approval=True),
+    EventPlan("Storm line", "EMERGENCY", 100, days_later=2, stop_after_minutes=75),
     EventPlan("Late test", "DEVICE-TEST", 20, days_later=6, start_hour=10, hours=1),
 )
-"""Two events of each type over about five weeks."""
+"""Two events of each type (three emergencies) over about six weeks."""
 
 
 def main(console: Console, keep: bool = False, customers: int = CUSTOMERS, seed: int = SEED) -> int:
@@ -176,6 +180,14 @@ def run_event(scenario: Scenario, plan: EventPlan, day: datetime, clock_file: Pa
     if plan.cancel:
         actions.append(("The forecast changes: the operator cancels before the start (F10)",
                         lambda: steps.cancel(settings, event)))
+    elif plan.stop_after_minutes is not None:
+        stop_at = start + timedelta(minutes=plan.stop_after_minutes)
+        actions += [
+            ("Each stage starts: DERMS dispatches the reserved devices through their head ends",
+             lambda: steps.in_progress(settings, event, clock_file, until=stop_at)),
+            (f"Storms: the operator stops the event {plan.stop_after_minutes} minutes in (F1CN); every device's "
+             f"outcome is D1CN (F11)", lambda: steps.stopped(settings, event, clock_file, stop_at)),
+        ]
     else:
         actions += [
             ("Each stage starts: DERMS dispatches the reserved devices through their head ends",

@@ -206,11 +206,13 @@ def cancel(settings: Settings, event: dict[str, Any]) -> str:
     return f"cancelled in both systems; {found['participations']} participations, none reserved"
 
 
-def in_progress(settings: Settings, event: dict[str, Any], clock_file: Path) -> str:
-    """The clock moved to each stage's start in turn: both systems show the event in progress, and DERMS
-    dispatches each stage to the reserved devices through their head ends."""
+def in_progress(settings: Settings, event: dict[str, Any], clock_file: Path, until: datetime | None = None) -> str:
+    """The clock moved to each stage's start in turn (those before `until`): both systems show the event in
+    progress, and DERMS dispatches each stage to the reserved devices through their head ends."""
     sent = []
     for number, stage in enumerate(event["stages"]):
+        if until is not None and datetime.fromisoformat(stage["start"]) >= until:
+            break
         move_to(clock_file, datetime.fromisoformat(stage["start"]) + timedelta(minutes=1))
         if number == 0:
             wait_program_event(settings, event["eventId"], "IN_PROGRESS")
@@ -231,6 +233,30 @@ def completed(settings: Settings, event: dict[str, Any], clock_file: Path, end: 
     move_to(clock_file, end + timedelta(minutes=30))
     wait_program_event(settings, event["eventId"], "COMPLETED")
     event["status"] = "COMPLETED"
+    sent = outcomes_applied(settings, event)
+    return (f"COMPLETED; delivered {event['deliveredKw']:.1f} kW on average against {event['targetKw']:g}; "
+            f"outcomes {sent}, the same in the program system")
+
+
+def stopped(settings: Settings, event: dict[str, Any], clock_file: Path, at: datetime) -> str:
+    """The operator cancels the event while it runs: the program system hears F1CN alone and keeps the
+    reservations; DERMS tells the head ends to end their orders, and after their reporting lag every device's
+    outcome is D1CN, in both systems."""
+    move_to(clock_file, at)
+    with operator_client(settings, "derms") as derms:
+        checked(derms.post(f"/api/events/{event['eventId']}/cancel", json={"reason": "Storms: feeders switched"}))
+    held = wait_program_event(settings, event["eventId"], "CANCELLED")
+    event["status"] = "CANCELLED"
+    move_to(clock_file, at + timedelta(minutes=30))
+    sent = outcomes_applied(settings, event, until=at)
+    return (f"CANCELLED in both systems, {held['reserved']} participations still reserved; delivered "
+            f"{event['deliveredKw']:.1f} kW on average until the stop; outcomes {sent}, the same in the program "
+            f"system")
+
+
+def outcomes_applied(settings: Settings, event: dict[str, Any], until: datetime | None = None) -> dict[str, int]:
+    """Wait for DERMS's outcomes of the event and for the program system to hold the same; the counts sent (the
+    delivered kW kept with the event, averaged until `until` when it was stopped)."""
     found = wait_for(lambda: (measured := performance(settings, event["eventId"]))["outcomesCollected"] and measured,
                      TIMEOUT_S, f"the outcomes of {event['eventId']} in DERMS", interval_s=0.1)
     sent = {code: count for code, count in found["outcomes"].items() if count}
@@ -240,16 +266,18 @@ def completed(settings: Settings, event: dict[str, Any], clock_file: Path, end: 
         return dict(held) if held == sent else None
 
     wait_for(applied, TIMEOUT_S, f"the outcomes of {event['eventId']} in the program system", interval_s=0.1)
-    event.update(outcomes=sent, deliveredKw=delivered_kw(found["stages"]))
-    return (f"COMPLETED; delivered {event['deliveredKw']:.1f} kW on average against {event['targetKw']:g}; "
-            f"outcomes {sent}, the same in the program system")
+    event.update(outcomes=sent, deliveredKw=delivered_kw(found["stages"], until))
+    return sent
 
 
-def delivered_kw(stages: list[dict[str, Any]]) -> float:
-    """The event's delivered kW: its stages' delivered kW weighted by their durations."""
-    durations = [(datetime.fromisoformat(s["end"]) - datetime.fromisoformat(s["start"])).total_seconds()
-                 for s in stages]
-    weighted = sum((s["deliveredKw"] or 0.0) * seconds for s, seconds in zip(stages, durations, strict=True))
+def delivered_kw(stages: list[dict[str, Any]], until: datetime | None = None) -> float:
+    """The event's delivered kW: its stages' delivered kW weighted by their durations (up to `until`)."""
+    def seconds(stage: dict[str, Any]) -> float:
+        start, end = datetime.fromisoformat(stage["start"]), datetime.fromisoformat(stage["end"])
+        return max(0.0, ((end if until is None else min(end, until)) - start).total_seconds())
+
+    durations = [seconds(s) for s in stages]
+    weighted = sum((s["deliveredKw"] or 0.0) * span for s, span in zip(stages, durations, strict=True))
     return weighted / sum(durations) if sum(durations) else 0.0
 
 
