@@ -101,8 +101,8 @@ class Settings:
     score_pickup_source: str = ""
     score_pickup_every_s: float = 300.0
     score_pickup_pattern: str = "SDCSE_*.csv"
-    # SFTP: an OpenSSH known_hosts file the server's host key must be in (empty: not checked), and a private
-    # key to log in with (empty: the URL's password).
+    # SFTP: an OpenSSH known_hosts file the server's host key must be in (empty: the hub's user's own
+    # ~/.ssh/known_hosts; "none": not checked), and a private key to log in with (empty: the URL's password).
     score_pickup_known_hosts: str = ""
     score_pickup_key_file: str = ""
     # S3 (s3://bucket/prefix): an S3-compatible store's URL (empty: AWS), its region, and the access key and

@@ -1,7 +1,8 @@
 """The hub's scheduled pickup of score files (F7, for a program system that only drops them), from a local
 directory, a real SFTP server and a real S3-compatible server (moto) on loopback: a complete file (its sidecar
 there) reaches DERMS and is renamed Sent-…; a file whose sidecar disagrees is refused and renamed Error-…; a
-file without its sidecar waits for the next run; a run that finds nothing says so."""
+file without its sidecar waits for the next run; a run that finds nothing says so. An SFTP server whose host key
+is not known is refused."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+import asyncssh
 import boto3
 import pytest
 import sqlalchemy as sa
 from moto.server import ThreadedMotoServer
 
 from derbridge.bootstrap import BackgroundSystems, free_port
+from derbridge.cli.hub.doctor_checks import pickup_checks
+from derbridge.config import load_settings
+from derbridge.hub.pickup.sftp import SftpDirectory
 from derbridge.hub.schema import notification_events
 from derbridge.store.db import make_engine
 from derbridge.web.operator import checked, operator_client, wait_for
@@ -179,3 +184,38 @@ def test_a_file_its_sidecar_disagrees_with_is_refused_and_renamed_error(
     assert name in str(kept) and "checksum_mismatch" in str(kept)
     with operator_client(stack.settings, "derms") as derms:
         assert all(s["fileName"] != name for s in checked(derms.get("/api/score-sets")))
+
+
+@pytest.mark.parametrize(("known_hosts", "listed"), [("", False), ("server", True), ("none", True)])
+def test_an_sftp_server_whose_host_key_is_not_known_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, known_hosts: str, listed: bool) -> None:
+    """By default the host key must be in the hub's user's own known_hosts; `none` alone turns the check off."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # a user who knows no host
+    (tmp_path / "drop").mkdir()
+    (tmp_path / "drop" / "SDCSE_V1_20261201T020000Z.csv").write_text(HEADER)
+    with SftpServer(tmp_path) as server:
+        settings = load_settings(env={"DERBRIDGE_SCORE_PICKUP_SOURCE": server.url("drop"),
+                                      "DERBRIDGE_SCORE_PICKUP_KNOWN_HOSTS": str(server.known_hosts)
+                                      if known_hosts == "server" else known_hosts})
+        place = SftpDirectory.from_settings(settings)
+        if listed:
+            assert place.names() == ["SDCSE_V1_20261201T020000Z.csv"]
+        else:
+            with pytest.raises(asyncssh.HostKeyNotVerifiable):
+                place.names()
+
+
+def test_the_doctor_lists_the_pickup_place_as_the_hub_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "drop").mkdir()
+    drop(Directory(tmp_path / "drop"), "20261201T020000")
+    with SftpServer(tmp_path) as server:
+        known = load_settings(env={"DERBRIDGE_SCORE_PICKUP_SOURCE": server.url("drop"),
+                                   "DERBRIDGE_SCORE_PICKUP_KNOWN_HOSTS": str(server.known_hosts)})
+        [listed] = pickup_checks(known)
+        [refused] = pickup_checks(known.with_overrides(score_pickup_known_hosts=""))
+    assert (listed.ok, listed.what) == (True, "score pickup")
+    assert "1 file(s) matching SDCSE_*.csv waiting" in listed.why
+    assert refused.ok is False and "HostKeyNotVerifiable" in refused.why
+    assert "drop-secret" not in refused.why, "the URL's password is never shown"
+    assert pickup_checks(known.with_overrides(score_pickup_source="")) == []

@@ -9,6 +9,8 @@ nothing is applied. Lookups, read from the running hub: DERBRIDGE_DERMS_INSTANCE
 of DERBRIDGE_DIVISIONS a connection id, and, when DERMS is a derbridge reference DERMS (it lists its registry's
 models at `/api/devices/models`), each specification and device type of its registry has a row.
 Notifications: a test message to each recipient, through the hub's channels (SMTP accepted, webhook 2xx).
+Score pickup, when DERBRIDGE_SCORE_PICKUP_SOURCE names one: its place listed as the hub lists it (an SFTP
+server's host key checked as the hub checks it), and how many files wait there.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 
-from derbridge.config import ConfigError, Settings
+from derbridge.config import ConfigError, Settings, mask_url
 from derbridge.hub.flows.f4_enrollment_request import ENROLL_PATH
 from derbridge.hub.lookup_catalog import ASSET_SPEC, ASSET_TYPE, CONNECTION_ID, DACS, DACS_TARGET, DERMS, ROUTING
 from derbridge.hub.notify.channels import send
@@ -61,14 +63,14 @@ def run_checks(settings: Settings) -> list[Check]:
     checks = [*hub.checks, *peers["dacs"].checks, *peers["derms"].checks]
     if hub.system != "hub":
         return [*checks, Check(False, "lookups", "not read: the hub did not answer its operator"),
-                *notification_checks(settings)]
+                *notification_checks(settings), *pickup_checks(settings)]
     try:
         lookups = read_lookups(settings)
         checks += [routing_check(lookups, settings.derms_instance_id), divisions_check(lookups, settings.divisions)]
         checks += models_checks(settings, lookups)
     except httpx2.HTTPError as exc:
         checks.append(Check(False, "lookups", f"{type(exc).__name__}: {exc}"))
-    return checks + notification_checks(settings)
+    return checks + notification_checks(settings) + pickup_checks(settings)
 
 
 # ---- peers ------------------------------------------------------------------------------------------------
@@ -243,3 +245,23 @@ def test_result(config: NotifyConfig, recipient: Recipient, outcome: Outcome) ->
     if recipient.channel == EMAIL and config.smtp is not None:
         return f"a test accepted by SMTP {config.smtp.describe()}"
     return f"a test answered {outcome.status}"
+
+
+# ---- score pickup -----------------------------------------------------------------------------------------
+
+def pickup_checks(settings: Settings) -> list[Check]:
+    """The score pickup's place listed, when one is set: reachable, its host key known, its login accepted."""
+    if not settings.score_pickup_source:
+        return []
+    from derbridge.hub.pickup.pickup import due
+    from derbridge.hub.pickup.sources import source_of
+
+    try:
+        source = source_of(settings)
+        names = source.names()
+    except Exception as exc:  # noqa: BLE001 — whatever stops the listing stops the pickup: say what it was
+        return [Check(False, "score pickup", f"{mask_url(settings.score_pickup_source)}: {type(exc).__name__}: "
+                                             f"{exc}")]
+    waiting = len(due(names, settings.score_pickup_pattern))
+    return [Check(True, "score pickup", f"{source.describe()} listed: {waiting} file(s) matching "
+                                        f"{settings.score_pickup_pattern} waiting")]

@@ -1,9 +1,10 @@
 """A pickup source on an SFTP server: `sftp://user[:password]@host[:port]/directory`.
 
 Each operation opens its own SSH connection (a pickup runs every few minutes and takes a file or two, so a
-connection held open would mostly idle). The server's host key is checked against
-`score_pickup_known_hosts` (an OpenSSH known_hosts file) when that is set; a client key
-(`score_pickup_key_file`) or the URL's password authenticates.
+connection held open would mostly idle). The server's host key is always checked: against
+`score_pickup_known_hosts` (an OpenSSH known_hosts file), or the hub's user's own `~/.ssh/known_hosts` when that
+is empty; a server whose key is in neither is refused. Only `score_pickup_known_hosts = "none"` turns the check
+off (a test rig). A client key (`score_pickup_key_file`) or the URL's password authenticates.
 """
 
 from __future__ import annotations
@@ -21,11 +22,22 @@ from derbridge.config import ConfigError, Settings
 from derbridge.tables.spec import sha256_of
 
 T = TypeVar("T")
+UNCHECKED = "none"
+"""score_pickup_known_hosts set to this: the server's host key is not checked."""
+HostKeys = str | None | tuple[()]
+
+
+def host_keys(setting: str) -> HostKeys:
+    """What the server's host key is checked against: the named known_hosts file; the user's own (asyncssh's
+    default, `()`) when none is named; nothing when the setting says `none`."""
+    if setting.strip().lower() == UNCHECKED:
+        return None
+    return setting or ()
 
 
 class SftpDirectory:
     def __init__(self, host: str, port: int, username: str, password: str | None, directory: str,
-                 known_hosts: str | None, key_file: str | None) -> None:
+                 known_hosts: HostKeys, key_file: str | None) -> None:
         self.host, self.port, self.username, self.password = host, port, username, password
         self.directory, self.known_hosts, self.key_file = directory, known_hosts, key_file
 
@@ -37,7 +49,7 @@ class SftpDirectory:
                               "(sftp://user@host[:port]/directory)")
         return cls(parts.hostname, parts.port or 22, unquote(parts.username),
                    unquote(parts.password) if parts.password else None, unquote(parts.path) or ".",
-                   settings.score_pickup_known_hosts or None, settings.score_pickup_key_file or None)
+                   host_keys(settings.score_pickup_known_hosts), settings.score_pickup_key_file or None)
 
     def names(self) -> list[str]:
         async def listing(sftp: asyncssh.SFTPClient) -> list[str]:
