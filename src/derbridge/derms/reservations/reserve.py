@@ -166,13 +166,14 @@ def _write(connection: Connection, event: Any, selection: Selection, before: pl.
 
 def queue_device_list(connection: Connection, event: Any, changes: pl.DataFrame, message_id: str, version: int,
                        files: Path, instance: str, now: datetime) -> None:
-    """Write the CSV device list and queue it to the hub, the event's header as the query string."""
+    """Write the CSV device list and queue it to the hub, the event's header as the query string. Every device
+    is reserved for the whole event, so no device carries a window of its own (the documented default: the
+    event's), which spares every system on the way two date-times a device."""
     start, end = iso_z(as_utc(event.start_at)), iso_z(as_utc(event.end_at))
     path = files / "reservations" / f"{message_id}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     listed = changes.select(recordId=pl.int_range(1, pl.len() + 1), nicId="nic_id",
-                            headEndSystemId="head_end_system", reservationStartDateTime=pl.lit(start),
-                            reservationEndDateTime=pl.lit(end), reservationStatus="status")
+                            headEndSystemId="head_end_system", reservationStatus="status")
     released = int((changes["status"] == RELEASED).sum())
     (listed if released else listed.drop("reservationStatus")).write_csv(path)
     sha256 = sha256_of(path)
