@@ -173,6 +173,18 @@ def test_a_cancellation_after_the_start_keeps_the_reservations_for_the_outcomes_
     assert participation_rows(dacs_db) == [("ECO-1", True), ("ECO-2", True)]
 
 
+def test_a_pre_event_cancellation_unreserves_even_after_a_late_f1cn_kept_the_reservations(dacs_db: Engine) -> None:
+    program_events.create(dacs_db, stage(1), NOW)
+    participations.reserve(dacs_db, reservation(*DEVICES[:2]), NOW)
+    late = START + timedelta(minutes=5)  # both held back until after the start (the program system was down)
+    program_events.change_status(dacs_db, LifecycleIn(eventExternalIdentifier=EVENT, action="F1CN"), late)
+    assert participation_rows(dacs_db) == [("ECO-1", True), ("ECO-2", True)]
+    answer = program_events.cancel_before_start(
+        dacs_db, PreEventCancellationIn(eventExternalIdentifier=EVENT, cancelMessage="forecast cooler"), late)
+    assert (answer["result"], answer["unreserved"]) == ("ignored: already CANCELLED", 2)
+    assert participation_rows(dacs_db) == [("ECO-1", False), ("ECO-2", False)]
+
+
 def test_the_agents_view_lists_events_with_their_participation(dacs_db: Engine) -> None:
     for number in (1, 2):
         program_events.create(dacs_db, stage(number), NOW)

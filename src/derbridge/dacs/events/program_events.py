@@ -6,9 +6,9 @@ Progress < Completed or Cancelled, the last two final), so a late or repeated ch
 backwards; one for an event not created yet is answered 425 Too Early, which the hub retries until the stages are
 in. A cancellation (lifecycle F1CN, or the older pre-event cancellation) before the event's start also takes back
 every reservation of the event; one after its start (DERMS stopped it in progress) leaves them: the devices were
-dispatched, and DERMS reports their outcomes (D1CN). A reservation may arrive before the stages (F9 creates the
-event if missing): it then holds a placeholder program event named after the whole event, which the first stage
-created replaces.
+dispatched, and DERMS reports their outcomes (D1CN). The pre-event cancellation always takes them back, so a late
+F1CN followed by it still does. A reservation may arrive before the stages (F9 creates the event if missing): it
+then holds a placeholder program event named after the whole event, which the first stage created replaces.
 """
 
 from __future__ import annotations
@@ -77,12 +77,15 @@ def change_status(engine: Engine, body: LifecycleIn, now: datetime) -> dict[str,
 
 
 def cancel_before_start(engine: Engine, body: PreEventCancellationIn, now: datetime) -> dict[str, Any]:
-    return _move(engine, body.eventExternalIdentifier, CANCELLED, body.cancelMessage, now)
+    """A pre-event cancellation unreserves the event's devices whenever it arrives: even late, after an F1CN that,
+    arriving past the start, kept them."""
+    return _move(engine, body.eventExternalIdentifier, CANCELLED, body.cancelMessage, now, pre_event=True)
 
 
-def _move(engine: Engine, event_id: str, status: str, reason: str | None, now: datetime) -> dict[str, Any]:
-    """Move every program event of the DERMS event that ranks lower; a cancellation before the start unreserves
-    its devices."""
+def _move(engine: Engine, event_id: str, status: str, reason: str | None, now: datetime,
+          pre_event: bool = False) -> dict[str, Any]:
+    """Move every program event of the DERMS event that ranks lower; a cancellation before the start (or a
+    pre-event one) unreserves its devices."""
     rank = RANKS[status]
     with engine.begin() as connection:
         held = connection.execute(sa.select(program_events.c.status, program_events.c.start_at)
@@ -95,7 +98,8 @@ def _move(engine: Engine, event_id: str, status: str, reason: str | None, now: d
             .values(status=status, status_rank=rank, updated_at=now,
                     **({"cancel_reason": reason} if status == CANCELLED else {}))).rowcount
         started = min(as_utc(row.start_at) for row in held) <= now
-        unreserved = unreserve_all(connection, event_id, now) if status == CANCELLED and moved and not started else 0
+        unreserves = pre_event or (status == CANCELLED and moved and not started)
+        unreserved = unreserve_all(connection, event_id, now) if unreserves else 0
     result = "applied" if moved else f"ignored: already {', '.join(sorted({row.status for row in held}))}"
     return {"eventExternalIdentifier": event_id, "status": status, "result": result, "programEvents": moved,
             "unreserved": unreserved}
