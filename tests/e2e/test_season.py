@@ -34,6 +34,9 @@ def test_the_season_demo_runs_every_step_and_prints_its_closing_table() -> None:
     assert "The season, event by event" in finished.stdout
     for event_type in ("ECONOMIC", "EMERGENCY", "RELIABILITY", "DEVICE-TEST"):
         assert finished.stdout.count(f"│ {event_type}") >= 2, f"two {event_type} events in the closing table"
+    [stopped] = [line for line in finished.stdout.splitlines() if line.startswith("│ Storm line")]
+    cells = [cell.strip() for cell in stopped.strip("│ ").split("│")]
+    assert cells[2] == "CANCELLED" and cells[-1] == cells[4] != "0", "every reserved device of the stopped event D1CN"
 
 
 def test_a_season_with_each_system_killed_once_reconciles(stack_settings: Settings, tmp_path: Path) -> None:
