@@ -2,14 +2,13 @@
 
 A utility of a few thousand customers whose enrolled thermostats come over from a legacy program system (F5,
 bulk), with its network in DERMS (F1's source). Then, week after week of simulated time: the program system
-scores every device and the score file goes to DERMS (F7); an operator creates events of every type (some
-waiting for a named approver), DERMS reserves devices for them (F8, F9); customers opt out or declare
-themselves away (F12, F13) and DERMS backfills; one event is cancelled before it starts (F10) and one stopped
-while it runs (F1CN, every device cancelled: D1CN); the others are dispatched through the head ends when their
-stages start, and each device's outcome goes back to the program system (F11), whose next score run takes it
-into account. The clock jumps between the moments that matter, so
-a season passes in about a minute. The closing table has, per event, its target, what was reserved and
-delivered, and the outcomes the program system holds.
+scores every device and the score file goes to DERMS (F7); an operator creates events of every type (some waiting
+for a named approver), DERMS reserves devices for them (F8, F9); customers opt out or declare themselves away
+(F12, F13) and DERMS backfills; one event is cancelled before it starts (F10) and one stopped while it runs
+(F1CN, every device cancelled: D1CN); the others are dispatched through the head ends when their stages start,
+and each device's outcome goes back to the program system (F11), whose next score run takes it into account. The
+clock jumps between the moments that matter, so a season passes in about a minute. The closing table has, per
+event, its target, what was reserved and delivered, and the outcomes the program system holds.
 """
 
 from __future__ import annotations

@@ -169,8 +169,8 @@ class SimulatedCloud:
         """Every order of the event ends at `at` at the latest."""
         import polars as pl
 
-        cut = pl.when(pl.col("event_id") == event_id).then(pl.min_horizontal("end", pl.lit(at).dt.cast_time_unit(
-            "us"))).otherwise(pl.col("end"))
+        ended = pl.min_horizontal("end", pl.lit(at).dt.cast_time_unit("us"))
+        cut = pl.when(pl.col("event_id") == event_id).then(ended).otherwise("end")
         with self._lock:
             self._dispatched = [frame.with_columns(end=cut) for frame in self._dispatched]
 
