@@ -3,7 +3,7 @@ through its stages on the shared clock, DERMS dispatches each stage to the reser
 end, works out each device's outcome after the event and sends them through the hub; the program system holds
 them on its participations, and its next score run scores the devices by them. The cloud in DERMS's process or
 in its own. Faults: the hub killed with -9 while it delivers the outcomes, the program system down while they
-are pending, DERMS killed with -9 during the event."""
+are pending, DERMS killed with -9 during the event. An event stopped in progress from the command line."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from derbridge.bootstrap import free_port
+from derbridge.cli import app
 from derbridge.config import Settings
 from derbridge.scenario.processes import head_end_process
 from derbridge.web.auth import outbound_credential
@@ -33,6 +35,7 @@ from tests.dispatch_stack import (
 )
 from tests.e2e.conftest import Systems
 from tests.events_stack import TIMEOUT_S, create_event, hub_messages, reserve, seed_fleet, wait_program_event
+from tests.integration.conftest import cli_config
 
 pytestmark = pytest.mark.e2e
 
@@ -198,6 +201,48 @@ def test_derms_killed_during_an_event_dispatches_each_stage_once_after_its_resta
         with make_client(url, outbound_credential(settings, "operator", "headend"), 10) as cloud_api:
             assert checked(cloud_api.get("/fleet"))["ordersDispatched"] == 3, "one order per stage, none twice"
         wait_outcomes_applied(settings, event_id, {o["nicId"]: o["outcome"] for o in outcomes(settings, event_id)})
+    finally:
+        systems.stop_all()
+        cloud.stop()
+
+
+def test_an_event_stopped_from_the_command_line_ends_the_clouds_orders_and_every_device_is_cancelled(
+        stack_settings: Settings, tmp_path: Path) -> None:
+    """Cancelled in progress: the program system keeps the reservations (F1CN alone), the cloud in its own
+    process ends the orders at the stop (no quarter hour curtailed from then), every device D1CN in both
+    systems."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = stack_settings.with_overrides(clock_file=str(tmp_path / "clock"))
+    cloud = head_end_process(settings, "ECOCLOUD", port, "--seed", "5", "--response-rate", "1.0",
+                             "--override-rate", "0", "--offline-rate", "0").start()
+    systems, nics = stack(stack_settings, tmp_path, f"ECOCLOUD url={url}, NESTLIKE, HOMEGRID", url)
+    settings = systems.settings
+    try:
+        event, held = reserved_event(settings)
+        event_id = str(event["eventId"])
+        dispatch_stage(settings, event, 0)
+        dispatch_stage(settings, event, 1)
+        stopped_at = datetime.fromisoformat(event["stages"][1]["start"]) + timedelta(minutes=20)  # type: ignore[index]
+        move_clock_to(settings, stopped_at)
+        config = cli_config(settings, tmp_path)
+        said = CliRunner().invoke(app, ["events", "cancel", event_id, "--reason", "feeder fault", "--config",
+                                        str(config)], env={"COLUMNS": "200"})
+        assert said.exit_code == 0 and "It had started" in said.output, said.output
+        wait_program_event(settings, event_id, "CANCELLED", reserved=held)
+
+        move_clock_to(settings, stopped_at + timedelta(minutes=30))
+        performed = wait_collected(settings, event_id)
+        assert performed["outcomes"] == {"D1CN": held}
+        assert [stage["dispatch"] for stage in performed["stages"]] == ["SENT", "STOPPED", "MISSED"]
+        wait_outcomes_applied(settings, event_id, dict.fromkeys(nics, "D1CN"))
+        with make_client(url, outbound_credential(settings, "derms", "headend"), 10) as gateway:
+            reported = checked(gateway.post("/gateway/telemetry", json={
+                "nicIds": nics, "startISO": stopped_at.isoformat(),
+                "endISO": (stopped_at + timedelta(minutes=30)).isoformat()}))
+        after = [state for at, state in zip(reported["intervalStartISO"], reported["state"], strict=True)
+                 if datetime.fromisoformat(at) >= stopped_at]
+        assert after and set(after) == {"NORMAL"}, "the cloud ended the orders at the stop"
     finally:
         systems.stop_all()
         cloud.stop()

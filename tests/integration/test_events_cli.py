@@ -77,6 +77,7 @@ def test_create_approve_what_if_reserve_and_cancel_from_the_command_line(stack: 
 
     cancelled = run(config, "events", "cancel", event_id, "--reason", "forecast cooler")
     assert cancelled.exit_code == 0 and "CANCELLED (forecast cooler)" in cancelled.output
+    assert "It had started" not in cancelled.output
     wait_program_event(settings, event_id, "CANCELLED", reserved=0)
     assert not any(p["reserved"] for p in participations(settings, event_id))
 

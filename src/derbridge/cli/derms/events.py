@@ -135,6 +135,9 @@ def cancel(event_id: str, reason: Annotated[str, typer.Option(help="Told to the 
     cancelled = call(config, "derms", "POST", f"/api/events/{event_id}/cancel", actor=actor,
                      json={"reason": reason})
     console.print(f"{cancelled['eventId']}: {cancelled['status']} ({cancelled['cancelReason']})")
+    if any(moved["status"] == "IN_PROGRESS" for moved in cancelled["history"]):
+        console.print("It had started: its dispatch is stopped at the head ends, and every device's outcome will be "
+                      "D1CN (`derbridge events performance " + cancelled["eventId"] + "`).")
 
 
 @app.command("reserve")
