@@ -24,10 +24,10 @@ from derbridge.derms.dispatch.stages import end_stopped, plan_due, send_pending,
 from derbridge.derms.events import events as event_store
 from derbridge.derms.events.schema import event_stages, events
 from derbridge.derms.headend.gateway import Gateway
-from derbridge.derms.headend.model import HeadEndUnavailable
+from derbridge.derms.headend.model import DispatchOrder, HeadEndUnavailable
 from derbridge.derms.headend.simulator import CloudProfile, FleetDevice, SimulatedCloud
 from derbridge.derms.reservations.schema import reservation_devices
-from derbridge.derms.schema import outbound_files, outbound_messages
+from derbridge.derms.schema import event_participations, outbound_files, outbound_messages
 from derbridge.store.db import make_engine
 from derbridge.store.migrations import _alembic_lock, alembic_config, upgrade
 
@@ -389,3 +389,67 @@ def test_a_stop_no_head_end_takes_is_given_up_after_an_hour(engine: Engine, tmp_
     cancel_in_progress(engine, cancelled_at)
     assert end_stopped(engine, Gateway([unreachable]), cancelled_at + timedelta(minutes=59)) == 0
     assert end_stopped(engine, Gateway([unreachable]), cancelled_at + timedelta(hours=1)) == 1
+
+
+def test_a_stop_mid_quarter_keeps_that_quarter_and_frees_the_devices_for_later_events(
+        engine: Engine, tmp_path: Path) -> None:
+    """The quarter hour holding the cancellation is read (the devices curtailed in it); the participation ends at
+    the cancellation, in the outcomes and in DERMS's own record, which later reservations go by."""
+    seed(engine, NICS[:4])
+    with engine.begin() as connection:
+        connection.execute(sa.insert(event_participations), [
+            {"event_id": EVENT, "head_end_system": "ECOCLOUD", "nic_id": nic, "start_at": START,
+             "end_at": START + timedelta(hours=2), "customer_override": False, "recorded_at": START}
+            for nic in NICS[:4]])
+    clock = Clock(START + timedelta(seconds=5))
+    gateway = Gateway([cloud(clock, NICS[:4], response_rate=1.0, override_rate=0.0, offline_rate=0.0)])
+    set_status(engine, "IN_PROGRESS")
+    plan_due(engine, clock.now)
+    send_pending(engine, gateway, clock.now)
+    cancelled_at = START + timedelta(minutes=10)
+    cancel_in_progress(engine, cancelled_at)
+    end_stopped(engine, gateway, cancelled_at)
+    assert collect_due(engine, gateway, cancelled_at + timedelta(minutes=3), tmp_path) == 0, "its quarter not over"
+    clock.now = START + timedelta(minutes=16)
+    assert collect_due(engine, gateway, clock.now, tmp_path) == 1
+    with engine.connect() as connection:
+        found = {(row.outcome, as_utc(row.start_at), as_utc(row.end_at))
+                 for row in connection.execute(sa.select(event_outcomes))}
+        ramp_up = connection.execute(sa.select(stage_performance.c.delivered_kw)
+                                     .where(stage_performance.c.stage_id == f"{EVENT}-1")).scalars().all()
+        ends = set(connection.execute(sa.select(event_participations.c.end_at)).scalars())
+    assert found == {("D1CN", START, cancelled_at)}
+    assert ramp_up and sum(ramp_up) > 0, "the stage's quarter hour before the stop counted"
+    assert {as_utc(end) for end in ends} == {cancelled_at}
+
+
+class CancelledWhileAsked(Gateway):
+    """A gateway during whose dispatch the operator cancels the event."""
+
+    def __init__(self, engine: Engine, clouds: list[SimulatedCloud], at: datetime) -> None:
+        super().__init__(clouds)
+        self.engine, self.at = engine, at
+
+    def dispatch(self, order: DispatchOrder, devices: pl.DataFrame) -> pl.DataFrame:
+        cancel_in_progress(self.engine, self.at)
+        return super().dispatch(order, devices)
+
+
+def test_the_answers_of_an_order_sent_as_the_event_is_cancelled_are_kept_and_the_order_ended(
+        engine: Engine, tmp_path: Path) -> None:
+    seed(engine, NICS[:3])
+    clock = Clock(START + timedelta(seconds=5))
+    simulated = cloud(clock, NICS[:3], response_rate=1.0, override_rate=0.0, offline_rate=0.0)
+    set_status(engine, "IN_PROGRESS")
+    plan_due(engine, clock.now)
+    cancelled_at = START + timedelta(minutes=20)
+    assert send_pending(engine, CancelledWhileAsked(engine, [simulated], cancelled_at), clock.now) == 1
+    with engine.connect() as connection:
+        [stage] = connection.execute(sa.select(stage_dispatches).where(
+            stage_dispatches.c.stage_id == f"{EVENT}-1")).all()
+        answered = connection.execute(sa.select(sa.func.count()).select_from(dispatch_devices)).scalar_one()
+    assert (stage.status, stage.accepted, answered) == ("STOPPING", 3, 3)
+    assert end_stopped(engine, Gateway([simulated]), cancelled_at) == 1
+    clock.now = START + timedelta(hours=2)
+    reported = simulated.telemetry(NICS[:3], START, START + timedelta(hours=2))
+    assert set(reported.filter(pl.col("interval_start") >= cancelled_at)["state"]) == {"NORMAL"}

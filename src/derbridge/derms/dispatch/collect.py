@@ -1,8 +1,9 @@
 """After an event: its devices' outcomes and its performance, worked out once and sent to the program system.
 
 An event is due once it is Completed, or Cancelled once started (its head ends told to stop), every stage's
-dispatch is recorded, and its head ends' reporting lag has passed since its end (a stopped event's end is its
-cancellation: every device of it is cancelled, D1CN, with the part of its window it curtailed in). Its devices are
+dispatch is recorded, and its head ends' reporting lag has passed since its end (a stopped event's end is the end
+of the quarter hour holding its cancellation: every device of it is cancelled, D1CN, with the part of its window it
+curtailed in, up to the cancellation; each stage's delivery is over its quarter hours until then). Its devices are
 those dispatched and those still reserved (a device reserved but never dispatched, its stages missed while DERMS
 was down, is D1ER). DERMS then reads, in bulk per head end, the telemetry of the event's window and of the
 `BASELINE_DAYS` days before it, works out the outcomes (outcomes.py) and the performance (performance.py), and
@@ -14,7 +15,8 @@ telemetry cannot be read holds the event back until `GIVE_UP_AFTER` past its end
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+import math
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ from derbridge.derms.dispatch.stages import NOT_SETTLED
 from derbridge.derms.events.lifecycle import Status
 from derbridge.derms.events.schema import event_history, event_stages, events
 from derbridge.derms.headend.gateway import Gateway
+from derbridge.derms.headend.model import INTERVAL
 from derbridge.derms.reservations.schema import reservation_devices
 from derbridge.derms.reservations.selection import RESERVED
 from derbridge.derms.schema import outbound_files, outbound_messages
@@ -58,7 +61,7 @@ def collect_due(engine: Engine, gateway: Gateway, now: datetime, files: Path) ->
     """Work out and send the outcomes of every event that is due; returns how many events were done."""
     done = 0
     for event in _ended_without_outcomes(engine):
-        end = ended_at(event)
+        end = read_until(event)
         with reading(engine) as connection:
             answers = select_frame(connection, sa.select(*[dispatch_devices.c[name] for name in ANSWER_SCHEMA])
                                    .where(dispatch_devices.c.event_id == event.event_id), ANSWER_SCHEMA)
@@ -93,9 +96,19 @@ def ended_at(event: Any) -> datetime:
     return end if event.cancelled_at is None else min(end, as_utc(event.cancelled_at))
 
 
+def read_until(event: Any) -> datetime:
+    """The end of the telemetry read for the event: its end, or, stopped, the end of the quarter hour that holds
+    the cancellation (the head ends report whole quarter hours, and the devices curtailed in that one)."""
+    if event.cancelled_at is None:
+        return as_utc(event.end_at)
+    quarter = INTERVAL.total_seconds()
+    after = datetime.fromtimestamp(math.ceil(ended_at(event).timestamp() / quarter) * quarter, UTC)
+    return min(as_utc(event.end_at), after)
+
+
 def collect(engine: Engine, gateway: Gateway, event: Any, answers: pl.DataFrame, now: datetime, files: Path) -> bool:
     """One event's outcomes and performance, written and queued; False when a head end must be asked again."""
-    start, end = as_utc(event.start_at), ended_at(event)
+    start, end, ended = as_utc(event.start_at), read_until(event), ended_at(event)
     r = reservation_devices
     with reading(engine) as connection:
         held = select_frame(connection, sa.select(r.c.head_end_system, r.c.nic_id, r.c.status)
@@ -118,9 +131,10 @@ def collect(engine: Engine, gateway: Gateway, event: Any, answers: pl.DataFrame,
                                "end_at": pl.Datetime("us", "UTC")})
     flagged = devices.join(withdrawn.with_columns(withdrawn=pl.lit(True)), on=KEY, how="left").with_columns(
         pl.col("withdrawn").fill_null(False) | pl.lit(event.cancelled_at is not None))
-    found = outcomes(flagged, answers, telemetry, unreachable).with_columns(  # no participation past the end
-        end_at=pl.when(pl.col("end_at") > end).then(pl.lit(end).dt.cast_time_unit("us")).otherwise("end_at"))
-    delivered = performance(stages, answers, telemetry, pl.concat([telemetry.head(0), *history]))
+    found = outcomes(flagged, answers, telemetry, unreachable).with_columns(  # no participation past the stop
+        end_at=pl.when(pl.col("end_at") > ended).then(pl.lit(ended).dt.cast_time_unit("us")).otherwise("end_at"))
+    read = stages.with_columns(end_at=pl.min_horizontal("end_at", pl.lit(end).dt.cast_time_unit("us")))
+    delivered = performance(read, answers, telemetry, pl.concat([telemetry.head(0), *history]))
     with engine.begin() as connection:
         if connection.execute(sa.select(outcome_runs.c.event_id)
                               .where(outcome_runs.c.event_id == event.event_id).with_for_update()).first():

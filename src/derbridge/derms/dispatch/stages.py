@@ -9,11 +9,13 @@ one transaction (one bulk insert: no row written twice). A restart between the t
 asks again with the same stage id, which the head ends key the order by: no device is dispatched twice, none
 forgotten.
 
-An event cancelled once started is stopped, in the cancellation's transaction: a stage sent and not yet ended,
-or being sent (its order may have reached the head ends), becomes STOPPING; one not yet started MISSED. Then the
-head ends of its reservation are told to end its orders at the cancellation (`end_dispatch`, harmless repeated)
-and the stages become STOPPED; a head end that cannot be reached is told at the next round. The worker tells
-them after it sends: an order sent as the event was cancelled is ended too.
+An event cancelled once started is stopped, in the cancellation's transaction (planning locks the event's row,
+so a stage is never planned for an event being cancelled): a stage sent and not yet ended, or being sent (its
+order may have reached the head ends; their answers are still recorded), becomes STOPPING; one not yet started
+MISSED; the devices' participation ends at the cancellation. Then the head ends of its reservation are told to
+end its orders at the cancellation (`end_dispatch`, harmless repeated) and the stages become STOPPED; a head end
+that cannot be reached is told at the next round. The worker tells them after it sends: an order sent as the
+event was cancelled is ended too.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.model import ACCEPTED, ERROR, DispatchOrder
 from derbridge.derms.reservations.schema import reservation_devices
 from derbridge.derms.reservations.selection import RESERVED
+from derbridge.derms.schema import event_participations
 from derbridge.store.bulk import bulk_insert, select_frame
 from derbridge.store.db import reading
 
@@ -58,6 +61,10 @@ def plan_due(engine: Engine, now: datetime) -> int:
             .order_by(s.c.start_at)))
     for stage in due:
         with engine.begin() as connection:
+            status = connection.execute(sa.select(events.c.status).where(events.c.event_id == stage.event_id)
+                                        .with_for_update()).scalar()  # a cancellation waits, or went first
+            if status not in (Status.IN_PROGRESS, Status.COMPLETED):
+                continue
             if connection.execute(sa.select(d.c.stage_id).where(d.c.stage_id == stage.stage_id)).first():
                 continue
             _plan(connection, stage, now)
@@ -104,18 +111,22 @@ def send(engine: Engine, gateway: Gateway, stage: Any, now: datetime) -> None:
     with engine.begin() as connection:
         status = connection.execute(sa.select(stage_dispatches.c.status)
                                     .where(stage_dispatches.c.stage_id == stage.stage_id).with_for_update()).scalar()
-        if status != PENDING:
+        if status not in (PENDING, STOPPING):
             return  # another worker recorded it
         connection.execute(sa.delete(dd).where(dd.c.stage_id == stage.stage_id))  # none but by hand: written once
         bulk_insert(connection, dd, answered)
+        # Cancelled while the head ends were asked (STOPPING): their answers are kept all the same, and the stage
+        # stays STOPPING until they are told to end the order.
         connection.execute(sa.update(stage_dispatches).where(stage_dispatches.c.stage_id == stage.stage_id).values(
-            status=SENT, sent_at=now, devices=answered.height,
+            status=SENT if status == PENDING else STOPPING, sent_at=now, devices=answered.height,
             accepted=int((answered["result"] == ACCEPTED).sum())))
 
 
 def stop(connection: Connection, event_id: str, now: datetime) -> None:
-    """The event is cancelled once started: each stage's dispatch stops now (in the caller's transaction)."""
-    s, d = event_stages, stage_dispatches
+    """The event is cancelled once started: each stage's dispatch stops now, and its devices' participation ends
+    now, so that they are free for events after it (in the caller's transaction)."""
+    s, d, p = event_stages, stage_dispatches, event_participations
+    connection.execute(sa.update(p).where(p.c.event_id == event_id, p.c.end_at > now).values(end_at=now))
     running = sa.select(s.c.stage_id).where(s.c.event_id == event_id, s.c.end_at > now).scalar_subquery()
     connection.execute(sa.update(d).where(d.c.event_id == event_id, sa.or_(
         d.c.status == PENDING, sa.and_(d.c.status == SENT, d.c.stage_id.in_(running)))).values(status=STOPPING))
