@@ -164,6 +164,22 @@ def test_the_loaders_sweep_never_takes_a_file_being_refused_for_a_leftover(
     assert sets.discard_unchecked(derms_db) == []
 
 
+def test_a_set_whose_record_cannot_be_updated_is_let_go_and_its_file_handed_back(
+        derms_db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database fault after the check: nothing kept, nothing held by the process, the upload left to keep."""
+    upload = tmp_path / "good.csv"
+    upload.write_text(HEADER + "D1,N1,ECOCLOUD,SMARTSTAT,S1,50,true,,2026-07-15T02:00:00.000Z,SC=50\n")
+
+    def fails(*_args: Any, **_values: Any) -> None:
+        raise sa.exc.OperationalError("UPDATE score_sets", None, Exception("disk I/O error"))
+
+    monkeypatch.setattr(sets, "_set", fails)
+    with pytest.raises(sa.exc.OperationalError):
+        sets.accept(derms_db, tmp_path, upload, "SDCSE_V1_20260715T020000Z.csv", "2026-07-15T02:00:00.000Z", "0" * 64)
+    assert upload.exists() and sets.list_all(derms_db) == []
+    assert sets.discard_unchecked(derms_db) == [], "no set left held by this process"
+
+
 def test_a_file_whose_load_failed_is_taken_again_when_it_is_sent_again(derms_db: Engine, tmp_path: Path) -> None:
     failed = taken(derms_db, tmp_path, "2026-07-15T02:00:00.000Z", ("N1", "20", ""))
     settled(derms_db, failed)

@@ -15,6 +15,7 @@ server's host key checked as the hub checks it), and how many files wait there.
 
 from __future__ import annotations
 
+import getpass
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -263,5 +264,8 @@ def pickup_checks(settings: Settings) -> list[Check]:
         return [Check(False, "score pickup", f"{mask_url(settings.score_pickup_source)}: {type(exc).__name__}: "
                                              f"{exc}")]
     waiting = len(due(names, settings.score_pickup_pattern))
-    return [Check(True, "score pickup", f"{source.describe()} listed: {waiting} file(s) matching "
-                                        f"{settings.score_pickup_pattern} waiting")]
+    said = f"{source.describe()} listed: {waiting} file(s) matching {settings.score_pickup_pattern} waiting"
+    if source.describe().startswith("sftp://") and not settings.score_pickup_known_hosts.strip():
+        said += (f"; host key found in {getpass.getuser()}'s ~/.ssh/known_hosts, which the hub reads only if it "
+                 f"runs as that user (DERBRIDGE_SCORE_PICKUP_KNOWN_HOSTS names a file for certain)")
+    return [Check(True, "score pickup", said)]

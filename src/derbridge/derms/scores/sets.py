@@ -93,14 +93,16 @@ def accept(engine: Engine, files_dir: Path, upload: Path, file_name: str, comput
     loader.start()
     try:
         counted = files.check_file(kept, fmt, computed_at, rows)
+        _set(engine, set_id, state=LOADING, rows=counted)
     except BaseException:
         verdict.give(False)
         loader.join()
-        shutil.move(kept, upload)
-        discard(engine, set_id)
-        _release(set_id)  # only now: a set released while its record stood would be discarded as a leftover
+        try:
+            shutil.move(kept, upload)
+            discard(engine, set_id)
+        finally:
+            _release(set_id)  # only now: a set released while its record stood would be discarded as a leftover
         raise
-    _set(engine, set_id, state=LOADING, rows=counted)
     verdict.give(True)
     return True, find(engine, set_id) or {}
 
@@ -166,16 +168,27 @@ def _load_rows(engine: Engine, set_id: str, path: Path, fmt: str, stop: Callable
 
 def discard_unchecked(engine: Engine) -> list[str]:
     """Discard the sets a stopped process was still checking (their sender had no answer and sends the file
-    again); the sets this process is loading."""
+    again); the sets this process is loading. The sets being checked are read before the ones this process holds:
+    a request holds its set before it records it, so one recorded in between is seen held; one that moved on
+    meanwhile is no longer CHECKING and is left alone."""
+    with reading(engine) as connection:
+        checking = connection.execute(sa.select(score_sets.c.set_id, score_sets.c.file)
+                                      .where(score_sets.c.state == CHECKING)).all()
     with _ACTIVE_LOCK:
         active = list(_ACTIVE)
-    with reading(engine) as connection:
-        unchecked = connection.execute(sa.select(score_sets.c.set_id, score_sets.c.file).where(
-            score_sets.c.state == CHECKING, score_sets.c.set_id.not_in(active))).all()
-    for row in unchecked:
-        discard(engine, row.set_id)
-        Path(row.file).unlink(missing_ok=True)
+    for row in checking:
+        if row.set_id not in active and _discard_if_checking(engine, row.set_id):
+            Path(row.file).unlink(missing_ok=True)
     return active
+
+
+def _discard_if_checking(engine: Engine, set_id: str) -> bool:
+    with engine.begin() as connection:
+        gone = connection.execute(sa.delete(score_sets).where(score_sets.c.set_id == set_id,
+                                                              score_sets.c.state == CHECKING)).rowcount
+        if gone:
+            connection.execute(sa.delete(score_set_rows).where(score_set_rows.c.set_id == set_id))
+    return bool(gone)
 
 
 def discard(engine: Engine, set_id: str) -> None:

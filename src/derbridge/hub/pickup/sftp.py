@@ -30,9 +30,10 @@ HostKeys = str | None | tuple[()]
 def host_keys(setting: str) -> HostKeys:
     """What the server's host key is checked against: the named known_hosts file; the user's own (asyncssh's
     default, `()`) when none is named; nothing when the setting says `none`."""
-    if setting.strip().lower() == UNCHECKED:
+    named = setting.strip()
+    if named.lower() == UNCHECKED:
         return None
-    return setting or ()
+    return named or ()
 
 
 class SftpDirectory:
