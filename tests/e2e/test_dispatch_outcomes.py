@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from derbridge.bootstrap import free_port
 from derbridge.cli import app
 from derbridge.config import Settings
-from derbridge.scenario.processes import head_end_process
+from derbridge.scenario.processes import SystemProcess, head_end_process
 from derbridge.web.auth import outbound_credential
 from derbridge.web.client import make_client
 from derbridge.web.operator import checked, operator_client, wait_for
@@ -153,14 +153,22 @@ def test_the_hub_killed_as_the_outcomes_go_applies_each_once(stack_settings: Set
         systems.stop_all()
 
 
-def test_a_cloud_in_its_own_process_is_dispatched_and_reports_over_http(stack_settings: Settings,
-                                                                       tmp_path: Path) -> None:
+def stack_with_cloud_process(stack_settings: Settings, tmp_path: Path, response_rate: str,
+                             override_rate: str) -> tuple[Systems, list[str], SystemProcess, str]:
+    """The three systems with ECOCLOUD in a process of its own (seeded, no device off line): the systems, the
+    fleet, the cloud's process and its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = stack_settings.with_overrides(clock_file=str(tmp_path / "clock"))
-    cloud = head_end_process(settings, "ECOCLOUD", port, "--seed", "5", "--response-rate", "0.7",
-                             "--override-rate", "0.5", "--offline-rate", "0").start()
+    cloud = head_end_process(settings, "ECOCLOUD", port, "--seed", "5", "--response-rate", response_rate,
+                             "--override-rate", override_rate, "--offline-rate", "0").start()
     systems, nics = stack(stack_settings, tmp_path, f"ECOCLOUD url={url}, NESTLIKE, HOMEGRID", url)
+    return systems, nics, cloud, url
+
+
+def test_a_cloud_in_its_own_process_is_dispatched_and_reports_over_http(stack_settings: Settings,
+                                                                       tmp_path: Path) -> None:
+    systems, nics, cloud, _url = stack_with_cloud_process(stack_settings, tmp_path, "0.7", "0.5")
     settings = systems.settings
     try:
         event, held = reserved_event(settings)
@@ -211,12 +219,7 @@ def test_an_event_stopped_from_the_command_line_ends_the_clouds_orders_and_every
     """Cancelled in progress: the program system keeps the reservations (F1CN alone), the cloud in its own
     process ends the orders at the stop (no quarter hour curtailed from then), every device D1CN in both
     systems."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = stack_settings.with_overrides(clock_file=str(tmp_path / "clock"))
-    cloud = head_end_process(settings, "ECOCLOUD", port, "--seed", "5", "--response-rate", "1.0",
-                             "--override-rate", "0", "--offline-rate", "0").start()
-    systems, nics = stack(stack_settings, tmp_path, f"ECOCLOUD url={url}, NESTLIKE, HOMEGRID", url)
+    systems, nics, cloud, url = stack_with_cloud_process(stack_settings, tmp_path, "1.0", "0")
     settings = systems.settings
     try:
         event, held = reserved_event(settings)
