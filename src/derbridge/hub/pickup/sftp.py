@@ -3,7 +3,7 @@
 Each operation opens its own SSH connection (a pickup runs every few minutes and takes a file or two, so a
 connection held open would mostly idle). The server's host key is always checked: against
 `score_pickup_known_hosts` (an OpenSSH known_hosts file), or the hub's user's own `~/.ssh/known_hosts` when that
-is empty; a server whose key is in neither is refused. Only `score_pickup_known_hosts = "none"` turns the check
+is empty; a server whose key is not in the one used is refused. Only `score_pickup_known_hosts = "none"` turns the check
 off (a test rig). A client key (`score_pickup_key_file`) or the URL's password authenticates.
 """
 
