@@ -192,9 +192,14 @@ def deliver_batch(ids: list[int]) -> int:
 
 def start_batch(ids: list[int]) -> str:
     """Tie the ids to a new workflow id in the log first, then start it: recovery can always find it."""
+    return engine.start(assign_batch(ids), deliver_batch, ids)
+
+
+def assign_batch(ids: list[int]) -> str:
+    """A new delivery workflow id, tied to the ids in the log."""
     workflow_id = f"deliver-{uuid.uuid4().hex}"
     messagelog.assign_workflow(current().db, ids, workflow_id)
-    return engine.start(workflow_id, deliver_batch, ids)
+    return workflow_id
 
 
 def recover_undelivered() -> int:
@@ -216,15 +221,13 @@ def recover_undelivered() -> int:
 
 
 @engine.step()
-def start_orphans() -> int:
+def claim_orphans() -> dict[str, Any] | None:
     """Messages recorded a minute ago but never handed to a batch (the dispatcher failed), and parents
-    whose parts all settled without them being composed, get a batch now."""
+    whose parts all settled without them being composed, tied to a new batch: its id and theirs."""
     db = current().db
     orphans = messagelog.orphans(db, utcnow() - timedelta(minutes=1))
     orphans += settle_parents(messagelog.settled_waiting_parents(db))
-    if orphans:
-        start_batch(orphans)
-    return len(orphans)
+    return {"workflowId": assign_batch(orphans), "ids": orphans} if orphans else None
 
 
 @engine.step()
@@ -235,9 +238,15 @@ def expire_correlations() -> int:
 
 @engine.workflow()
 def sweep(_scheduled: object, _actual: object) -> int:
-    """Run every minute by the hub, so nothing recorded waits for the next restart."""
+    """Run every minute by the hub, so nothing recorded waits for the next restart. The orphans' batch is
+    started here, in the workflow: a step may not start one, and the batch's id, recorded by the step, makes a
+    replay start nothing twice."""
     expire_correlations()
-    return start_orphans()
+    claimed = claim_orphans()
+    if claimed is None:
+        return 0
+    engine.start(claimed["workflowId"], deliver_batch, claimed["ids"])
+    return len(claimed["ids"])
 
 
 def resubmit(ids: list[int]) -> list[int]:

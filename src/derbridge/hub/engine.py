@@ -48,10 +48,6 @@ def start(key: str, function: Callable[..., Any], *args: Any) -> str:
     return key
 
 
-
-
-
-
 def workflow_id() -> str:
     """Inside a workflow: its id."""
     return str(DBOS.workflow_id)
@@ -60,10 +56,6 @@ def workflow_id() -> str:
 def sleep(seconds: float) -> None:
     """Durable sleep inside a workflow: a restart resumes the remaining time."""
     DBOS.sleep(seconds)
-
-
-
-
 
 
 def schedule(name: str, cron: str, function: Callable[..., Any]) -> None:
