@@ -35,8 +35,9 @@ from derbridge.derms.dispatch.schema import (
     stage_performance,
 )
 from derbridge.derms.dispatch.stages import NOT_SETTLED
+from derbridge.derms.events.events import cancelled_at
 from derbridge.derms.events.lifecycle import Status
-from derbridge.derms.events.schema import event_history, event_stages, events
+from derbridge.derms.events.schema import event_stages, events
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.model import INTERVAL
 from derbridge.derms.reservations.schema import reservation_devices
@@ -76,13 +77,11 @@ def collect_due(engine: Engine, gateway: Gateway, now: datetime, files: Path) ->
 def _ended_without_outcomes(engine: Engine) -> list[Any]:
     """Completed events, and events cancelled once started, with no outcomes yet whose stages' dispatches are all
     settled (none PENDING, none STOPPING); a cancelled one with the time of its cancellation."""
-    e, d, h = events, stage_dispatches, event_history
+    e, d = events, stage_dispatches
     unsettled = sa.select(d.c.event_id).where(d.c.status.in_(NOT_SETTLED))
-    cancelled_at = (sa.select(sa.func.max(h.c.at)).where(h.c.event_id == e.c.event_id, h.c.status == Status.CANCELLED)
-                    .scalar_subquery().label("cancelled_at"))
     with reading(engine) as connection:
         return list(connection.execute(
-            sa.select(e.c.event_id, e.c.start_at, e.c.end_at, cancelled_at)
+            sa.select(e.c.event_id, e.c.start_at, e.c.end_at, cancelled_at(e.c.event_id).label("cancelled_at"))
             .outerjoin(outcome_runs, outcome_runs.c.event_id == e.c.event_id)
             .where(e.c.status.in_([Status.COMPLETED, Status.CANCELLED]), outcome_runs.c.event_id.is_(None),
                    e.c.event_id.not_in(unsettled))

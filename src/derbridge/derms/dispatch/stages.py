@@ -30,8 +30,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from derbridge.clock import as_utc
 from derbridge.derms.dispatch.schema import dispatch_devices, stage_dispatches
+from derbridge.derms.events.events import cancelled_at
 from derbridge.derms.events.lifecycle import Status
-from derbridge.derms.events.schema import event_history, event_stages, events
+from derbridge.derms.events.schema import event_stages, events
 from derbridge.derms.headend.gateway import Gateway
 from derbridge.derms.headend.model import ACCEPTED, ERROR, DispatchOrder
 from derbridge.derms.reservations.schema import reservation_devices
@@ -142,12 +143,10 @@ def end_stopped(engine: Engine, gateway: Gateway, now: datetime) -> int:
     """Tell the head ends of every stopped event to end its orders at its cancellation; returns how many events
     were told. An event whose head end cannot be reached stays STOPPING and is told at the next round, until
     `GIVE_UP_STOPPING` past its cancellation (its outcomes wait for it)."""
-    d, r, h = stage_dispatches, reservation_devices, event_history
+    d, r = stage_dispatches, reservation_devices
     with reading(engine) as connection:
         stopping = list(connection.execute(
-            sa.select(d.c.event_id, sa.func.max(h.c.at).label("at"))
-            .join(h, sa.and_(h.c.event_id == d.c.event_id, h.c.status == Status.CANCELLED))
-            .where(d.c.status == STOPPING).group_by(d.c.event_id)))
+            sa.select(d.c.event_id, cancelled_at(d.c.event_id).label("at")).where(d.c.status == STOPPING).distinct()))
         head_ends = {row.event_id: list(connection.execute(
             sa.select(r.c.head_end_system).where(r.c.event_id == row.event_id).distinct()).scalars())
             for row in stopping}

@@ -189,6 +189,13 @@ def event_row(connection: Connection, event_id: str) -> Any:
     return _row(connection, event_id)
 
 
+def cancelled_at(event_id: sa.ColumnElement[str]) -> sa.ScalarSelect[Any]:
+    """When the event `event_id` names was cancelled (null if it was not), for the capabilities' queries."""
+    h = event_history
+    return (sa.select(sa.func.max(h.c.at)).where(h.c.event_id == event_id, h.c.status == Status.CANCELLED)
+            .scalar_subquery())
+
+
 def stages_of(connection: Connection, event_id: str) -> list[Any]:
     return list(connection.execute(sa.select(event_stages).where(event_stages.c.event_id == event_id)
                                    .order_by(event_stages.c.sequence)))
