@@ -177,25 +177,21 @@ def discard_unchecked(engine: Engine) -> list[str]:
     with _ACTIVE_LOCK:
         active = list(_ACTIVE)
     for row in checking:
-        if row.set_id not in active and _discard_if_checking(engine, row.set_id):
+        if row.set_id not in active and discard(engine, row.set_id, only_in=CHECKING):
             Path(row.file).unlink(missing_ok=True)
     return active
 
 
-def _discard_if_checking(engine: Engine, set_id: str) -> bool:
+def discard(engine: Engine, set_id: str, only_in: str | None = None) -> bool:
+    """A set that never was: its record and its rows (only while it is in the state `only_in`, when given);
+    whether it went."""
+    s = score_sets
+    which = s.c.set_id == set_id if only_in is None else sa.and_(s.c.set_id == set_id, s.c.state == only_in)
     with engine.begin() as connection:
-        gone = connection.execute(sa.delete(score_sets).where(score_sets.c.set_id == set_id,
-                                                              score_sets.c.state == CHECKING)).rowcount
+        gone = connection.execute(sa.delete(s).where(which)).rowcount
         if gone:
             connection.execute(sa.delete(score_set_rows).where(score_set_rows.c.set_id == set_id))
     return bool(gone)
-
-
-def discard(engine: Engine, set_id: str) -> None:
-    """A set that never was: its rows and its record."""
-    with engine.begin() as connection:
-        connection.execute(sa.delete(score_set_rows).where(score_set_rows.c.set_id == set_id))
-        connection.execute(sa.delete(score_sets).where(score_sets.c.set_id == set_id))
 
 
 def _same_file(existing: dict[str, Any], file_sha256: str) -> None:
