@@ -76,8 +76,10 @@ def set_status(engine: Engine, status: str) -> None:
         connection.execute(sa.update(events).values(status=status))
 
 
-def cloud(clock: Clock, nics: list[str], **profile: float) -> SimulatedCloud:
-    simulated = SimulatedCloud(CloudProfile("ECOCLOUD", **profile), clock=clock)  # type: ignore[arg-type]
+def cloud(clock: Clock, nics: list[str], kind: type[SimulatedCloud] = SimulatedCloud,
+          **profile: float) -> SimulatedCloud:
+    """A cloud of `kind` holding `nics`."""
+    simulated = kind(CloudProfile("ECOCLOUD", **profile), clock=clock)  # type: ignore[arg-type]
     for nic in nics:
         simulated.add_device(FleetDevice(nic, "S", "ECOTHERM", "ET300", "5", True, START - timedelta(days=10)))
     return simulated
@@ -261,10 +263,8 @@ def test_a_head_end_whose_telemetry_cannot_be_read_holds_the_outcomes_back_then_
         engine: Engine, tmp_path: Path) -> None:
     seed(engine, NICS[:3])
     clock = Clock(START - timedelta(minutes=1))
-    flaky = Unreachable(CloudProfile("ECOCLOUD"), clock=clock)
-    for nic in NICS[:3]:
-        flaky.add_device(FleetDevice(nic, "S", "ECOTHERM", "ET300", "5", True, START - timedelta(days=10)))
-    flaky.reachable = False
+    flaky = cloud(clock, NICS[:3], Unreachable)
+    flaky.reachable = False  # type: ignore[attr-defined]
     run_event(engine, clock, Gateway([flaky]), tmp_path)
     end = START + timedelta(hours=2)
     assert collect_due(engine, Gateway([flaky]), end + timedelta(minutes=30), tmp_path) == 0, "asked again later"
@@ -360,9 +360,7 @@ def test_a_head_end_that_cannot_be_told_to_stop_is_told_later_and_the_outcomes_w
         engine: Engine, tmp_path: Path) -> None:
     seed(engine, NICS[:3])
     clock = Clock(START + timedelta(seconds=5))
-    unreachable = NoStop(CloudProfile("ECOCLOUD"), clock=clock)
-    for nic in NICS[:3]:
-        unreachable.add_device(FleetDevice(nic, "S", "ECOTHERM", "ET300", "5", True, START - timedelta(days=10)))
+    unreachable = cloud(clock, NICS[:3], NoStop)
     gateway = Gateway([unreachable])
     set_status(engine, "IN_PROGRESS")
     plan_due(engine, clock.now)
@@ -371,7 +369,7 @@ def test_a_head_end_that_cannot_be_told_to_stop_is_told_later_and_the_outcomes_w
     cancel_in_progress(engine, cancelled_at)
     assert end_stopped(engine, gateway, cancelled_at + timedelta(minutes=1)) == 0
     assert collect_due(engine, gateway, cancelled_at + timedelta(minutes=30), tmp_path) == 0, "waits for the stop"
-    unreachable.reachable = True
+    unreachable.reachable = True  # type: ignore[attr-defined]
     assert end_stopped(engine, gateway, cancelled_at + timedelta(minutes=31)) == 1
     assert collect_due(engine, gateway, cancelled_at + timedelta(minutes=32), tmp_path) == 1
 
@@ -379,9 +377,7 @@ def test_a_head_end_that_cannot_be_told_to_stop_is_told_later_and_the_outcomes_w
 def test_a_stop_no_head_end_takes_is_given_up_after_an_hour(engine: Engine, tmp_path: Path) -> None:
     seed(engine, NICS[:3])
     clock = Clock(START + timedelta(seconds=5))
-    unreachable = NoStop(CloudProfile("ECOCLOUD"), clock=clock)
-    for nic in NICS[:3]:
-        unreachable.add_device(FleetDevice(nic, "S", "ECOTHERM", "ET300", "5", True, START - timedelta(days=10)))
+    unreachable = cloud(clock, NICS[:3], NoStop)
     set_status(engine, "IN_PROGRESS")
     plan_due(engine, clock.now)
     send_pending(engine, Gateway([unreachable]), clock.now)
